@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict settings shared by every Swift target: Swift 6 mode plus the upcoming
+/// features style.md asks for.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "metalplane",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "metalplane", targets: ["metalplane"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "5.0.1"),
+    ],
+    targets: [
+        // System-library shims.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CLDAP", path: "Sources/CLDAP"),
+
+        // Shared kernel.
+        .target(name: "Core", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "Cryptography", dependencies: ["COpenSSL", "Core"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: [
+            "CSQLite", "Core",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+
+        // Domain modules.
+        .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage", "CLDAP",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
+        .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
+        .target(name: "Provisioner", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
+        .target(name: "Scheduler", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
+        .target(name: "Tenancy", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler"], swiftSettings: strict),
+
+        // The two servers.
+        .target(name: "Portal", dependencies: [
+            "Core", "Cryptography", "Storage", "IAM", "Tenancy",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: strict),
+        .target(name: "NodeRuntime", dependencies: [
+            "Core", "Tenancy",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
+
+        // The one binary.
+        .executableTarget(name: "metalplane", dependencies: [
+            "Core", "Cryptography", "Portal", "NodeRuntime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+
+        // Tests.
+        .testTarget(name: "CoreTests", dependencies: ["Core", "Cryptography", "Storage"], swiftSettings: strict),
+        .testTarget(name: "IAMTests", dependencies: ["Core", "Cryptography", "Storage", "IAM"], swiftSettings: strict),
+        .testTarget(name: "PortalTests", dependencies: [
+            "Core", "Cryptography", "Storage", "IAM", "Portal",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], swiftSettings: strict),
+    ]
+)

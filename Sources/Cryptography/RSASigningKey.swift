@@ -1,0 +1,95 @@
+import COpenSSL
+import Foundation
+
+/// An RSA key pair for RS256 signatures (a realm's token-signing key).
+///
+/// Wraps an OpenSSL `EVP_PKEY`; signing and verifying create their own contexts, so one key
+/// can be used from many threads at once.
+public final class RSASigningKey: @unchecked Sendable {
+    private let pkey: OpaquePointer
+    /// Whether this instance holds the private half.
+    public let hasPrivateKey: Bool
+
+    private init(pkey: OpaquePointer, hasPrivateKey: Bool) {
+        self.pkey = pkey
+        self.hasPrivateKey = hasPrivateKey
+    }
+
+    deinit { EVP_PKEY_free(pkey) }
+
+    /// A fresh key of `bits` bits (2048 by default).
+    public static func generate(bits: Int32 = 2048) throws -> RSASigningKey {
+        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nil) else { throw CryptoError.last("EVP_PKEY_CTX_new_id") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_keygen_init(ctx) == 1 else { throw CryptoError.last("EVP_PKEY_keygen_init") }
+        guard EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) == 1 else { throw CryptoError.last("set_rsa_keygen_bits") }
+        var key: OpaquePointer?
+        guard EVP_PKEY_keygen(ctx, &key) == 1, let key else { throw CryptoError.last("EVP_PKEY_keygen") }
+        return RSASigningKey(pkey: key, hasPrivateKey: true)
+    }
+
+    /// Reads a PKCS#8 private key in PEM.
+    public convenience init(privateKeyPEM pem: String) throws {
+        let bytes = Array(pem.utf8)
+        let bio = bytes.withUnsafeBytes { BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }
+        guard let bio else { throw CryptoError.last("BIO_new_mem_buf") }
+        defer { BIO_free(bio) }
+        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+            throw CryptoError.invalidKey("not a PEM private key")
+        }
+        self.init(pkey: key, hasPrivateKey: true)
+    }
+
+    /// The private key as PKCS#8 PEM, for the store and backups.
+    public func privateKeyPEM() throws -> String {
+        guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError.last("BIO_new") }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) == 1 else {
+            throw CryptoError.last("PEM_write_bio_PrivateKey")
+        }
+        var out = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let read = BIO_read(bio, &chunk, Int32(chunk.count))
+            if read <= 0 { break }
+            out.append(contentsOf: chunk[0..<Int(read)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The public modulus and exponent, big-endian, as JWKS publishes them (`n`, `e`).
+    public func publicComponents() throws -> (modulus: [UInt8], exponent: [UInt8]) {
+        (try bigNumberParam(OSSL_PKEY_PARAM_RSA_N), try bigNumberParam(OSSL_PKEY_PARAM_RSA_E))
+    }
+
+    private func bigNumberParam(_ name: String) throws -> [UInt8] {
+        var bn: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let bn else { throw CryptoError.last("EVP_PKEY_get_bn_param") }
+        defer { BN_free(bn) }
+        var out = [UInt8](repeating: 0, count: Int((BN_num_bits(bn) + 7) / 8))
+        _ = BN_bn2bin(bn, &out)
+        return out
+    }
+
+    /// An RS256 (PKCS#1 v1.5, SHA-256) signature of `message`.
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError.last("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.last("EVP_DigestSignInit") }
+        var length = 0
+        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
+        var signature = [UInt8](repeating: 0, count: length)
+        guard EVP_DigestSign(ctx, &signature, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
+        return Array(signature.prefix(length))
+    }
+
+    /// Whether `signature` is a valid RS256 signature of `message` under this key.
+    public func verify(signature: [UInt8], message: [UInt8]) -> Bool {
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
+        let ok = EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
+        ERR_clear_error()
+        return ok
+    }
+}

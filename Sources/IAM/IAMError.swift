@@ -1,0 +1,92 @@
+import Core
+
+/// Every refusal the IAM module makes, with the facts behind it.
+public enum IAMError: DomainError, Equatable {
+    case realmNotFound(String)
+    case userNotFound(String)
+    case clientNotFound(String)
+    case apiKeyNotFound(String)
+    case bindingNotFound(String)
+    case invalidCredentials
+    case invalidToken(String)
+    case realmSuspended(String)
+    case forbidden(permission: String)
+    case notVisible
+    case throttled(retryAfter: Int, subject: String)
+    case invalidField(field: String, reason: String)
+    case duplicate(what: String, value: String)
+    case versionMismatch(expected: Int64, actual: Int64)
+    case roleEscalation(role: String, scope: String)
+    case unsupportedGrant(String)
+    case invalidGrant(String)
+    case invalidClient(String)
+
+    public var code: String {
+        switch self {
+        case .realmNotFound, .userNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: "not_found"
+        case .invalidCredentials: "invalid_credentials"
+        case .invalidToken: "invalid_token"
+        case .realmSuspended: "realm_suspended"
+        case .forbidden: "forbidden"
+        case .throttled: "too_many_attempts"
+        case .invalidField: "invalid_field"
+        case .duplicate: "already_exists"
+        case .versionMismatch: "version_mismatch"
+        case .roleEscalation: "role_escalation"
+        case .unsupportedGrant: "unsupported_grant_type"
+        case .invalidGrant: "invalid_grant"
+        case .invalidClient: "invalid_client"
+        }
+    }
+
+    public var kind: ErrorKind {
+        switch self {
+        case .realmNotFound, .userNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: .notFound
+        case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient: .unauthenticated
+        case .forbidden, .roleEscalation: .forbidden
+        case .throttled: .tooManyRequests
+        case .invalidField, .unsupportedGrant, .invalidGrant: .invalidRequest
+        case .duplicate: .conflict
+        case .versionMismatch: .preconditionFailed
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .realmNotFound(let name): "realm \(name) not found"
+        case .userNotFound(let id): "user \(id) not found"
+        case .clientNotFound(let id): "client \(id) not found"
+        case .apiKeyNotFound(let id): "API key \(id) not found"
+        case .bindingNotFound(let id): "role binding \(id) not found"
+        case .notVisible: "resource not found"
+        case .invalidCredentials: "invalid username or password"
+        case .invalidToken(let why): "invalid or expired credentials: \(why)"
+        case .realmSuspended(let name): "realm \(name) is suspended"
+        case .forbidden(let permission): "this action needs the permission \(permission)"
+        case .throttled(let seconds, let subject): "too many failed sign-ins for \(subject); retry in \(seconds) s"
+        case .invalidField(let field, let reason): "\(field): \(reason)"
+        case .duplicate(let what, let value): "\(what) \(value) already exists"
+        case .versionMismatch(let expected, let actual): "If-Match names version \(expected) but the resource is at version \(actual)"
+        case .roleEscalation(let role, let scope): "you cannot grant \(role) on \(scope): it exceeds your own roles"
+        case .unsupportedGrant(let grant): "grant type \(grant) is not supported"
+        case .invalidGrant(let why): why
+        case .invalidClient(let why): why
+        }
+    }
+
+    public var details: [String: JSONValue] {
+        switch self {
+        case .invalidField(let field, _): ["field": .string(field)]
+        case .versionMismatch(let expected, let actual): ["expectedVersion": .int(expected), "currentVersion": .int(actual)]
+        case .forbidden(let permission): ["permission": .string(permission)]
+        case .throttled(let seconds, _): ["retryAfterSeconds": .number(seconds)]
+        case .roleEscalation(let role, let scope): ["role": .string(role), "scope": .string(scope)]
+        default: [:]
+        }
+    }
+
+    public var retryAfterSeconds: Int? {
+        if case .throttled(let seconds, _) = self { return seconds }
+        return nil
+    }
+}

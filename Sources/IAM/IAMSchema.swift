@@ -1,0 +1,67 @@
+import Storage
+
+/// The IAM module's tables; portable SQL (TEXT/BIGINT, `?` placeholders) so PostgreSQL can run it too.
+public enum IAMSchema {
+    /// Migrations in order.
+    public static let migrations: [Migration] = [
+        Migration(module: "iam", version: 1, statements: [
+            """
+            CREATE TABLE realms (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+                tenant_id TEXT, status TEXT NOT NULL, created_at BIGINT NOT NULL, version BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE realm_keys (
+                kid TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                private_pem TEXT NOT NULL, active BIGINT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                username TEXT NOT NULL, email TEXT, password_hash TEXT, enabled BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, version BIGINT NOT NULL,
+                UNIQUE (realm_id, username))
+            """,
+            """
+            CREATE TABLE clients (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                client_id TEXT NOT NULL, secret_hash TEXT, public BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (realm_id, client_id))
+            """,
+            """
+            CREATE TABLE role_bindings (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                principal_kind TEXT NOT NULL, principal_id TEXT NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,
+                created_at BIGINT NOT NULL, UNIQUE (principal_kind, principal_id, role, scope))
+            """,
+            "CREATE INDEX role_bindings_principal ON role_bindings (principal_id)",
+            """
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                principal_kind TEXT NOT NULL, principal_id TEXT NOT NULL, client_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT)
+            """,
+            """
+            CREATE TABLE refresh_tokens (
+                token_hash TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                name TEXT NOT NULL, prefix TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL, project_id TEXT,
+                created_by TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT, revoked_at BIGINT,
+                version BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE audit_log (
+                id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor_kind TEXT NOT NULL, actor_id TEXT NOT NULL,
+                actor_name TEXT NOT NULL, realm_id TEXT, tenant_id TEXT, action TEXT NOT NULL,
+                target TEXT, result TEXT NOT NULL, status BIGINT NOT NULL, request_id TEXT NOT NULL,
+                source TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id)",
+            "CREATE INDEX audit_log_actor ON audit_log (actor_id, id)",
+        ]),
+    ]
+}

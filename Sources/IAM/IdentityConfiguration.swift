@@ -1,0 +1,28 @@
+import Cryptography
+
+/// The IAM settings a controller runs with.
+public struct IdentityConfiguration: Sendable {
+    /// The controller's public base URL; a realm's issuer is `<base>/realms/<name>`.
+    public var publicBaseURL: String
+    /// Lifetime of access tokens (seconds); OIDC default 5 minutes.
+    public var accessTokenSeconds: Int
+    /// Lifetime of a session's refresh tokens (seconds).
+    public var refreshTokenSeconds: Int
+    /// Password hashing cost.
+    public var passwordHasher: PasswordHasher
+    /// Failed-sign-in throttling.
+    public var throttle: LoginThrottle.Policy
+
+    /// Settings with production defaults for everything but the URL.
+    public init(publicBaseURL: String, accessTokenSeconds: Int = 300, refreshTokenSeconds: Int = 1800,
+                passwordHasher: PasswordHasher = .standard, throttle: LoginThrottle.Policy = .standard) {
+        self.publicBaseURL = publicBaseURL
+        self.accessTokenSeconds = accessTokenSeconds
+        self.refreshTokenSeconds = refreshTokenSeconds
+        self.passwordHasher = passwordHasher
+        self.throttle = throttle
+    }
+
+    /// The OIDC issuer of a realm.
+    public func issuer(realm: String) -> String { "\(publicBaseURL)/realms/\(realm)" }
+}

@@ -1,0 +1,82 @@
+import Core
+import Cryptography
+import Logging
+import NIOConcurrencyHelpers
+import Storage
+
+/// The IAM module's entry point: realms, users, clients, role bindings, tokens and API keys.
+///
+/// Hot lookups (realms, signing keys, bindings, API keys, revoked sessions) are cached in
+/// memory and updated after each committed change, so authenticating a request needs no
+/// database round trip. One controller process owns the caches; the HA issue revisits this.
+public final class IdentityService: Sendable {
+    let database: any Database
+    let configuration: IdentityConfiguration
+    let clock: WallClock
+    let workers: BlockingWorkPool
+    let logger: Logger
+    /// The realms' signing keys.
+    public let keyRing = SigningKeyRing()
+    /// Failed sign-in throttling.
+    public let throttle: LoginThrottle
+
+    let realms = NIOLockedValueBox<[String: Realm]>([:])
+    let bindingCache = NIOLockedValueBox<[String: [RoleBinding]]>([:])
+    let apiKeyCache = NIOLockedValueBox<[String: APIKey]>([:])
+    let revokedSessions = NIOLockedValueBox<Set<String>>([])
+
+    /// A service over `database`; call `start()` before use.
+    public init(database: any Database, configuration: IdentityConfiguration, clock: WallClock = .system,
+                workers: BlockingWorkPool, logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.clock = clock
+        self.workers = workers
+        self.logger = logger
+        self.throttle = LoginThrottle(policy: configuration.throttle, clock: clock)
+    }
+
+    /// Loads realms, keys and revoked sessions into memory.
+    public func start() async throws {
+        try await keyRing.load(from: database)
+        let now = clock.nowMillis()
+        let (loadedRealms, revoked) = try await database.read { connection in
+            (try connection.query(Realm.self, "SELECT * FROM realms"),
+             try connection.query("SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?", [.integer(now)])
+                .map { try $0.string("id") })
+        }
+        realms.withLockedValue { cache in
+            cache = Dictionary(uniqueKeysWithValues: loadedRealms.map { ($0.name, $0) })
+        }
+        revokedSessions.withLockedValue { $0 = Set(revoked) }
+    }
+
+    /// The bindings of a principal, from cache or store.
+    func bindings(of kind: Principal.Kind, id: String) async throws -> [RoleBinding] {
+        if let cached = bindingCache.withLockedValue({ $0[id] }) { return cached }
+        let loaded = try await database.read { connection in
+            try connection.query(RoleBindingRow.self, "SELECT * FROM role_bindings WHERE principal_id = ? AND principal_kind = ?",
+                                 [.text(id), .text(kind.rawValue)]).map(\.binding)
+        }
+        bindingCache.withLockedValue { $0[id] = loaded }
+        return loaded
+    }
+
+    /// Forgets cached bindings of a principal after they changed.
+    func invalidateBindings(of id: String) {
+        _ = bindingCache.withLockedValue { $0.removeValue(forKey: id) }
+    }
+}
+
+/// A stored role binding row.
+struct RoleBindingRow: RowDecodable {
+    var binding: RoleBinding
+
+    init(row: Row) throws {
+        guard let role = Role(rawValue: try row.string("role")), let scope = Scope(try row.string("scope")),
+              let kind = Principal.Kind(rawValue: try row.string("principal_kind"))
+        else { throw StoreError.decoding("role binding") }
+        binding = RoleBinding(id: try row.string("id"), role: role, scope: scope, principalKind: kind,
+                              principalID: try row.string("principal_id"))
+    }
+}

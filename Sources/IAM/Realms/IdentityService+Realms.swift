@@ -1,0 +1,58 @@
+import NIOConcurrencyHelpers
+import Core
+import Storage
+
+extension IdentityService {
+    /// The realm named `name`.
+    public func realm(named name: String) throws(IAMError) -> Realm {
+        guard let realm = realms.withLockedValue({ $0[name] }) else { throw .realmNotFound(name) }
+        return realm
+    }
+
+    /// The realm with id `id`.
+    public func realm(id: String) -> Realm? {
+        realms.withLockedValue { $0.values.first { $0.id == id } }
+    }
+
+    /// Every realm, by name.
+    public func allRealms() -> [Realm] {
+        realms.withLockedValue { Array($0.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// Creates a realm with a fresh signing key; idempotent on the name (returns the existing realm).
+    @discardableResult
+    public func createRealm(name: String, displayName: String, tenantID: String?) async throws -> Realm {
+        if let existing = realms.withLockedValue({ $0[name] }) { return existing }
+        try Validation.slug(name, field: "name")
+        let now = clock.nowMillis()
+        let realm = Realm(id: Identifier.make("rlm", at: now), name: name, displayName: displayName,
+                          tenantID: tenantID, status: .active, createdAt: now, version: 1)
+        // Key generation takes tens of milliseconds of CPU: off the cooperative pool.
+        let (key, pem) = try await workers.run { try SigningKeyRing.makeKey(realmID: realm.id, at: now) }
+        try await database.write { connection in
+            try connection.execute(
+                "INSERT INTO realms (id, name, display_name, tenant_id, status, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(realm.id), .text(name), .text(displayName), .text(tenantID), .text(realm.status.rawValue), .integer(now), 1])
+            try connection.execute(
+                "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
+                [.text(key.keyID), .text(realm.id), .text(pem), .integer(now)])
+        }
+        keyRing.add(key)
+        realms.withLockedValue { $0[name] = realm }
+        return realm
+    }
+
+    /// Sets a realm's status; a suspended realm's tokens and API keys stop working at once.
+    public func setRealmStatus(_ name: String, _ status: Realm.Status) async throws -> Realm {
+        var realm = try realm(named: name)
+        realm.status = status
+        realm.version += 1
+        let updated = realm
+        try await database.write { connection in
+            try connection.execute("UPDATE realms SET status = ?, version = ? WHERE id = ?",
+                                   [.text(status.rawValue), .integer(updated.version), .text(updated.id)])
+        }
+        realms.withLockedValue { $0[name] = updated }
+        return updated
+    }
+}

@@ -1,0 +1,55 @@
+import Core
+import Cryptography
+import NIOConcurrencyHelpers
+import Storage
+
+/// The realms' RS256 keys, kept in memory after load: verification happens on every request.
+public final class SigningKeyRing: Sendable {
+    /// One realm key.
+    public struct Entry: Sendable {
+        public var keyID: String
+        public var realmID: String
+        public var key: RSASigningKey
+        public var active: Bool
+    }
+
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    public init() {}
+
+    /// Loads every stored key.
+    public func load(from database: any Database) async throws {
+        let rows = try await database.read { try $0.query("SELECT kid, realm_id, private_pem, active FROM realm_keys", []) }
+        var loaded: [String: Entry] = [:]
+        for row in rows {
+            let kid = try row.string("kid")
+            loaded[kid] = Entry(keyID: kid, realmID: try row.string("realm_id"),
+                                key: try RSASigningKey(privateKeyPEM: try row.string("private_pem")),
+                                active: try row.bool("active"))
+        }
+        entries.withLockedValue { $0 = loaded }
+    }
+
+    /// Makes a new key's row for `realmID`; the caller stores it in its own transaction.
+    static func makeKey(realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
+        let key = try RSASigningKey.generate()
+        let entry = Entry(keyID: Identifier.make("key", at: millis), realmID: realmID, key: key, active: true)
+        return (entry, try key.privateKeyPEM())
+    }
+
+    /// Adds a committed key to the ring.
+    func add(_ entry: Entry) { entries.withLockedValue { $0[entry.keyID] = entry } }
+
+    /// The key with id `keyID`.
+    public func key(_ keyID: String) -> Entry? { entries.withLockedValue { $0[keyID] } }
+
+    /// The key a realm signs new tokens with.
+    public func activeKey(realmID: String) -> Entry? {
+        entries.withLockedValue { $0.values.first { $0.realmID == realmID && $0.active } }
+    }
+
+    /// Every key of a realm, for its JWKS document.
+    public func keys(realmID: String) -> [Entry] {
+        entries.withLockedValue { $0.values.filter { $0.realmID == realmID }.sorted { $0.keyID < $1.keyID } }
+    }
+}

@@ -1,0 +1,78 @@
+import NIOConcurrencyHelpers
+import Core
+import Cryptography
+import Storage
+
+extension IdentityService {
+    /// The principal behind an `Authorization: Bearer` credential: an access token or an `mp_` API key.
+    public func authenticate(bearer credential: String) async throws -> Principal {
+        if credential.hasPrefix(APIKey.marker) { return try await authenticateAPIKey(credential) }
+        let claims = try verifiedClaims(credential)
+        guard let realm = realms.withLockedValue({ cache in cache.values.first { configuration.issuer(realm: $0.name) == claims["iss"]?.stringValue } }),
+              let subject = claims["sub"]?.stringValue, let kindText = claims["principal_kind"]?.stringValue,
+              let kind = Principal.Kind(rawValue: kindText)
+        else { throw IAMError.invalidToken("token names no known subject") }
+        return Principal(kind: kind, id: subject, name: claims["preferred_username"]?.stringValue ?? subject,
+                         realmID: realm.id, realmName: realm.name, tenantID: realm.tenantID,
+                         bindings: try await bindings(of: kind, id: subject), sessionID: claims["sid"]?.stringValue)
+    }
+
+    /// The claims of an access token this controller signed that is still valid: signature,
+    /// issuer matching the signing key's realm, expiry, realm active, session not revoked.
+    public func verifiedClaims(_ token: String) throws(IAMError) -> [String: JSONValue] {
+        let parsed: JSONWebToken.Parsed
+        do {
+            parsed = try JSONWebToken.parse(token)
+        } catch {
+            throw .invalidToken("not a token this server issued")
+        }
+        guard let entry = keyRing.key(parsed.keyID), let realm = realm(id: entry.realmID) else {
+            throw .invalidToken("signed by an unknown key")
+        }
+        do {
+            try JSONWebToken.verify(parsed, with: entry.key)
+        } catch {
+            throw .invalidToken("signature does not verify")
+        }
+        let claims = parsed.claims
+        guard claims["iss"]?.stringValue == configuration.issuer(realm: realm.name) else { throw .invalidToken("issuer does not match the signing realm") }
+        guard claims["typ"] == "Bearer" else { throw .invalidToken("not an access token") }
+        guard case .int(let exp) = claims["exp"], exp > clock.nowMillis() / 1000 else { throw .invalidToken("token expired") }
+        guard realm.status == .active else { throw .realmSuspended(realm.name) }
+        if let sid = claims["sid"]?.stringValue, revokedSessions.withLockedValue({ $0.contains(sid) }) {
+            throw .invalidToken("session has ended")
+        }
+        return claims
+    }
+
+    /// Ends the session a refresh token or access token belongs to (RFC 7009 revocation, OIDC logout).
+    ///
+    /// Unknown tokens are ignored, as RFC 7009 asks, so revocation never reveals what exists.
+    public func revoke(token: String, realmName: String) async throws {
+        let realm = try realm(named: realmName)
+        let now = clock.nowMillis()
+        var sessionID: String?
+        if let claims = try? verifiedClaims(token), claims["iss"]?.stringValue == configuration.issuer(realm: realm.name) {
+            sessionID = claims["sid"]?.stringValue
+        } else {
+            let hash = Digest.sha256Hex(token)
+            sessionID = try await database.read { connection in
+                try connection.query("SELECT s.id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ? AND s.realm_id = ?",
+                                     [.text(hash), .text(realm.id)]).first.map { try $0.string("id") }
+            }
+        }
+        guard let sessionID else { return }
+        try await database.write { connection in
+            try connection.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.integer(now), .text(sessionID)])
+        }
+        revokedSessions.withLockedValue { _ = $0.insert(sessionID) }
+    }
+
+    /// Standard OIDC claims about the caller of a valid access token.
+    public func userInfo(accessToken: String) throws(IAMError) -> [String: JSONValue] {
+        let claims = try verifiedClaims(accessToken)
+        var info: [String: JSONValue] = [:]
+        for key in ["sub", "preferred_username", "email", "realm_access", "tenant"] { info[key] = claims[key] }
+        return info
+    }
+}

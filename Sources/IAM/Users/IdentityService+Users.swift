@@ -1,0 +1,125 @@
+import NIOConcurrencyHelpers
+import Core
+import Storage
+
+extension IdentityService {
+    /// Creates a user in `realm`; the password, if given, is hashed off the cooperative pool.
+    public func createUser(_ input: NewUser, in realm: Realm) async throws -> User {
+        try Validation.username(input.username)
+        try Validation.email(input.email)
+        if let password = input.password { try Validation.password(password) }
+        let hasher = configuration.passwordHasher
+        let hash: String? = if let password = input.password { try await workers.run { try hasher.hash(password) } } else { nil }
+        let now = clock.nowMillis()
+        let id = Identifier.make("usr", at: now)
+        return try await database.write { connection in
+            do {
+                try connection.execute(
+                    """
+                    INSERT INTO users (id, realm_id, username, email, password_hash, enabled, created_at, updated_at, version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    """,
+                    [.text(id), .text(realm.id), .text(input.username), .text(input.email), .text(hash),
+                     .bool(input.enabled ?? true), .integer(now), .integer(now)])
+            } catch StoreError.uniqueViolation {
+                throw IAMError.duplicate(what: "user", value: input.username)
+            }
+            return try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// The user `id` of `realm`.
+    public func user(_ id: String, in realm: Realm) async throws -> User {
+        let found = try await database.read { try $0.queryFirst(User.self, "SELECT * FROM users WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) }
+        guard let found else { throw IAMError.userNotFound(id) }
+        return found
+    }
+
+    /// A page of a realm's users, by id; `usernamePrefix` and `enabled` filter.
+    public func users(in realm: Realm, usernamePrefix: String?, enabled: Bool?, page: PageRequest) async throws -> Page<User> {
+        var sql = "SELECT * FROM users WHERE realm_id = ?"
+        var parameters: [SQLValue] = [.text(realm.id)]
+        if let usernamePrefix {
+            sql += " AND username >= ? AND username < ?"
+            parameters += [.text(usernamePrefix), .text(usernamePrefix + "\u{10FFFF}")]
+        }
+        if let enabled {
+            sql += " AND enabled = ?"
+            parameters.append(.bool(enabled))
+        }
+        if let after = page.after {
+            sql += " AND id > ?"
+            parameters.append(.text(after))
+        }
+        sql += " ORDER BY id LIMIT ?"
+        parameters.append(.int(page.limit + 1))
+        let query = sql
+        let params = parameters
+        let rows = try await database.read { try $0.query(User.self, query, params) }
+        return Page(fetched: rows, request: page, key: \.id)
+    }
+
+    /// Applies `patch` when the user is still at `expectedVersion` (if given); bumps the version.
+    public func updateUser(_ id: String, in realm: Realm, patch: UserPatch, expectedVersion: Int64?) async throws -> User {
+        try Validation.email(patch.email)
+        if let password = patch.password { try Validation.password(password) }
+        let hasher = configuration.passwordHasher
+        let hash: String? = if let password = patch.password { try await workers.run { try hasher.hash(password) } } else { nil }
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            guard let current = try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) else {
+                throw IAMError.userNotFound(id)
+            }
+            if let expectedVersion, expectedVersion != current.version {
+                throw IAMError.versionMismatch(expected: expectedVersion, actual: current.version)
+            }
+            try connection.execute(
+                "UPDATE users SET email = ?, password_hash = ?, enabled = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                [.text(patch.email ?? current.email), .text(hash ?? current.passwordHash), .bool(patch.enabled ?? current.enabled),
+                 .integer(now), .text(id)])
+            return try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// Deletes a user, its bindings and its sessions.
+    public func deleteUser(_ id: String, in realm: Realm, expectedVersion: Int64?) async throws {
+        let sessionIDs = try await database.write { connection -> [String] in
+            guard let current = try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) else {
+                throw IAMError.userNotFound(id)
+            }
+            if let expectedVersion, expectedVersion != current.version {
+                throw IAMError.versionMismatch(expected: expectedVersion, actual: current.version)
+            }
+            let sessions = try connection.query("SELECT id FROM sessions WHERE principal_id = ?", [.text(id)]).map { try $0.string("id") }
+            try connection.execute("DELETE FROM role_bindings WHERE principal_id = ?", [.text(id)])
+            try connection.execute("DELETE FROM sessions WHERE principal_id = ?", [.text(id)])
+            try connection.execute("DELETE FROM users WHERE id = ?", [.text(id)])
+            return sessions
+        }
+        invalidateBindings(of: id)
+        revokedSessions.withLockedValue { $0.formUnion(sessionIDs) }
+    }
+
+    /// Checks a username and password; throttled per account and per source address.
+    func authenticatePassword(username: String, password: String, realm: Realm, source: String) async throws -> User {
+        let account = "\(realm.name)/\(username)"
+        try throttle.check(account: account, address: source)
+        let found = try await database.read {
+            try $0.queryFirst(User.self, "SELECT * FROM users WHERE realm_id = ? AND username = ?", [.text(realm.id), .text(username)])
+        }
+        let hasher = configuration.passwordHasher
+        // Without a user, check against a throw-away hash so timing does not reveal which usernames exist.
+        let stored = found?.passwordHash ?? Self.decoyHash
+        let matches = try await workers.run { try hasher.verify(password, against: stored) }
+        guard let user = found, matches, user.passwordHash != nil, user.enabled else {
+            throttle.recordFailure(account: account, address: source)
+            throw IAMError.invalidCredentials
+        }
+        throttle.recordSuccess(account: account)
+        return user
+    }
+
+    private static let decoyHash = (try? PasswordHasher.standard.hash("decoy-password-never-used")) ?? ""
+}
+
+import Cryptography

@@ -1,0 +1,85 @@
+import Core
+import Cryptography
+import Storage
+
+/// An OAuth client of a realm: public (the CLI, the portal) or confidential (automation, with a secret).
+public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
+    public var id: String
+    public var realmID: String
+    public var clientID: String
+    public var isPublic: Bool
+    public var createdAt: Int64
+    let secretHash: String?
+
+    public init(row: Row) throws {
+        id = try row.string("id")
+        realmID = try row.string("realm_id")
+        clientID = try row.string("client_id")
+        isPublic = try row.bool("public")
+        createdAt = try row.int64("created_at")
+        secretHash = try row.optionalString("secret_hash")
+    }
+
+    enum CodingKeys: String, CodingKey { case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        realmID = try container.decode(String.self, forKey: .realmID)
+        clientID = try container.decode(String.self, forKey: .clientID)
+        isPublic = try container.decode(Bool.self, forKey: .isPublic)
+        createdAt = try container.decode(Int64.self, forKey: .createdAt)
+        secretHash = nil
+    }
+}
+
+/// A newly created client; the secret is shown this once.
+public struct CreatedClient: Sendable, Encodable {
+    public var client: OAuthClient
+    public var clientSecret: String?
+}
+
+extension IdentityService {
+    /// Registers a client; confidential ones get a random secret, stored as its SHA-256.
+    public func createClient(clientID: String, isPublic: Bool, in realm: Realm) async throws -> CreatedClient {
+        try Validation.slug(clientID, field: "clientId")
+        let secret: String? = isPublic ? nil : SecureRandom.token()
+        let now = clock.nowMillis()
+        let id = Identifier.make("cli", at: now)
+        let client = try await database.write { connection in
+            do {
+                try connection.execute(
+                    "INSERT INTO clients (id, realm_id, client_id, secret_hash, public, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [.text(id), .text(realm.id), .text(clientID), .text(secret.map(Digest.sha256Hex)), .bool(isPublic), .integer(now)])
+            } catch StoreError.uniqueViolation {
+                throw IAMError.duplicate(what: "client", value: clientID)
+            }
+            return try connection.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE id = ?", [.text(id)])!
+        }
+        return CreatedClient(client: client, clientSecret: secret)
+    }
+
+    /// A page of a realm's clients.
+    public func clients(in realm: Realm, page: PageRequest) async throws -> Page<OAuthClient> {
+        let after = page.after ?? ""
+        let rows = try await database.read {
+            try $0.query(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND id > ? ORDER BY id LIMIT ?",
+                         [.text(realm.id), .text(after), .int(page.limit + 1)])
+        }
+        return Page(fetched: rows, request: page, key: \.id)
+    }
+
+    /// The client `clientID` of `realm`, checking the secret of a confidential one.
+    func authenticateClient(_ clientID: String, secret: String?, in realm: Realm) async throws -> OAuthClient {
+        let found = try await database.read {
+            try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
+        }
+        guard let client = found else { throw IAMError.invalidClient("unknown client \(clientID)") }
+        if let stored = client.secretHash {
+            guard let secret, Digest.constantTimeEqual(Array(Digest.sha256Hex(secret).utf8), Array(stored.utf8)) else {
+                throw IAMError.invalidClient("client authentication failed")
+            }
+        }
+        return client
+    }
+}

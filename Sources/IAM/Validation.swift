@@ -1,0 +1,34 @@
+/// Field checks shared by IAM's inputs; each failure names the field.
+enum Validation {
+    static func slug(_ value: String, field: String) throws(IAMError) {
+        let allowed = value.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+        guard (2...63).contains(value.count), allowed, value.first != "-", value.last != "-" else {
+            throw .invalidField(field: field, reason: "must be 2–63 lowercase letters, digits or '-', not starting or ending with '-'")
+        }
+    }
+
+    static func username(_ value: String) throws(IAMError) {
+        let allowed = value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@-".unicodeScalars.contains($0)) }
+        guard (1...64).contains(value.count), allowed else {
+            throw .invalidField(field: "username", reason: "must be 1–64 characters of letters, digits, '.', '_', '@' or '-'")
+        }
+    }
+
+    static func email(_ value: String?) throws(IAMError) {
+        guard let value else { return }
+        let parts = value.split(separator: "@")
+        guard value.count <= 254, parts.count == 2, parts[1].contains(".") else {
+            throw .invalidField(field: "email", reason: "is not an email address")
+        }
+    }
+
+    static func password(_ value: String) throws(IAMError) {
+        guard value.count >= 8, value.utf8.count <= 1024 else {
+            throw .invalidField(field: "password", reason: "must be at least 8 characters")
+        }
+    }
+
+    static func name(_ value: String, field: String) throws(IAMError) {
+        guard (1...100).contains(value.count) else { throw .invalidField(field: field, reason: "must be 1–100 characters") }
+    }
+}

@@ -1,0 +1,96 @@
+import Core
+import Foundation
+import Metrics
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// The embedded store: one SQLite file in WAL mode, one writer thread, a pool of reader threads.
+///
+/// No call ever blocks Swift's cooperative pool: writes queue to `WriterThread`, reads run on
+/// an `NIOThreadPool` whose threads each take a connection from a free list.
+public final class SQLiteDatabase: Database {
+    /// Where the database file lives.
+    public let path: String
+    private let writer: WriterThread
+    private let readerPool: NIOThreadPool
+    private let readers: NIOLockedValueBox<[SQLiteConnection]>
+    private let clock: WallClock
+    private let readTimer = Metrics.Timer(label: "metalplane_store_duration_seconds", dimensions: [("op", "read")])
+    private let writeTimer = Metrics.Timer(label: "metalplane_store_duration_seconds", dimensions: [("op", "write")])
+
+    /// Opens (creating if needed) the database at `path`.
+    ///
+    /// - Parameter synchronous: SQLite's `synchronous` pragma; `FULL` (the default) makes every commit durable.
+    public init(path: String, readerCount: Int = 2, synchronous: String = "FULL", clock: WallClock = .system) throws {
+        self.path = path
+        self.clock = clock
+        let writerConnection = try SQLiteConnection(path: path, readOnly: false, synchronous: synchronous)
+        var readerConnections: [SQLiteConnection] = []
+        for _ in 0..<max(readerCount, 1) {
+            readerConnections.append(try SQLiteConnection(path: path, readOnly: true, synchronous: synchronous))
+        }
+        writer = WriterThread(connection: writerConnection)
+        readers = NIOLockedValueBox(readerConnections)
+        readerPool = NIOThreadPool(numberOfThreads: readerConnections.count)
+        readerPool.start()
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { readTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - start) }
+        do {
+            return try await readerPool.runIfActive { [readers] in
+                // The pool has as many threads as connections, so one is always free here.
+                guard let connection = readers.withLockedValue({ $0.popLast() }) else { throw StoreError.closed }
+                defer { readers.withLockedValue { $0.append(connection) } }
+                try connection.execute("BEGIN")
+                defer { _ = try? connection.execute("COMMIT") }
+                return try body(connection)
+            }
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw StoreError.closed
+        }
+    }
+
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { writeTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - start) }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            writer.submit(WriterThread.Job(
+                run: { connection in
+                    do {
+                        let value = try body(connection)
+                        return .success({ continuation.resume(returning: value) })
+                    } catch {
+                        return .failure(error)
+                    }
+                },
+                fail: { continuation.resume(throwing: $0) }))
+        }
+    }
+
+    public func migrate(_ migrations: [Migration]) async throws {
+        let now = clock.nowMillis()
+        try await write { try $0.execute(Migrator.ledger) }
+        for migration in migrations {
+            _ = try await write { try Migrator.apply(migration, on: $0, at: now) }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await read { try $0.scalarInt("SELECT 1") }
+    }
+
+    public func close() async {
+        let writer = self.writer
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // Joining the writer blocks, so it happens on a thread of its own.
+            Thread.detachNewThread {
+                writer.close()
+                continuation.resume()
+            }
+        }
+        try? await readerPool.shutdownGracefully()
+    }
+}

@@ -1,0 +1,43 @@
+import Core
+
+/// Failures of the store, mapped to HTTP by Portal like every other domain error.
+public enum StoreError: DomainError, Equatable {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write.
+    case uniqueViolation(String)
+    /// A foreign key or CHECK constraint refused the write.
+    case constraintViolation(String)
+    /// The database engine reported an error.
+    case engine(code: Int32, message: String)
+    /// A row did not have the expected shape.
+    case decoding(String)
+    /// The store is closed (shutdown in progress).
+    case closed
+
+    public var code: String {
+        switch self {
+        case .uniqueViolation: "already_exists"
+        case .constraintViolation: "constraint_violation"
+        case .engine: "store_error"
+        case .decoding: "store_decoding_error"
+        case .closed: "store_closed"
+        }
+    }
+
+    public var kind: ErrorKind {
+        switch self {
+        case .uniqueViolation, .constraintViolation: .conflict
+        case .closed: .unavailable
+        case .engine, .decoding: .internal
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .uniqueViolation(let what): "a resource with the same unique key already exists (\(what))"
+        case .constraintViolation(let what): "the change breaks a store constraint (\(what))"
+        case .engine(let code, let message): "store error \(code): \(message)"
+        case .decoding(let what): "stored row has an unexpected shape: \(what)"
+        case .closed: "the store is shutting down"
+        }
+    }
+}
