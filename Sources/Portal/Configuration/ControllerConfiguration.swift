@@ -1,0 +1,115 @@
+import NIOCore
+import IAM
+import HTTPTypes
+import Core
+import Foundation
+import Yams
+
+/// Everything a controller runs with. Precedence: command-line flag, then `METALPLANE_*`
+/// environment variable, then the YAML file, then the defaults here.
+public struct ControllerConfiguration: Sendable, Equatable {
+    /// `host:port` to listen on.
+    public var listen = "127.0.0.1:8080"
+    /// Where the database and generated secrets live.
+    public var dataDirectory = "./data"
+    /// The URL clients reach the controller at; realm issuers derive from it. Default: `http://<listen>`.
+    public var publicURL: String?
+    /// `text` (human-readable, stderr) or `json` (one object per line, stdout).
+    public var logFormat = "text"
+    /// Least severe log level written.
+    public var logLevel = "info"
+    /// Largest accepted request body, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// Access-token lifetime in seconds.
+    public var accessTokenSeconds = 300
+    /// Refresh-token (session) lifetime in seconds.
+    public var refreshTokenSeconds = 1800
+    /// SQLite `synchronous` pragma; FULL makes every acknowledged write survive power loss.
+    public var sqliteSynchronous = "FULL"
+    /// log2 of scrypt's N for password hashes (15 in production; tests lower it).
+    public var passwordHashCost = 15
+
+    public init() {}
+
+    /// The effective public URL.
+    public var effectivePublicURL: String {
+        publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(listen)"
+    }
+
+    /// Host and port parsed from `listen`.
+    public func listenAddress() throws(ConfigurationError) -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw .invalid(key: "listen", reason: "must be HOST:PORT, got \(listen)")
+        }
+        return (String(listen[..<colon]), port)
+    }
+
+    /// Overlays the keys of a YAML document.
+    public mutating func apply(yaml text: String) throws(ConfigurationError) {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch { throw .invalid(key: "(file)", reason: "not valid YAML: \(error)") }
+        guard let map = node as? [String: Any] else {
+            if node == nil { return }
+            throw .invalid(key: "(file)", reason: "the top level must be a mapping")
+        }
+        for (key, value) in map { try set(key, String(describing: value)) }
+    }
+
+    /// Overlays `METALPLANE_*` variables, e.g. `METALPLANE_LISTEN`, `METALPLANE_DATA_DIR`.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        for (key, environmentName) in Self.keys {
+            if let value = environment[environmentName] { try set(key, value) }
+        }
+    }
+
+    /// Config-file keys and their environment variables.
+    public static let keys: [(String, String)] = [
+        ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("publicURL", "METALPLANE_PUBLIC_URL"),
+        ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
+        ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
+        ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
+    ]
+
+    /// Sets one key from text, checking its type and range.
+    public mutating func set(_ key: String, _ value: String) throws(ConfigurationError) {
+        func integer(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw .invalid(key: key, reason: "must be an integer in \(range.lowerBound)…\(range.upperBound), got \(value)")
+            }
+            return number
+        }
+        switch key {
+        case "listen": listen = value
+        case "dataDir": dataDirectory = value
+        case "publicURL": publicURL = value
+        case "logFormat":
+            guard ["text", "json"].contains(value) else { throw .invalid(key: key, reason: "must be text or json") }
+            logFormat = value
+        case "logLevel":
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                throw .invalid(key: key, reason: "must be trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = value
+        case "maxBodyBytes": maxBodyBytes = try integer(1024...(1 << 30))
+        case "accessTokenSeconds": accessTokenSeconds = try integer(10...86_400)
+        case "refreshTokenSeconds": refreshTokenSeconds = try integer(60...31_536_000)
+        case "sqliteSynchronous":
+            guard ["FULL", "NORMAL", "EXTRA"].contains(value.uppercased()) else { throw .invalid(key: key, reason: "must be FULL, NORMAL or EXTRA") }
+            sqliteSynchronous = value.uppercased()
+        case "passwordHashCost": passwordHashCost = try integer(4...20)
+        default: throw .invalid(key: key, reason: "unknown setting")
+        }
+        _ = try listenAddress()
+    }
+}
+
+/// A configuration value that cannot be used.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case invalid(key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let reason): "configuration \(key): \(reason)"
+        }
+    }
+}

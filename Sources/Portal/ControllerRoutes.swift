@@ -1,0 +1,12 @@
+import NIOCore
+import IAM
+import HTTPTypes
+import Core
+/// Every route of the controller, in one list: what the router registers and the OpenAPI document describes.
+enum ControllerRoutes {
+    /// The routes; `openAPIDocument` is what `/openapi.json` serves (built from a first pass over these same specs).
+    static func all(_ services: ControllerServices, openAPIDocument: [UInt8] = []) -> [RouteSpec] {
+        HealthRoutes.routes(services, openAPIDocument: openAPIDocument) + OIDCRoutes.routes(services) + RealmRoutes.routes(services)
+            + UserRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
+    }
+}

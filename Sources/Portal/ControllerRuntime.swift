@@ -1,0 +1,104 @@
+import HTTPTypes
+import Core
+import Cryptography
+import Foundation
+import Hummingbird
+import IAM
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// A controller's parts, opened and ready: the store migrated, IAM loaded, the platform bootstrapped.
+///
+/// The executable runs `application()` in a ServiceGroup; tests drive the same application
+/// in-process or on a real socket.
+public final class ControllerRuntime: Sendable {
+    public let services: ControllerServices
+    let workers: BlockingWorkPool
+    let logger: Logger
+
+    /// The application version reported by the OpenAPI document and logs.
+    public static let version = "0.1.0"
+
+    /// Opens the data directory, migrates the store, loads IAM and bootstraps the platform realm.
+    public static func open(_ configuration: ControllerConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            clock: WallClock = .system, logger: Logger) async throws -> ControllerRuntime {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
+        let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
+        try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations)
+        let workers = BlockingWorkPool(threads: 2)
+        let identity = IdentityService(
+            database: database,
+            configuration: IdentityConfiguration(
+                publicBaseURL: configuration.effectivePublicURL, accessTokenSeconds: configuration.accessTokenSeconds,
+                refreshTokenSeconds: configuration.refreshTokenSeconds,
+                passwordHasher: PasswordHasher(logN: configuration.passwordHashCost, r: 8, p: 1)),
+            clock: clock, workers: workers, logger: logger)
+        try await identity.start()
+        try await PlatformBootstrap.run(identity: identity, dataDirectory: configuration.dataDirectory,
+                                        password: environment["METALPLANE_BOOTSTRAP_PASSWORD"], logger: logger)
+        let services = ControllerServices(configuration: configuration, database: database, identity: identity,
+                                          auditLog: AuditLog(database: database), clock: clock,
+                                          metrics: PrometheusBootstrap.registry, migrationsDone: true)
+        logger.info("store ready", metadata: ["path": .string(databasePath)])
+        return ControllerRuntime(services: services, workers: workers, logger: logger)
+    }
+
+    private init(services: ControllerServices, workers: BlockingWorkPool, logger: Logger) {
+        self.services = services
+        self.workers = workers
+        self.logger = logger
+    }
+
+    /// Every route spec; `/openapi.json` serves the document built from them.
+    public func routeSpecs() -> [RouteSpec] {
+        ControllerRoutes.all(services, openAPIDocument: openAPIDocument())
+    }
+
+    /// The OpenAPI document, as served at `/openapi.json`.
+    public func openAPIDocument() -> [UInt8] {
+        OpenAPIDocument.build(ControllerRoutes.all(services), version: Self.version)
+    }
+
+    /// The router with its middleware and every route.
+    public func router() -> Router<PortalContext> {
+        let router = Router(context: PortalContext.self)
+        router.add(middleware: RequestIDMiddleware(maxBodyBytes: services.configuration.maxBodyBytes))
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        let registrar = RouteRegistrar(identity: services.identity, auditLog: services.auditLog,
+                                       idempotency: IdempotencyStore(database: services.database, clock: services.clock),
+                                       clock: services.clock)
+        registrar.register(routeSpecs(), on: router)
+        return router
+    }
+
+    /// The HTTP application bound to `host:port`.
+    public func application(host: String, port: Int) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
+                    logger: logger)
+    }
+
+    /// Closes the store (after queued writes) and the worker threads.
+    public func close() async {
+        await services.database.close()
+        await workers.shutdown()
+    }
+}
+
+/// Closes the runtime when the ServiceGroup shuts down; listed before the HTTP server, so it
+/// stops after the server has drained in-flight requests.
+public struct RuntimeService: Service {
+    let runtime: ControllerRuntime
+
+    public init(runtime: ControllerRuntime) { self.runtime = runtime }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await runtime.close()
+        runtime.logger.info("store closed")
+    }
+}
+
+import NIOCore

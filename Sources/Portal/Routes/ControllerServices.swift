@@ -1,0 +1,18 @@
+import NIOCore
+import HTTPTypes
+import Core
+import IAM
+import Prometheus
+import Storage
+
+/// What the controller's routes are built from.
+public struct ControllerServices: Sendable {
+    public let configuration: ControllerConfiguration
+    public let database: any Database
+    public let identity: IdentityService
+    public let auditLog: AuditLog
+    public let clock: WallClock
+    public let metrics: PrometheusCollectorRegistry
+    /// Set once migrations have run: `/readyz` reports it.
+    public let migrationsDone: Bool
+}

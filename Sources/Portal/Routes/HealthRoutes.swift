@@ -1,0 +1,48 @@
+import Storage
+import Prometheus
+import IAM
+import HTTPTypes
+import Core
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Liveness, readiness, Prometheus metrics and the OpenAPI document.
+enum HealthRoutes {
+    static func routes(_ services: ControllerServices, openAPIDocument: [UInt8]) -> [RouteSpec] {
+        [
+            RouteSpec(.get, "/healthz", "health.live", summary: "Liveness: the process answers.", tag: "health", access: .open,
+                      response: "Health") { _ in
+                try JSONBody.response(["status": "ok"])
+            },
+            RouteSpec(.get, "/readyz", "health.ready", summary: "Readiness: store reachable and migrations done.", tag: "health",
+                      access: .open, response: "Readiness") { _ in
+                var checks: [String: String] = ["migrations": services.migrationsDone ? "ok" : "pending"]
+                do {
+                    try await services.database.ping()
+                    checks["store"] = "ok"
+                } catch {
+                    checks["store"] = "unreachable: \(error)"
+                }
+                let ready = checks.values.allSatisfy { $0 == "ok" }
+                return try JSONBody.response(Readiness(status: ready ? "ready" : "not_ready", checks: checks),
+                                             status: ready ? .ok : .serviceUnavailable)
+            },
+            RouteSpec(.get, "/metrics", "health.metrics", summary: "Prometheus text exposition of the controller's metrics.",
+                      tag: "health", access: .open, response: "PrometheusText") { _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.emitToBuffer())))
+            },
+            RouteSpec(.get, "/openapi.json", "health.openapi", summary: "This API's OpenAPI 3.1 document.", tag: "health",
+                      access: .open, response: "OpenAPIDocument") { _ in
+                Response(status: .ok, headers: [.contentType: "application/json"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
+            },
+        ]
+    }
+
+    struct Readiness: Encodable {
+        var status: String
+        var checks: [String: String]
+    }
+}

@@ -1,0 +1,132 @@
+import HTTPTypes
+import Core
+import Cryptography
+import Foundation
+import Hummingbird
+import IAM
+import NIOCore
+
+/// Per-realm OpenID Connect endpoints at Keycloak's paths, so existing OIDC clients work.
+///
+/// Errors here use OAuth's own shape (`error`, `error_description`, RFC 6749 §5.2) because
+/// OAuth client libraries parse it; the request id is added as `request_id`.
+enum OIDCRoutes {
+    static let base = "/realms/{realm}/protocol/openid-connect"
+
+    static func routes(_ services: ControllerServices) -> [RouteSpec] {
+        let identity = services.identity
+        return [
+            RouteSpec(.get, "/realms/{realm}/.well-known/openid-configuration", "oidc.discovery",
+                      summary: "OIDC discovery document of a realm.", tag: "oidc", access: .open, response: "OIDCDiscovery") { call in
+                try await oauth(call, identity) { realm in
+                    try JSONBody.response(discovery(issuer: services.configuration.effectivePublicURL + "/realms/" + realm.name))
+                }
+            },
+            RouteSpec(.get, base + "/certs", "oidc.jwks", summary: "The realm's signing keys (JWKS).", tag: "oidc", access: .open,
+                      response: "JWKS") { call in
+                try await oauth(call, identity) { realm in
+                    let keys = try identity.keyRing.keys(realmID: realm.id).map { entry -> [String: String] in
+                        let (n, e) = try entry.key.publicComponents()
+                        return ["kty": "RSA", "kid": entry.keyID, "use": "sig", "alg": "RS256",
+                                "n": Base64URL.encode(n), "e": Base64URL.encode(e)]
+                    }
+                    return try JSONBody.response(["keys": keys])
+                }
+            },
+            RouteSpec(.post, base + "/token", "oidc.token", summary: "Token endpoint: password, client_credentials and refresh_token grants.",
+                      tag: "oidc", access: .open, request: "TokenRequest", response: "TokenResponse",
+                      requestMediaType: "application/x-www-form-urlencoded") { call in
+                try await oauth(call, identity) { realm in
+                    let fields = try await JSONBody.form(from: call.request, context: call.context)
+                    let request = TokenRequest(fields: fields, basicAuth: basicAuth(call.request))
+                    call.audit.actorName = request.username ?? request.clientID
+                    call.audit.realmID = realm.id
+                    call.audit.target = request.grantType
+                    let grant = try await identity.issueToken(request, realmName: realm.name, source: call.context.sourceAddress)
+                    var response = try JSONBody.response(grant)
+                    response.headers[.cacheControl] = "no-store"
+                    return response
+                }
+            },
+            RouteSpec(.get, base + "/userinfo", "oidc.userinfo", summary: "Claims about the bearer of an access token.", tag: "oidc",
+                      access: .open, response: "UserInfo") { call in
+                try await oauth(call, identity) { _ in
+                    guard let header = call.request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+                        throw IAMError.invalidToken("missing bearer token")
+                    }
+                    return try JSONBody.response(try identity.userInfo(accessToken: String(header.dropFirst(7))))
+                }
+            },
+            RouteSpec(.post, base + "/logout", "oidc.logout", summary: "Ends the session of a refresh token.", tag: "oidc", access: .open,
+                      request: "TokenRevocation", status: 204, requestMediaType: "application/x-www-form-urlencoded") { call in
+                try await oauth(call, identity) { realm in
+                    let fields = try await JSONBody.form(from: call.request, context: call.context)
+                    guard let token = fields["refresh_token"] else { throw IAMError.invalidGrant("refresh_token is required") }
+                    call.audit.realmID = realm.id
+                    try await identity.revoke(token: token, realmName: realm.name)
+                    return JSONBody.noContent()
+                }
+            },
+            RouteSpec(.post, base + "/revoke", "oidc.revoke", summary: "RFC 7009 token revocation (access or refresh token).", tag: "oidc",
+                      access: .open, request: "TokenRevocation", requestMediaType: "application/x-www-form-urlencoded") { call in
+                try await oauth(call, identity) { realm in
+                    let fields = try await JSONBody.form(from: call.request, context: call.context)
+                    guard let token = fields["token"] else { throw IAMError.invalidGrant("token is required") }
+                    call.audit.realmID = realm.id
+                    try await identity.revoke(token: token, realmName: realm.name)
+                    return Response(status: .ok)
+                }
+            },
+        ]
+    }
+
+    /// Runs an OIDC handler for the realm in the path, rendering failures in OAuth's shape.
+    private static func oauth(_ call: RouteSpec.Call, _ identity: IdentityService, _ body: (Realm) async throws -> Response) async throws -> Response {
+        do {
+            guard let name = call.context.parameters.get("realm") else { throw IAMError.realmNotFound("") }
+            return try await body(try identity.realm(named: name))
+        } catch let error as IAMError {
+            let code = switch error {
+            case .invalidCredentials: "invalid_grant"
+            case .invalidToken, .realmSuspended: "invalid_token"
+            case .throttled: "temporarily_unavailable"
+            case .realmNotFound: "not_found"
+            default: error.code
+            }
+            var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+            if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            let body = ["error": code, "error_description": error.message, "request_id": call.context.requestID]
+            return Response(status: ErrorMapping.status(for: error.kind), headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.api.encode(body))))
+        }
+    }
+
+    private static func basicAuth(_ request: Request) -> (id: String, secret: String)? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
+              let colon = decoded.firstIndex(of: ":") else { return nil }
+        let id = String(decoded[..<colon]).removingPercentEncoding ?? ""
+        let secret = String(decoded[decoded.index(after: colon)...]).removingPercentEncoding ?? ""
+        return (id, secret)
+    }
+
+    private static func discovery(issuer: String) -> [String: JSONValue] {
+        let endpoint = issuer + "/protocol/openid-connect"
+        return [
+            "issuer": .string(issuer),
+            "authorization_endpoint": .string(endpoint + "/auth"),
+            "token_endpoint": .string(endpoint + "/token"),
+            "userinfo_endpoint": .string(endpoint + "/userinfo"),
+            "jwks_uri": .string(endpoint + "/certs"),
+            "end_session_endpoint": .string(endpoint + "/logout"),
+            "revocation_endpoint": .string(endpoint + "/revoke"),
+            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "preferred_username", "email", "realm_access"],
+        ]
+    }
+}

@@ -1,0 +1,47 @@
+import NIOCore
+import HTTPTypes
+import Core
+import Hummingbird
+import IAM
+
+/// Realms (platform-admin), and the caller's own identity.
+enum RealmRoutes {
+    static func routes(_ services: ControllerServices) -> [RouteSpec] {
+        let identity = services.identity
+        return [
+            RouteSpec(.get, "/api/v1/realms", "realms.list", summary: "List realms.", tag: "realms",
+                      access: .authenticated(.platformManage, .platform), response: "RealmList") { _ in
+                try JSONBody.response(ListBody(items: identity.allRealms(), nextCursor: nil))
+            },
+            RouteSpec(.get, "/api/v1/realms/{realm}", "realms.get", summary: "Show one realm.", tag: "realms",
+                      access: .authenticated(.realmRead, .realmParameter), response: "Realm") { call in
+                try JSONBody.response(call.realm, version: call.realm?.version)
+            },
+            RouteSpec(.get, "/api/v1/me", "me.get", summary: "Who the caller is: realm, tenant and role bindings.", tag: "realms",
+                      access: .authenticated(.realmRead, .caller), response: "Me") { call in
+                try JSONBody.response(Me(principal: call.principal!))
+            },
+        ]
+    }
+
+    /// The caller, as `/api/v1/me` shows it.
+    struct Me: Encodable {
+        var kind: String
+        var id: String
+        var name: String
+        var realm: String
+        var realmId: String
+        var tenantId: String?
+        var roles: [RoleBinding]
+
+        init(principal: Principal) {
+            kind = principal.kind.rawValue
+            id = principal.id
+            name = principal.name
+            realm = principal.realmName
+            realmId = principal.realmID
+            tenantId = principal.tenantID
+            roles = principal.bindings
+        }
+    }
+}

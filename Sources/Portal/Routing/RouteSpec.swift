@@ -1,0 +1,117 @@
+import NIOCore
+import HTTPTypes
+import Core
+import Hummingbird
+import IAM
+
+/// One route, declared once: path, method, who may call it, how it is audited and documented.
+///
+/// The registrar enforces `access` and audits from this declaration, and the OpenAPI document
+/// is built from the same list, so a route cannot exist without its permission and its docs.
+public struct RouteSpec: Sendable {
+    /// Who may call a route.
+    public enum Access: Sendable {
+        /// Anyone (health, discovery, the token endpoint).
+        case open
+        /// An authenticated caller holding `permission` over the scope the route resolves.
+        case authenticated(Permission, ScopeSource)
+    }
+
+    /// How the scope of the target resource is found.
+    public enum ScopeSource: Sendable {
+        /// The resource belongs to the platform (platform-only routes: 403 to others).
+        case platform
+        /// The caller's own realm.
+        case callerRealm
+        /// The realm named by the `{realm}` path parameter.
+        case realmParameter
+        /// Any authenticated caller: the route only reads the caller itself.
+        case caller
+    }
+
+    /// What a handler receives.
+    public struct Call: Sendable {
+        public var request: Request
+        public var context: PortalContext
+        /// The authenticated caller, for routes that are not open.
+        public var principal: Principal?
+        /// The realm resolved from the path or the caller.
+        public var realm: Realm?
+        /// Lets the handler name the audited target (e.g. an id it created).
+        public let audit: AuditNote
+    }
+
+    public typealias Handler = @Sendable (Call) async throws -> Response
+
+    public var method: HTTPRequest.Method
+    /// OpenAPI-style path with `{name}` parameters.
+    public var path: String
+    /// Unique name, also the audited action (e.g. `apiKeys.create`).
+    public var operationID: String
+    public var summary: String
+    public var tag: String
+    public var access: Access
+    /// Query parameters the route reads, for the docs.
+    public var query: [String]
+    /// Schema names in the OpenAPI components for the body and the answer.
+    public var requestSchema: String?
+    public var responseSchema: String?
+    /// The success status.
+    public var status: Int
+    /// Whether an `Idempotency-Key` makes retries replay the first answer.
+    public var idempotent: Bool
+    /// Request body media type.
+    public var requestMediaType: String
+    public var handler: Handler
+
+    public init(_ method: HTTPRequest.Method, _ path: String, _ operationID: String, summary: String, tag: String, access: Access,
+                query: [String] = [], request: String? = nil, response: String? = nil, status: Int = 200, idempotent: Bool = false,
+                requestMediaType: String = "application/json", handler: @escaping Handler) {
+        self.method = method
+        self.path = path
+        self.operationID = operationID
+        self.summary = summary
+        self.tag = tag
+        self.access = access
+        self.query = query
+        self.requestSchema = request
+        self.responseSchema = response
+        self.status = status
+        self.idempotent = idempotent
+        self.requestMediaType = requestMediaType
+        self.handler = handler
+    }
+
+    /// Whether calls change state and so are audited.
+    public var isMutating: Bool { method != .get && method != .head }
+}
+
+/// A handler's note of what it acted on, read by the audit after the handler returns.
+public final class AuditNote: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var storedTarget: String?
+    private var storedActorName: String?
+    private var storedRealmID: String?
+
+    init(target: String?) { storedTarget = target }
+
+    /// The actor of an open route (the token endpoint names the username or client).
+    public var actorName: String? {
+        get { lock.withLock { storedActorName } }
+        set { lock.withLock { storedActorName = newValue } }
+    }
+
+    /// The realm an open route acted in.
+    public var realmID: String? {
+        get { lock.withLock { storedRealmID } }
+        set { lock.withLock { storedRealmID = newValue } }
+    }
+
+    /// The audited target.
+    public var target: String? {
+        get { lock.withLock { storedTarget } }
+        set { lock.withLock { storedTarget = newValue } }
+    }
+}
+
+import NIOConcurrencyHelpers

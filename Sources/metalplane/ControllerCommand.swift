@@ -1,0 +1,71 @@
+import UnixSignals
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Portal
+import ServiceLifecycle
+
+/// `metalplane controller`: the control plane's HTTP API, OIDC realms and background loops.
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Run the controller: REST API, per-realm OIDC, health and metrics.",
+        discussion: """
+            Settings come from flags, then METALPLANE_* environment variables, then the YAML file, then defaults.
+            Environment: \(ControllerConfiguration.keys.map(\.1).joined(separator: ", ")), METALPLANE_CONFIG,
+            METALPLANE_BOOTSTRAP_PASSWORD (the super-admin's first password; generated into the data directory if unset).
+            SIGTERM or SIGINT shut down gracefully: in-flight requests finish, then the store closes.
+            """)
+
+    @Option(help: "YAML configuration file (or METALPLANE_CONFIG).")
+    var config: String?
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the database and generated secrets (default ./data).")
+    var dataDir: String?
+
+    @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8080).")
+    var listen: String?
+
+    @Option(name: .customLong("public-url"), help: "URL clients use to reach this controller; realm issuers derive from it.")
+    var publicURL: String?
+
+    @Option(name: .customLong("log-format"), help: "text (stderr) or json (one object per line on stdout).")
+    var logFormat: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = ControllerConfiguration()
+        do {
+            if let path = config ?? environment["METALPLANE_CONFIG"] {
+                try settings.apply(yaml: try String(contentsOfFile: path, encoding: .utf8))
+            }
+            try settings.apply(environment: environment)
+            let flags: [(String, String?)] = [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL),
+                                              ("logFormat", logFormat), ("logLevel", logLevel)]
+            for case let (key, value?) in flags { try settings.set(key, value) }
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let logger = LogSetup.logger(format: settings.logFormat, level: settings.logLevel)
+        let (host, port) = try settings.listenAddress()
+        let publicURL = settings.effectivePublicURL
+        let runtime = try await ControllerRuntime.open(settings, environment: environment, logger: logger)
+        let app = Application(
+            router: runtime.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
+            onServerRunning: { channel in
+                logger.notice("controller listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                                                                 "publicURL": .string(publicURL)])
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: RuntimeService(runtime: runtime)), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

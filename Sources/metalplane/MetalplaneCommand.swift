@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The one binary: the controller, the node agent (later), the CLI and the benchmarks.
+@main
+struct MetalplaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metalplane",
+        abstract: "Multi-tenant bare-metal platform controller for inference clusters.",
+        version: "0.1.0",
+        subcommands: [ControllerCommand.self, LoginCommand.self, WhoamiCommand.self, APICommand.self,
+                      OpenAPICommand.self, BenchCommand.self])
+}
