@@ -89,13 +89,20 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Tests.
-        .testTarget(name: "CoreTests", dependencies: ["Core", "Cryptography", "Storage"], swiftSettings: strict),
-        .testTarget(name: "IAMTests", dependencies: ["Core", "Cryptography", "Storage", "IAM"], swiftSettings: strict),
+        .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strict),
+        .testTarget(name: "CryptographyTests", dependencies: ["Core", "Cryptography"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Core", "Storage"], swiftSettings: strict),
+        .testTarget(name: "IAMTests", dependencies: ["Core", "Cryptography", "Storage", "IAM",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "PortalTests", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "Portal",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
     ]
 )

@@ -23,7 +23,10 @@ public final class ControllerRuntime: Sendable {
     /// Opens the data directory, migrates the store, loads IAM and bootstraps the platform realm.
     public static func open(_ configuration: ControllerConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
                             clock: WallClock = .system, logger: Logger) async throws -> ControllerRuntime {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // Metrics first: handles made before the bootstrap would report to nowhere.
+        let metrics = PrometheusBootstrap.registry
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations)
@@ -40,7 +43,7 @@ public final class ControllerRuntime: Sendable {
                                         password: environment["METALPLANE_BOOTSTRAP_PASSWORD"], logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), clock: clock,
-                                          metrics: PrometheusBootstrap.registry, migrationsDone: true)
+                                          metrics: metrics, migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
     }

@@ -1,0 +1,30 @@
+import Core
+import Testing
+
+@Suite struct CursorAndIdentifierTests {
+    @Test func cursorRoundTripsAndRejectsForeignText() {
+        let cursor = Cursor.encode("usr_0001")
+        #expect(Cursor.decode(cursor) == "usr_0001")
+        #expect(Cursor.decode("not a cursor") == nil)
+        #expect(Cursor.decode(Cursor.encode("a") + "x") != "a")
+    }
+
+    @Test func identifiersSortByCreationTime() {
+        let early = Identifier.make("usr", at: 1_000)
+        let late = Identifier.make("usr", at: 2_000)
+        #expect(early < late)
+        #expect(early.hasPrefix("usr_"))
+        #expect(early.count == "usr_".count + 28)
+        #expect(Identifier.make("usr", at: 1_000) != early)
+    }
+
+    @Test func pageKeepsOneExtraRowAsTheSignOfMore() {
+        let request = PageRequest(limit: 2)
+        let page = Page(fetched: ["a", "b", "c"], request: request, key: { $0 })
+        #expect(page.items == ["a", "b"])
+        #expect(page.nextCursor.flatMap(Cursor.decode) == "b")
+        let last = Page(fetched: ["a"], request: request, key: { $0 })
+        #expect(last.nextCursor == nil)
+        #expect(PageRequest(limit: 10_000).limit == PageRequest.maxLimit)
+    }
+}

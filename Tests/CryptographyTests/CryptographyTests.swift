@@ -1,0 +1,56 @@
+import Core
+import Cryptography
+import Testing
+
+@Suite struct CryptographyTests {
+    @Test func scryptHashesVerifyOnlyTheRightPassword() throws {
+        let hasher = PasswordHasher(logN: 10, r: 8, p: 1)
+        let stored = try hasher.hash("correct horse battery")
+        #expect(stored.hasPrefix("scrypt$10$8$1$"))
+        #expect(try hasher.verify("correct horse battery", against: stored))
+        #expect(try !hasher.verify("correct horse batterz", against: stored))
+        #expect(try !hasher.verify("", against: stored))
+        #expect(try hasher.hash("same") != hasher.hash("same"), "each hash has its own salt")
+        #expect(throws: CryptoError.self) { try hasher.verify("x", against: "md5$abc") }
+    }
+
+    @Test func rsaKeysSignVerifyAndSurviveAPEMRoundTrip() throws {
+        let key = try RSASigningKey.generate()
+        let message = Array("hello".utf8)
+        let signature = try key.sign(message)
+        #expect(key.verify(signature: signature, message: message))
+        #expect(!key.verify(signature: signature, message: Array("hellp".utf8)))
+        let reloaded = try RSASigningKey(privateKeyPEM: try key.privateKeyPEM())
+        #expect(reloaded.verify(signature: signature, message: message))
+        let (modulus, exponent) = try key.publicComponents()
+        #expect(modulus.count == 256)
+        #expect(exponent == [1, 0, 1])
+        #expect(throws: CryptoError.self) { try RSASigningKey(privateKeyPEM: "garbage") }
+    }
+
+    @Test func jwtsVerifyUnderTheirKeyOnly() throws {
+        let key = try RSASigningKey.generate()
+        let other = try RSASigningKey.generate()
+        let token = try JSONWebToken.sign(claims: ["sub": "u1", "exp": 99], keyID: "k1", key: key)
+        let parsed = try JSONWebToken.parse(token)
+        #expect(parsed.keyID == "k1")
+        #expect(parsed.claims["sub"] == "u1")
+        try JSONWebToken.verify(parsed, with: key)
+        #expect(throws: JSONWebToken.Rejection.badSignature) { try JSONWebToken.verify(parsed, with: other) }
+        #expect(throws: JSONWebToken.Rejection.malformed) { try JSONWebToken.parse("a.b") }
+        let parts = token.split(separator: ".")
+        let forgedClaims = Base64URL.encode(Array(#"{"exp":99,"sub":"admin"}"#.utf8))
+        let forged = try JSONWebToken.parse("\(parts[0]).\(forgedClaims).\(parts[2])")
+        #expect(throws: JSONWebToken.Rejection.badSignature) { try JSONWebToken.verify(forged, with: key) }
+    }
+
+    @Test func digestsAndConstantTimeComparison() {
+        #expect(Digest.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Digest.hex(Digest.hmacSHA256(key: Array("key".utf8), message: Array("The quick brown fox jumps over the lazy dog".utf8)))
+                == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        #expect(Digest.constantTimeEqual([1, 2], [1, 2]))
+        #expect(!Digest.constantTimeEqual([1, 2], [1, 3]))
+        #expect(!Digest.constantTimeEqual([1], [1, 2]))
+        #expect(Base64URL.decode(Base64URL.encode([0xFB, 0xFF])) == [0xFB, 0xFF])
+    }
+}
