@@ -45,6 +45,7 @@ enum OpenAPISchemas {
         "Realm": object(["id": string, "name": string, "displayName": string, "tenantId": nullableString,
                          "status": .object(["type": "string", "enum": ["active", "suspended"]]), "createdAt": integer, "version": integer]),
         "RealmList": list("Realm"),
+        "NewRealm": object(["name": string, "displayName": string, "tenantId": string], required: ["name"]),
         "RoleBinding": object(["id": string, "role": role, "scope": string, "principalKind": .object(["type": "string", "enum": ["user", "client", "api_key"]]),
                                "principalId": string]),
         "RoleBindingList": list("RoleBinding"),

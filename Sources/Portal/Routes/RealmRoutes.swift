@@ -13,6 +13,17 @@ enum RealmRoutes {
                       access: .authenticated(.platformManage, .platform), response: "RealmList") { _ in
                 try JSONBody.response(ListBody(items: identity.allRealms(), nextCursor: nil))
             },
+            RouteSpec(.post, "/api/v1/realms", "realms.create",
+                      summary: "Create a realm with a fresh signing key and a public client metalplane-cli (tenant onboarding uses this too).",
+                      tag: "realms", access: .authenticated(.platformManage, .platform), request: "NewRealm", response: "Realm", status: 201,
+                      idempotent: true) { call in
+                let input = try await JSONBody.decode(NewRealm.self, from: call.request, context: call.context)
+                if (try? identity.realm(named: input.name)) != nil { throw IAMError.duplicate(what: "realm", value: input.name) }
+                let realm = try await identity.createRealm(name: input.name, displayName: input.displayName ?? input.name, tenantID: input.tenantId)
+                _ = try await identity.createClient(clientID: PlatformBootstrap.cliClientID, isPublic: true, in: realm)
+                call.audit.target = realm.id
+                return try JSONBody.response(realm, status: .created, version: realm.version)
+            },
             RouteSpec(.get, "/api/v1/realms/{realm}", "realms.get", summary: "Show one realm.", tag: "realms",
                       access: .authenticated(.realmRead, .realmParameter), response: "Realm") { call in
                 try JSONBody.response(call.realm, version: call.realm?.version)
@@ -22,6 +33,12 @@ enum RealmRoutes {
                 try JSONBody.response(Me(principal: call.principal!))
             },
         ]
+    }
+
+    struct NewRealm: Decodable {
+        var name: String
+        var displayName: String?
+        var tenantId: String?
     }
 
     /// The caller, as `/api/v1/me` shows it.

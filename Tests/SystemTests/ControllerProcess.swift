@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The real `metalplane` binary started as a controller on a free loopback port.
+final class ControllerProcess: @unchecked Sendable {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The binary under test: `METALPLANE_BINARY`, else the debug build.
+    static var binary: String {
+        ProcessInfo.processInfo.environment["METALPLANE_BINARY"] ?? root.appendingPathComponent(".build/debug/metalplane").path
+    }
+
+    let dataDirectory: String
+    let port: Int
+    let password = "system-test-password"
+    private(set) var process: Process
+    /// Where the child's stdout and stderr go: files, so a chatty child never blocks on a full pipe.
+    var stdoutPath: String { dataDirectory + "-stdout.log" }
+    var stderrPath: String { dataDirectory + "-stderr.log" }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(dataDirectory: String? = nil, arguments: [String] = []) async throws {
+        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("mp-system-\(UUID().uuidString)").path
+        port = try freePort()
+        process = Process()
+        try await start(arguments: arguments)
+    }
+
+    /// Starts (or restarts) the binary on the same port and data directory, and waits for /readyz.
+    func start(arguments: [String] = []) async throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["controller", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
+        environment["METALPLANE_PASSWORD_HASH_COST"] = "10"
+        process.environment = environment
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        for _ in 0..<300 {
+            if let reply = try? await call(.GET, "/readyz"), reply.status == 200 { return }
+            if !process.isRunning { throw SystemTestError.exited(process.terminationStatus) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw SystemTestError.notReady
+    }
+
+    /// What the child wrote to stdout and stderr so far.
+    func output() -> (stdout: String, stderr: String) {
+        ((try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "", (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+    }
+
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    struct Reply {
+        var status: Int
+        var body: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, bearer: String? = nil, json: String? = nil, form: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return Reply(status: Int(response.status.code), body: Data(body.readableBytesView))
+    }
+
+    func token(realm: String = "platform", username: String = "admin", password: String? = nil) async throws -> String {
+        let reply = try await call(.POST, "/realms/\(realm)/protocol/openid-connect/token",
+                                   form: "grant_type=password&client_id=metalplane-cli&username=\(username)&password=\(password ?? self.password)")
+        guard let token = reply.json["access_token"] as? String else { throw SystemTestError.status(reply.status, String(decoding: reply.body, as: UTF8.self)) }
+        return token
+    }
+}
+
+enum SystemTestError: Error {
+    case exited(Int32)
+    case notReady
+    case status(Int, String)
+}
+
+/// A loopback port nobody listens on right now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw SystemTestError.notReady }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,70 @@
+import NIOHTTP1
+import Foundation
+import Testing
+
+@Suite(.serialized) struct DurabilityTests {
+    @Test func everyAcknowledgedWriteSurvivesKillDashNine() async throws {
+        let controller = try await ControllerProcess()
+        let token = try await controller.token()
+        let acknowledged = AcknowledgedIDs()
+        // Eight writers create API keys as fast as they can; the controller is SIGKILLed mid-stream.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for index in 0..<10_000 {
+                        guard let reply = try? await controller.call(.POST, "/api/v1/api-keys", bearer: token,
+                                                                     json: #"{"name": "w\#(writer)-\#(index)", "roles": ["viewer"]}"#) else { return }
+                        guard reply.status == 201, let key = reply.json["apiKey"] as? [String: Any], let id = key["id"] as? String else { return }
+                        await acknowledged.add(id)
+                    }
+                }
+            }
+            group.addTask {
+                while await acknowledged.count < 300 { try await Task.sleep(for: .milliseconds(5)) }
+                controller.kill(SIGKILL)
+            }
+            try await group.waitForAll()
+        }
+        let ids = await acknowledged.ids
+        #expect(ids.count >= 300)
+        try await controller.start()
+        let fresh = try await controller.token()
+        var stored = Set<String>()
+        var cursor: String?
+        repeat {
+            let reply = try await controller.call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: fresh)
+            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
+            cursor = reply.json["nextCursor"] as? String
+        } while cursor != nil
+        let lost = ids.subtracting(stored)
+        #expect(lost.isEmpty, "\(lost.count) of \(ids.count) acknowledged writes were lost")
+        controller.kill(SIGTERM)
+    }
+
+    @Test func sigtermShutsDownGracefullyAndClosesTheStore() async throws {
+        let controller = try await ControllerProcess()
+        _ = try await controller.token()
+        controller.kill(SIGTERM)
+        #expect(controller.process.terminationStatus == 0)
+        let log = controller.output().stderr
+        #expect(log.contains("store closed"))
+        #expect(!log.contains("system-test-password"), "the bootstrap password is never logged")
+    }
+
+    @Test func jsonLogsAreOneObjectPerLineWithTheRequestID() async throws {
+        let controller = try await ControllerProcess(arguments: ["--log-format", "json"])
+        _ = try await controller.call(.GET, "/healthz")
+        controller.kill(SIGTERM)
+        let lines = controller.output().stdout.split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!lines.isEmpty && objects.count == lines.count)
+        #expect(objects.contains { ($0["message"] as? String)?.contains("GET /healthz 200") == true && $0["request_id"] != nil })
+    }
+}
+
+/// Ids the controller acknowledged, gathered from many writers.
+actor AcknowledgedIDs {
+    private(set) var ids = Set<String>()
+    var count: Int { ids.count }
+    func add(_ id: String) { ids.insert(id) }
+}

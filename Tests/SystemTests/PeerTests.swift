@@ -1,0 +1,56 @@
+import NIOHTTP1
+import Foundation
+import Testing
+
+@Suite(.serialized) struct PeerTests {
+    @Test func pyJWTVerifiesOurTokensFromDiscoveryAndJWKSAlone() async throws {
+        let controller = try await ControllerProcess()
+        let admin = try await controller.token()
+        #expect(try await controller.call(.POST, "/api/v1/realms", bearer: admin, json: #"{"name": "other"}"#).status == 201)
+        let user = try await controller.call(.POST, "/api/v1/realms/other/users", bearer: admin,
+                                             json: #"{"username": "olive", "password": "olive-password"}"#)
+        #expect(user.status == 201)
+        let otherToken = try await controller.token(realm: "other", username: "olive", password: "olive-password")
+        let result = try run("python3", [ControllerProcess.root.appendingPathComponent("Tests/peers/verify_jwt.py").path,
+                                         controller.baseURL, "platform", admin, otherToken])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("verified: sub="))
+        #expect(result.output.contains("tampered token rejected"))
+        #expect(result.output.contains("other realm's token rejected"))
+        controller.kill(SIGTERM)
+    }
+
+    @Test func theCLILogsInShowsWhoAndCallsTheAPI() async throws {
+        let controller = try await ControllerProcess()
+        let credentials = controller.dataDirectory + "-cli.json"
+        let environment = ["METALPLANE_CREDENTIALS": credentials, "METALPLANE_PASSWORD": controller.password]
+        let login = try run(ControllerProcess.binary, ["login", "--server", controller.baseURL], environment: environment)
+        #expect(login.status == 0, "\(login.output)")
+        let mode = try FileManager.default.attributesOfItem(atPath: credentials)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let whoami = try run(ControllerProcess.binary, ["whoami"], environment: environment)
+        #expect(whoami.output.contains("admin") && whoami.output.contains("platform-admin on platform"))
+        let created = try run(ControllerProcess.binary, ["api", "POST", "/api/v1/api-keys", "--data", #"{"name":"from-cli"}"#], environment: environment)
+        #expect(created.status == 0)
+        #expect(created.output.contains("\"key\":\"mp_"))
+        let refused = try run(ControllerProcess.binary, ["api", "GET", "/api/v1/realms/nope"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("not_found"))
+        controller.kill(SIGTERM)
+    }
+}
+
+/// Runs a program to completion and returns its exit status and combined output.
+func run(_ program: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [program] + arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
