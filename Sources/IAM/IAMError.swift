@@ -4,6 +4,7 @@ import Core
 public enum IAMError: DomainError, Equatable {
     case realmNotFound(String)
     case userNotFound(String)
+    case groupNotFound(String)
     case clientNotFound(String)
     case apiKeyNotFound(String)
     case bindingNotFound(String)
@@ -23,7 +24,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var code: String {
         switch self {
-        case .realmNotFound, .userNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: "not_found"
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: "not_found"
         case .invalidCredentials: "invalid_credentials"
         case .invalidToken: "invalid_token"
         case .realmSuspended: "realm_suspended"
@@ -41,7 +42,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var kind: ErrorKind {
         switch self {
-        case .realmNotFound, .userNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: .notFound
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: .notFound
         case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient: .unauthenticated
         case .forbidden, .roleEscalation: .forbidden
         case .throttled: .tooManyRequests
@@ -55,6 +56,7 @@ public enum IAMError: DomainError, Equatable {
         switch self {
         case .realmNotFound(let name): "realm \(name) not found"
         case .userNotFound(let id): "user \(id) not found"
+        case .groupNotFound(let id): "group \(id) not found"
         case .clientNotFound(let id): "client \(id) not found"
         case .apiKeyNotFound(let id): "API key \(id) not found"
         case .bindingNotFound(let id): "role binding \(id) not found"

@@ -63,5 +63,19 @@ public enum IAMSchema {
             "CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id)",
             "CREATE INDEX audit_log_actor ON audit_log (actor_id, id)",
         ]),
+        Migration(module: "iam", version: 2, statements: [
+            """
+            CREATE TABLE groups (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                name TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (realm_id, name))
+            """,
+            """
+            CREATE TABLE group_members (
+                group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                PRIMARY KEY (group_id, user_id))
+            """,
+            "CREATE INDEX group_members_user ON group_members (user_id)",
+        ]),
     ]
 }

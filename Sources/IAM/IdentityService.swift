@@ -20,7 +20,7 @@ public final class IdentityService: Sendable {
     /// Failed sign-in throttling.
     public let throttle: LoginThrottle
 
-    let realms = NIOLockedValueBox<[String: Realm]>([:])
+    let realms = NIOLockedValueBox(RealmIndex())
     let bindingCache = NIOLockedValueBox<[String: [RoleBinding]]>([:])
     let apiKeyCache = NIOLockedValueBox<[String: APIKey]>([:])
     let revokedSessions = NIOLockedValueBox<Set<String>>([])
@@ -45,9 +45,7 @@ public final class IdentityService: Sendable {
              try connection.query("SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?", [.integer(now)])
                 .map { try $0.string("id") })
         }
-        realms.withLockedValue { cache in
-            cache = Dictionary(uniqueKeysWithValues: loadedRealms.map { ($0.name, $0) })
-        }
+        realms.withLockedValue { $0 = RealmIndex(loadedRealms) }
         revokedSessions.withLockedValue { $0 = Set(revoked) }
     }
 
@@ -55,8 +53,14 @@ public final class IdentityService: Sendable {
     func bindings(of kind: Principal.Kind, id: String) async throws -> [RoleBinding] {
         if let cached = bindingCache.withLockedValue({ $0[id] }) { return cached }
         let loaded = try await database.read { connection in
-            try connection.query(RoleBindingRow.self, "SELECT * FROM role_bindings WHERE principal_id = ? AND principal_kind = ?",
-                                 [.text(id), .text(kind.rawValue)]).map(\.binding)
+            // A user also holds the bindings of every group it belongs to.
+            try connection.query(RoleBindingRow.self,
+                                 """
+                                 SELECT * FROM role_bindings WHERE (principal_id = ? AND principal_kind = ?)
+                                 OR (principal_kind = 'group' AND principal_id IN (SELECT group_id FROM group_members WHERE user_id = ?))
+                                 ORDER BY id
+                                 """,
+                                 [.text(id), .text(kind.rawValue), .text(id)]).map(\.binding)
         }
         bindingCache.withLockedValue { $0[id] = loaded }
         return loaded
@@ -65,6 +69,11 @@ public final class IdentityService: Sendable {
     /// Forgets cached bindings of a principal after they changed.
     func invalidateBindings(of id: String) {
         _ = bindingCache.withLockedValue { $0.removeValue(forKey: id) }
+    }
+
+    /// Forgets every cached binding (a group's bindings changed: all its members are affected).
+    func invalidateAllBindings() {
+        bindingCache.withLockedValue { $0.removeAll() }
     }
 }
 

@@ -7,6 +7,6 @@ enum ControllerRoutes {
     /// The routes; `openAPIDocument` is what `/openapi.json` serves (built from a first pass over these same specs).
     static func all(_ services: ControllerServices, openAPIDocument: [UInt8] = []) -> [RouteSpec] {
         HealthRoutes.routes(services, openAPIDocument: openAPIDocument) + OIDCRoutes.routes(services) + RealmRoutes.routes(services)
-            + UserRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
+            + UserRoutes.routes(services) + GroupRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
     }
 }

@@ -39,3 +39,21 @@ import Testing
         #expect(Scope("tenant:") == nil)
     }
 }
+
+@Suite struct GroupTests {
+    @Test func membersInheritTheGroupsRolesUntilRemoved() async throws {
+        let identity = try await makeIdentity()
+        let realm = try identity.realm(named: "platform")
+        let carol = try await identity.createUser(NewUser(username: "carol", email: nil, password: "carol-password"), in: realm)
+        let operators = try await identity.createGroup(name: "operators", in: realm)
+        _ = try await identity.bind(.viewer, over: .platform, to: .group, id: operators.id, in: realm)
+        let token = { try await identity.issueToken(passwordRequest("carol", "carol-password"), realmName: "platform", source: "a").accessToken }
+        #expect(try await identity.authenticate(bearer: try await token()).bindings.isEmpty)
+        try await identity.setMembership(group: operators.id, user: carol.id, member: true, in: realm)
+        #expect(try await identity.authenticate(bearer: try await token()).bindings.map(\.role) == [.viewer])
+        #expect(try await identity.group(operators.id, in: realm).members == [carol.id])
+        try await identity.setMembership(group: operators.id, user: carol.id, member: false, in: realm)
+        #expect(try await identity.authenticate(bearer: try await token()).bindings.isEmpty)
+        await #expect(throws: IAMError.duplicate(what: "group", value: "operators")) { try await identity.createGroup(name: "operators", in: realm) }
+    }
+}

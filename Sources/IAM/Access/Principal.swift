@@ -5,6 +5,8 @@ public struct Principal: Sendable, Equatable {
         case user
         case client
         case apiKey = "api_key"
+        /// A group: never authenticates itself, but holds bindings its members inherit.
+        case group
     }
 
     /// What sort of caller this is.

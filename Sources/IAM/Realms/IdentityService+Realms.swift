@@ -5,24 +5,24 @@ import Storage
 extension IdentityService {
     /// The realm named `name`.
     public func realm(named name: String) throws(IAMError) -> Realm {
-        guard let realm = realms.withLockedValue({ $0[name] }) else { throw .realmNotFound(name) }
+        guard let realm = realms.withLockedValue({ $0[name: name] }) else { throw .realmNotFound(name) }
         return realm
     }
 
     /// The realm with id `id`.
     public func realm(id: String) -> Realm? {
-        realms.withLockedValue { $0.values.first { $0.id == id } }
+        realms.withLockedValue { $0[id: id] }
     }
 
     /// Every realm, by name.
     public func allRealms() -> [Realm] {
-        realms.withLockedValue { Array($0.values) }.sorted { $0.name < $1.name }
+        realms.withLockedValue { $0.all }.sorted { $0.name < $1.name }
     }
 
     /// Creates a realm with a fresh signing key; idempotent on the name (returns the existing realm).
     @discardableResult
     public func createRealm(name: String, displayName: String, tenantID: String?) async throws -> Realm {
-        if let existing = realms.withLockedValue({ $0[name] }) { return existing }
+        if let existing = realms.withLockedValue({ $0[name: name] }) { return existing }
         try Validation.slug(name, field: "name")
         let now = clock.nowMillis()
         let realm = Realm(id: Identifier.make("rlm", at: now), name: name, displayName: displayName,
@@ -38,7 +38,7 @@ extension IdentityService {
                 [.text(key.keyID), .text(realm.id), .text(pem), .integer(now)])
         }
         keyRing.add(key)
-        realms.withLockedValue { $0[name] = realm }
+        realms.withLockedValue { $0.upsert(realm) }
         return realm
     }
 
@@ -52,7 +52,7 @@ extension IdentityService {
             try connection.execute("UPDATE realms SET status = ?, version = ? WHERE id = ?",
                                    [.text(status.rawValue), .integer(updated.version), .text(updated.id)])
         }
-        realms.withLockedValue { $0[name] = updated }
+        realms.withLockedValue { $0.upsert(updated) }
         return updated
     }
 }

@@ -7,9 +7,8 @@ extension IdentityService {
     /// The principal behind an `Authorization: Bearer` credential: an access token or an `mp_` API key.
     public func authenticate(bearer credential: String) async throws -> Principal {
         if credential.hasPrefix(APIKey.marker) { return try await authenticateAPIKey(credential) }
-        let claims = try verifiedClaims(credential)
-        guard let realm = realms.withLockedValue({ cache in cache.values.first { configuration.issuer(realm: $0.name) == claims["iss"]?.stringValue } }),
-              let subject = claims["sub"]?.stringValue, let kindText = claims["principal_kind"]?.stringValue,
+        let (claims, realm) = try verifiedToken(credential)
+        guard let subject = claims["sub"]?.stringValue, let kindText = claims["principal_kind"]?.stringValue,
               let kind = Principal.Kind(rawValue: kindText)
         else { throw IAMError.invalidToken("token names no known subject") }
         return Principal(kind: kind, id: subject, name: claims["preferred_username"]?.stringValue ?? subject,
@@ -20,6 +19,11 @@ extension IdentityService {
     /// The claims of an access token this controller signed that is still valid: signature,
     /// issuer matching the signing key's realm, expiry, realm active, session not revoked.
     public func verifiedClaims(_ token: String) throws(IAMError) -> [String: JSONValue] {
+        try verifiedToken(token).claims
+    }
+
+    /// The verified claims and the realm whose key signed them.
+    func verifiedToken(_ token: String) throws(IAMError) -> (claims: [String: JSONValue], realm: Realm) {
         let parsed: JSONWebToken.Parsed
         do {
             parsed = try JSONWebToken.parse(token)
@@ -42,7 +46,7 @@ extension IdentityService {
         if let sid = claims["sid"]?.stringValue, revokedSessions.withLockedValue({ $0.contains(sid) }) {
             throw .invalidToken("session has ended")
         }
-        return claims
+        return (claims, realm)
     }
 
     /// Ends the session a refresh token or access token belongs to (RFC 7009 revocation, OIDC logout).

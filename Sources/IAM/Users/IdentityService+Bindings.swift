@@ -7,7 +7,7 @@ extension IdentityService {
         let now = clock.nowMillis()
         let binding = RoleBinding(id: Identifier.make("rb", at: now), role: role, scope: scope, principalKind: kind, principalID: id)
         try await database.write { connection in
-            let table = switch kind { case .user: "users"; case .client: "clients"; case .apiKey: "api_keys" }
+            let table = switch kind { case .user: "users"; case .client: "clients"; case .apiKey: "api_keys"; case .group: "groups" }
             guard try connection.scalarInt("SELECT COUNT(*) FROM \(table) WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) == 1 else {
                 throw IAMError.invalidField(field: "principalId", reason: "no \(kind.rawValue) \(id) in realm \(realm.name)")
             }
@@ -17,7 +17,7 @@ extension IdentityService {
                 throw IAMError.duplicate(what: "role binding", value: "\(role.rawValue) on \(scope)")
             }
         }
-        invalidateBindings(of: id)
+        if kind == .group { invalidateAllBindings() } else { invalidateBindings(of: id) }
         return binding
     }
 
@@ -57,6 +57,7 @@ extension IdentityService {
             try connection.execute("DELETE FROM role_bindings WHERE id = ?", [.text(bindingID)])
             return row.binding.principalID
         }
-        invalidateBindings(of: principalID)
+        invalidateAllBindings()
+        _ = principalID
     }
 }

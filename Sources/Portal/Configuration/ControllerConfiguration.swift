@@ -79,7 +79,11 @@ public struct ControllerConfiguration: Sendable, Equatable {
             return number
         }
         switch key {
-        case "listen": listen = value
+        case "listen":
+            var candidate = self
+            candidate.listen = value
+            _ = try candidate.listenAddress()
+            listen = value
         case "dataDir": dataDirectory = value
         case "publicURL": publicURL = value
         case "logFormat":
@@ -99,7 +103,6 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "passwordHashCost": passwordHashCost = try integer(4...20)
         default: throw .invalid(key: key, reason: "unknown setting")
         }
-        _ = try listenAddress()
     }
 }
 
