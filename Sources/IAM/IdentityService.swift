@@ -24,6 +24,7 @@ public final class IdentityService: Sendable {
     let bindingCache = NIOLockedValueBox<[String: [RoleBinding]]>([:])
     let apiKeyCache = NIOLockedValueBox<[String: APIKey]>([:])
     let revokedSessions = NIOLockedValueBox<Set<String>>([])
+    let verifiedTokens = VerifiedTokenCache()
 
     /// A service over `database`; call `start()` before use.
     public init(database: any Database, configuration: IdentityConfiguration, clock: WallClock = .system,

@@ -89,3 +89,18 @@ import Testing
         await #expect(throws: IAMError.realmSuspended("acme")) { try await identity.authenticate(bearer: grant.accessToken) }
     }
 }
+
+@Suite struct SessionEndTests {
+    @Test func disablingAUserEndsItsSessionsAtOnce() async throws {
+        let identity = try await makeIdentity()
+        let realm = try identity.realm(named: "platform")
+        let dave = try await identity.createUser(NewUser(username: "dave", email: nil, password: "dave-password"), in: realm)
+        let grant = try await identity.issueToken(passwordRequest("dave", "dave-password"), realmName: "platform", source: "a")
+        _ = try await identity.authenticate(bearer: grant.accessToken)
+        _ = try await identity.updateUser(dave.id, in: realm, patch: UserPatch(enabled: false), expectedVersion: nil)
+        await #expect(throws: IAMError.invalidToken("session has ended")) { try await identity.authenticate(bearer: grant.accessToken) }
+        await #expect(throws: IAMError.invalidCredentials) {
+            try await identity.issueToken(passwordRequest("dave", "dave-password"), realmName: "platform", source: "a")
+        }
+    }
+}

@@ -24,6 +24,20 @@ extension IdentityService {
 
     /// The verified claims and the realm whose key signed them.
     func verifiedToken(_ token: String) throws(IAMError) -> (claims: [String: JSONValue], realm: Realm) {
+        let now = clock.nowMillis() / 1000
+        let signed = try verifiedSignature(token, now: now)
+        guard let realm = realm(id: signed.realmID) else { throw .invalidToken("signed by an unknown key") }
+        guard signed.expiresAt > now else { throw .invalidToken("token expired") }
+        guard realm.status == .active else { throw .realmSuspended(realm.name) }
+        if let sid = signed.claims["sid"]?.stringValue, revokedSessions.withLockedValue({ $0.contains(sid) }) {
+            throw .invalidToken("session has ended")
+        }
+        return (signed.claims, realm)
+    }
+
+    /// Parses the token and checks its signature, issuer and type, or takes that result from the cache.
+    private func verifiedSignature(_ token: String, now: Int64) throws(IAMError) -> VerifiedTokenCache.Entry {
+        if let cached = verifiedTokens.lookup(token) { return cached }
         let parsed: JSONWebToken.Parsed
         do {
             parsed = try JSONWebToken.parse(token)
@@ -41,12 +55,10 @@ extension IdentityService {
         let claims = parsed.claims
         guard claims["iss"]?.stringValue == configuration.issuer(realm: realm.name) else { throw .invalidToken("issuer does not match the signing realm") }
         guard claims["typ"] == "Bearer" else { throw .invalidToken("not an access token") }
-        guard case .int(let exp) = claims["exp"], exp > clock.nowMillis() / 1000 else { throw .invalidToken("token expired") }
-        guard realm.status == .active else { throw .realmSuspended(realm.name) }
-        if let sid = claims["sid"]?.stringValue, revokedSessions.withLockedValue({ $0.contains(sid) }) {
-            throw .invalidToken("session has ended")
-        }
-        return (claims, realm)
+        guard case .int(let exp) = claims["exp"] else { throw .invalidToken("token has no expiry") }
+        let verified = VerifiedTokenCache.Entry(claims: claims, realmID: realm.id, expiresAt: exp)
+        if exp > now { verifiedTokens.insert(token, verified, now: now) }
+        return verified
     }
 
     /// Ends the session a refresh token or access token belongs to (RFC 7009 revocation, OIDC logout).

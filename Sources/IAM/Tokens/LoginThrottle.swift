@@ -31,6 +31,9 @@ public final class LoginThrottle: Sendable {
         var lockedUntil: Int64 = 0
     }
 
+    /// Records kept at most; beyond it, records that lock nothing are forgotten (bounds memory under a flood of names).
+    static let maxRecords = 100_000
+
     private let policy: Policy
     private let clock: WallClock
     private let records = NIOLockedValueBox<[String: Record]>([:])
@@ -53,6 +56,7 @@ public final class LoginThrottle: Sendable {
     public func recordFailure(account: String, address: String) {
         let now = clock.nowMillis()
         records.withLockedValue { records in
+            if records.count >= Self.maxRecords { records = records.filter { $0.value.lockedUntil > now } }
             for (key, threshold) in [(account, policy.accountFailures), ("addr:" + address, policy.addressFailures)] {
                 var record = records[key] ?? Record()
                 record.failures += 1

@@ -66,7 +66,7 @@ extension IdentityService {
         let hasher = configuration.passwordHasher
         let hash: String? = if let password = patch.password { try await workers.run { try hasher.hash(password) } } else { nil }
         let now = clock.nowMillis()
-        return try await database.write { connection in
+        let (user, endedSessions) = try await database.write { connection -> (User, [String]) in
             guard let current = try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) else {
                 throw IAMError.userNotFound(id)
             }
@@ -77,8 +77,17 @@ extension IdentityService {
                 "UPDATE users SET email = ?, password_hash = ?, enabled = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                 [.text(patch.email ?? current.email), .text(hash ?? current.passwordHash), .bool(patch.enabled ?? current.enabled),
                  .integer(now), .text(id)])
-            return try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!
+            // Disabling a user, or changing its password, ends its sessions at once.
+            var ended: [String] = []
+            if patch.enabled == false || hash != nil {
+                ended = try connection.query("SELECT id FROM sessions WHERE principal_id = ? AND revoked_at IS NULL", [.text(id)])
+                    .map { try $0.string("id") }
+                try connection.execute("UPDATE sessions SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL", [.integer(now), .text(id)])
+            }
+            return (try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!, ended)
         }
+        revokedSessions.withLockedValue { $0.formUnion(endedSessions) }
+        return user
     }
 
     /// Deletes a user, its bindings and its sessions.
