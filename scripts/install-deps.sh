@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Metalplane needs on a fresh Debian 12 machine:
 # the system libraries behind the CSQLite/COpenSSL/CLDAP shims, wrk for the benchmarks,
-# and the Python peers the tests talk to (PyJWT verifies our tokens).
+# and the Python peers the tests use (PyJWT verifies our tokens; openapi-spec-validator checks docs/openapi.json).
 set -euo pipefail
 
 need_apt=()
@@ -19,7 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   done
 fi
 
-if ! python3 -c "import jwt, cryptography" >/dev/null 2>&1; then
-  echo "installing Python packages: pyjwt[crypto]"
-  python3 -m pip install -q --disable-pip-version-check "pyjwt[crypto]"
+if ! python3 -c "import jwt, cryptography, openapi_spec_validator" >/dev/null 2>&1; then
+  echo "installing Python packages: pyjwt[crypto] openapi-spec-validator"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator
 fi

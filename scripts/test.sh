@@ -11,10 +11,10 @@ set +e
 swift test 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-summary=$(grep -E "Test run with [0-9]+ tests" "$log" | tail -1)
+summary=$( (grep -E "Test run with [0-9]+ tests" "$log" || true) | tail -1)
 total=$(echo "$summary" | sed -E 's/.*Test run with ([0-9]+) tests.*/\1/')
-failed=$(grep -cE "^✘ Test .*(failed|recorded an issue)" "$log" || true)
-failed_tests=$(grep -E "^✘ Test " "$log" | sed -E 's/ (failed|recorded).*//' | sort -u | wc -l)
+# grep finds nothing when all pass; under pipefail that must not end the script.
+failed_tests=$( (grep -E "^✘ Test " "$log" || true) | sed -E 's/ (failed|recorded).*//' | sort -u | wc -l)
 rm -f "$log"
 if [ -n "$total" ]; then
   echo "tests: $((total - failed_tests)) passed, $failed_tests failed"

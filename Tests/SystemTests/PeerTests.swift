@@ -20,6 +20,13 @@ import Testing
         controller.kill(SIGTERM)
     }
 
+    @Test func aStandardValidatorAcceptsTheOpenAPIDocument() throws {
+        let document = ControllerProcess.root.appendingPathComponent("docs/openapi.json").path
+        let result = try run("python3", ["-c", "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", document])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("valid"))
+    }
+
     @Test func theCLILogsInShowsWhoAndCallsTheAPI() async throws {
         let controller = try await ControllerProcess()
         let credentials = controller.dataDirectory + "-cli.json"
