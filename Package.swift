@@ -55,11 +55,14 @@ let package = Package(
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
         .target(name: "Provisioner", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
-        .target(name: "Tenancy", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler"], swiftSettings: strict),
+        .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
 
         // The two servers.
         .target(name: "Portal", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "Tenancy",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),

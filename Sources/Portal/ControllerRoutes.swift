@@ -8,5 +8,6 @@ enum ControllerRoutes {
     static func all(_ services: ControllerServices, openAPIDocument: [UInt8] = []) -> [RouteSpec] {
         HealthRoutes.routes(services, openAPIDocument: openAPIDocument) + OIDCRoutes.routes(services) + RealmRoutes.routes(services)
             + UserRoutes.routes(services) + GroupRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
+            + TenantRoutes.routes(services) + HierarchyRoutes.routes(services) + InvitationRoutes.routes(services) + PoolRoutes.routes(services)
     }
 }

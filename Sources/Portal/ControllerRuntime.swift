@@ -5,6 +5,9 @@ import Foundation
 import Hummingbird
 import IAM
 import Logging
+import NetworkPools
+import Quota
+import Tenancy
 import ServiceLifecycle
 import Storage
 
@@ -29,7 +32,8 @@ public final class ControllerRuntime: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
-        try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations)
+        try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
+                                   + QuotaLedger.migrations + TenancySchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         let identity = IdentityService(
             database: database,
@@ -41,8 +45,13 @@ public final class ControllerRuntime: Sendable {
         try await identity.start()
         try await PlatformBootstrap.run(identity: identity, dataDirectory: configuration.dataDirectory,
                                         password: environment["METALPLANE_BOOTSTRAP_PASSWORD"], logger: logger)
+        let pools = PoolService(database: database, clock: clock)
+        try await pools.ensure(.vrf, configuration.vrfPools ?? [.defaultVRF])
+        try await pools.ensure(.vlan, configuration.vlanPools ?? [.defaultVLAN])
+        let tenants = TenantService(database: database, identity: identity, clock: clock, logger: logger)
+        await tenants.resumeInterruptedOnboarding()
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
-                                          auditLog: AuditLog(database: database), clock: clock,
+                                          auditLog: AuditLog(database: database), pools: pools, tenants: tenants, clock: clock,
                                           metrics: metrics, migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -70,7 +79,7 @@ public final class ControllerRuntime: Sendable {
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: services.configuration.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        let registrar = RouteRegistrar(identity: services.identity, auditLog: services.auditLog,
+        let registrar = RouteRegistrar(identity: services.identity, tenants: services.tenants, auditLog: services.auditLog,
                                        idempotency: IdempotencyStore(database: services.database, clock: services.clock),
                                        clock: services.clock)
         registrar.register(routeSpecs(), on: router)

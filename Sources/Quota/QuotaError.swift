@@ -28,11 +28,11 @@ public enum QuotaError: DomainError, Equatable {
     public var message: String {
         switch self {
         case .overAssigned(let scope, let resource, let asked, let parent, let parentLimit, let assigned, let siblings):
-            "\(scope) asks \(asked) \(resource); \(parent) limit \(parentLimit), \(assigned) already assigned to \(siblings) other \(siblings == 1 ? Self.childNoun(scope) : Self.childNoun(scope) + "s")"
+            "\(scope) asks \(asked) \(Self.display(resource)); \(parent) limit \(parentLimit), \(assigned) already assigned to \(siblings) other \(siblings == 1 ? Self.childNoun(scope) : Self.childNoun(scope) + "s")"
         case .overUsed(let scope, let resource, let asked, let holder, let limit, let used):
-            "\(scope) asks \(asked) \(resource); \(holder) limit \(limit), \(used) in use, \(max(limit - used, 0)) free"
+            "\(scope) asks \(asked) \(Self.display(resource)); \(holder) limit \(limit), \(used) in use, \(max(limit - used, 0)) free"
         case .belowCommitted(let scope, let resource, let asked, let committed, let what):
-            "\(scope) limit for \(resource) cannot be \(asked): \(committed) already \(what)"
+            "\(scope) limit for \(Self.display(resource)) cannot be \(asked): \(committed) already \(what)"
         case .invalidResource(let resource): "unknown quota resource \(resource)"
         case .invalidAmount(let resource, let value): "\(resource) must be a whole number from 0, got \(value)"
         }
@@ -52,6 +52,11 @@ public enum QuotaError: DomainError, Equatable {
         case .invalidResource(let resource): ["field": .string(resource)]
         case .invalidAmount(let resource, _): ["field": .string(resource)]
         }
+    }
+
+    /// `accelerators/nvidia/H100` reads as `nvidia/H100` in messages.
+    private static func display(_ resource: String) -> String {
+        resource.hasPrefix("accelerators/") ? String(resource.dropFirst("accelerators/".count)) : resource
     }
 
     /// "project ml-prod" → "project": siblings are of the same kind.

@@ -30,7 +30,7 @@ func ledgerDatabase() async throws -> SQLiteDatabase {
             try await database.write { try QuotaLedger.setLimits(["accelerators/nvidia/H100": 8], for: "project:ml-prod", on: $0) }
             Issue.record("8 + 12 assigned must exceed the org's 16")
         } catch let error as QuotaError {
-            #expect(error.message == "project ml-prod asks 8 accelerators/nvidia/H100; org research limit 16, 12 already assigned to 2 other projects")
+            #expect(error.message == "project ml-prod asks 8 nvidia/H100; org research limit 16, 12 already assigned to 2 other projects")
             #expect(error.details["available"] == .int(4))
             #expect(error.code == "quota_exceeded")
         }

@@ -27,7 +27,8 @@ public enum Role: String, Sendable, CaseIterable, Codable, Comparable {
         case .platformAdmin: Set(Permission.allCases)
         case .domainAdmin, .orgAdmin, .projectAdmin:
             [.realmRead, .usersRead, .usersWrite, .clientsRead, .clientsWrite, .bindingsRead, .bindingsWrite,
-             .apiKeysRead, .apiKeysWrite, .auditRead, .inference]
+             .apiKeysRead, .apiKeysWrite, .auditRead, .inference, .orgsWrite, .projectsWrite, .quotaWrite, .networkWrite,
+             .invitationsWrite]
         case .member: [.realmRead, .usersRead, .apiKeysRead, .apiKeysWrite, .inference]
         case .viewer: [.realmRead, .usersRead, .apiKeysRead]
         }
@@ -48,4 +49,9 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case apiKeysWrite = "apikeys.write"
     case auditRead = "audit.read"
     case inference = "inference.invoke"
+    case orgsWrite = "orgs.write"
+    case projectsWrite = "projects.write"
+    case quotaWrite = "quota.write"
+    case networkWrite = "network.write"
+    case invitationsWrite = "invitations.write"
 }

@@ -56,3 +56,36 @@ extension IdentityService {
         return updated
     }
 }
+
+extension IdentityService {
+    /// Deletes a realm with everything in it (users, clients, keys, bindings, sessions, API keys),
+    /// running `alongside` in the same transaction so the caller's own rows go with it or not at all.
+    public func deleteRealm(_ name: String, alongside: @escaping @Sendable (any SQLConnection) throws -> Void) async throws {
+        let found = realms.withLockedValue { $0[name: name] }
+        let realmID = found?.id
+        let ended = try await database.write { connection -> [String] in
+            try alongside(connection)
+            guard let realmID else { return [] }
+            let sessions = try connection.query("SELECT id FROM sessions WHERE realm_id = ?", [.text(realmID)]).map { try $0.string("id") }
+            try connection.execute("DELETE FROM group_members WHERE group_id IN (SELECT id FROM groups WHERE realm_id = ?)", [.text(realmID)])
+            try connection.execute("DELETE FROM realms WHERE id = ?", [.text(realmID)])
+            return sessions
+        }
+        guard let realmID else { return }
+        realms.withLockedValue { $0.remove(id: realmID) }
+        keyRing.remove(realmID: realmID)
+        revokedSessions.withLockedValue { $0.formUnion(ended) }
+        invalidateAllBindings()
+        apiKeyCache.withLockedValue { cache in cache = cache.filter { $0.value.realmID != realmID } }
+    }
+
+    /// Makes sure `clientID` exists in `realm` (idempotent); returns it and, if just made confidential, its secret.
+    @discardableResult
+    public func ensureClient(_ clientID: String, isPublic: Bool, in realm: Realm) async throws -> CreatedClient {
+        let existing = try await database.read {
+            try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
+        }
+        if let existing { return CreatedClient(client: existing, clientSecret: nil) }
+        return try await createClient(clientID: clientID, isPublic: isPublic, in: realm)
+    }
+}

@@ -13,6 +13,10 @@ struct RealmIndex: Sendable {
 
     var all: [Realm] { Array(byName.values) }
 
+    mutating func remove(id: String) {
+        if let name = nameByID.removeValue(forKey: id) { byName[name] = nil }
+    }
+
     mutating func upsert(_ realm: Realm) {
         byName[realm.name] = realm
         nameByID[realm.id] = realm.name

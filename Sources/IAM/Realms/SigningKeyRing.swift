@@ -40,6 +40,9 @@ public final class SigningKeyRing: Sendable {
     /// Adds a committed key to the ring.
     func add(_ entry: Entry) { entries.withLockedValue { $0[entry.keyID] = entry } }
 
+    /// Forgets a deleted realm's keys.
+    func remove(realmID: String) { entries.withLockedValue { $0 = $0.filter { $0.value.realmID != realmID } } }
+
     /// The key with id `keyID`.
     public func key(_ keyID: String) -> Entry? { entries.withLockedValue { $0[keyID] } }
 

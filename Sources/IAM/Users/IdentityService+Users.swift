@@ -35,6 +35,11 @@ extension IdentityService {
         return found
     }
 
+    /// The user named `username` in `realm`, if any.
+    public func user(named username: String, in realm: Realm) async throws -> User? {
+        try await database.read { try $0.queryFirst(User.self, "SELECT * FROM users WHERE realm_id = ? AND username = ?", [.text(realm.id), .text(username)]) }
+    }
+
     /// A page of a realm's users, by id; `usernamePrefix` and `enabled` filter.
     public func users(in realm: Realm, usernamePrefix: String?, enabled: Bool?, page: PageRequest) async throws -> Page<User> {
         var sql = "SELECT * FROM users WHERE realm_id = ?"

@@ -3,6 +3,7 @@ import IAM
 import HTTPTypes
 import Core
 import Foundation
+import NetworkPools
 import Yams
 
 /// Everything a controller runs with. Precedence: command-line flag, then `METALPLANE_*`
@@ -29,6 +30,11 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// log2 of scrypt's N for password hashes (15 in production; tests lower it).
     public var passwordHashCost = 15
 
+    /// VRF pools to create at start if missing (`pools.vrf` in the file); nil means the default pool.
+    public var vrfPools: [PoolDefinition]?
+    /// VLAN pools to create at start if missing (`pools.vlan` in the file); nil means the default pool.
+    public var vlanPools: [PoolDefinition]?
+
     public init() {}
 
     /// The effective public URL.
@@ -52,8 +58,29 @@ public struct ControllerConfiguration: Sendable, Equatable {
             if node == nil { return }
             throw .invalid(key: "(file)", reason: "the top level must be a mapping")
         }
-        for (key, value) in map { try set(key, String(describing: value)) }
+        for (key, value) in map where key != "pools" { try set(key, String(describing: value)) }
+        if let pools = map["pools"] {
+            guard let pools = pools as? [String: Any] else { throw .invalid(key: "pools", reason: "must map vrf and vlan to lists of pools") }
+            vrfPools = try Self.poolDefinitions(pools["vrf"], key: "pools.vrf")
+            vlanPools = try Self.poolDefinitions(pools["vlan"], key: "pools.vlan")
+        }
     }
+
+    /// Pool definitions from YAML: a list of `{name, fabric, rangeStart, rangeEnd, reserved}`.
+    private static func poolDefinitions(_ node: Any?, key: String) throws(ConfigurationError) -> [PoolDefinition]? {
+        guard let node else { return nil }
+        guard let list = node as? [[String: Any]] else { throw .invalid(key: key, reason: "must be a list of pools") }
+        var definitions: [PoolDefinition] = []
+        for (index, entry) in list.enumerated() {
+            guard let name = entry["name"] as? String, let start = entry["rangeStart"] as? Int, let end = entry["rangeEnd"] as? Int else {
+                throw .invalid(key: "\(key)[\(index)]", reason: "needs name, rangeStart and rangeEnd")
+            }
+            let reserved = (entry["reserved"] as? [Int])?.map(Int64.init)
+            definitions.append(PoolDefinition(name: name, fabric: entry["fabric"] as? String, rangeStart: Int64(start), rangeEnd: Int64(end), reserved: reserved))
+        }
+        return definitions
+    }
+
 
     /// Overlays `METALPLANE_*` variables, e.g. `METALPLANE_LISTEN`, `METALPLANE_DATA_DIR`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {

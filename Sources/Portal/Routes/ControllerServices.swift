@@ -2,6 +2,8 @@ import NIOCore
 import HTTPTypes
 import Core
 import IAM
+import NetworkPools
+import Tenancy
 import Prometheus
 import Storage
 
@@ -11,6 +13,8 @@ public struct ControllerServices: Sendable {
     public let database: any Database
     public let identity: IdentityService
     public let auditLog: AuditLog
+    public let pools: PoolService
+    public let tenants: TenantService
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// Set once migrations have run: `/readyz` reports it.

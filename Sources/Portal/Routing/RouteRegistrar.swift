@@ -4,12 +4,14 @@ import Foundation
 import Hummingbird
 import IAM
 import Logging
+import Tenancy
 import NIOCore
 
 /// Registers route specs on the router, wrapping each handler in the central checks:
 /// authentication, authorization over the resolved scope, idempotency, and the audit record.
 struct RouteRegistrar: Sendable {
     let identity: IdentityService
+    let tenants: TenantService
     let auditLog: AuditLog
     let idempotency: IdempotencyStore
     let clock: WallClock
@@ -23,17 +25,18 @@ struct RouteRegistrar: Sendable {
     }
 
     private func handle(_ spec: RouteSpec, request: Request, context: PortalContext) async throws -> Response {
-        let note = AuditNote(target: context.parameters.get("id") ?? context.parameters.get("realm"))
+        let note = AuditNote(target: ["id", "project", "org", "tenant", "realm"].lazy.compactMap { context.parameters.get($0) }.first)
         var context = context
         do {
             var realm: Realm?
+            var tenant: Tenant?
             if case .authenticated(let permission, let source) = spec.access {
                 let principal = try await authenticate(request)
                 context.principal = principal
                 context.logger[metadataKey: "actor"] = .string(principal.name)
-                realm = try authorize(principal, permission, source: source, context: context)
+                (realm, tenant) = try await authorize(principal, permission, source: source, context: context)
             }
-            let call = RouteSpec.Call(request: request, context: context, principal: context.principal, realm: realm, audit: note)
+            let call = RouteSpec.Call(request: request, context: context, principal: context.principal, realm: realm, tenant: tenant, audit: note)
             let response = try await spec.idempotent ? runIdempotent(spec, call) : spec.handler(call)
             if spec.isMutating { await audit(spec, context: context, realm: realm, note: note, status: Int(response.status.code)) }
             return response
@@ -53,30 +56,49 @@ struct RouteRegistrar: Sendable {
         return try await identity.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
     }
 
-    /// Resolves where the target sits and asks the Authorizer; hidden resources answer 404.
-    private func authorize(_ principal: Principal, _ permission: Permission, source: RouteSpec.ScopeSource, context: PortalContext) throws -> Realm? {
-        let realm: Realm?
+    /// Resolves where the target sits and asks the Authorizer; hidden or unknown targets answer 404.
+    private func authorize(_ principal: Principal, _ permission: Permission, source: RouteSpec.ScopeSource,
+                           context: PortalContext) async throws -> (Realm?, Tenant?) {
+        var realm: Realm?
+        var tenant: Tenant?
         let path: ScopePath
         switch source {
         case .platform:
-            realm = nil
             path = .platform
         case .caller:
-            return identity.realm(id: principal.realmID)
+            return (identity.realm(id: principal.realmID), nil)
         case .callerRealm:
             realm = identity.realm(id: principal.realmID)
             path = realm?.scopePath ?? .platform
         case .realmParameter:
-            guard let name = context.parameters.get("realm"), let found = try? identity.realm(named: name) else {
-                throw IAMError.notVisible
-            }
+            guard let name = context.parameters.get("realm"), let found = try? identity.realm(named: name) else { throw IAMError.notVisible }
             realm = found
             path = found.scopePath
+        case .tenant, .org, .project, .orgParent, .projectParent:
+            guard let reference = context.parameters.get("tenant"), let found = try? await tenants.tenant(reference) else { throw IAMError.notVisible }
+            tenant = found
+            realm = try? identity.realm(named: found.slug)
+            path = try await tenantPath(source, tenant: found, context: context)
         }
         switch Authorizer.decide(principal, permission, at: path) {
-        case .allowed: return realm
+        case .allowed: return (realm, tenant)
         case .forbidden: throw IAMError.forbidden(permission: permission.rawValue)
         case .hidden: throw IAMError.notVisible
+        }
+    }
+
+    /// The scope path of a tenant-tree route; an org or project outside the tenant is hidden.
+    private func tenantPath(_ source: RouteSpec.ScopeSource, tenant: Tenant, context: PortalContext) async throws -> ScopePath {
+        switch source {
+        case .org, .orgParent:
+            guard let id = context.parameters.get("org"), (try? await tenants.org(id, in: tenant.id)) != nil else { throw IAMError.notVisible }
+            return source == .org ? ScopePath(tenantID: tenant.id, orgID: id) : ScopePath(tenantID: tenant.id)
+        case .project, .projectParent:
+            guard let id = context.parameters.get("project"), let project = try? await tenants.project(id, in: tenant.id) else { throw IAMError.notVisible }
+            return source == .project ? ScopePath(tenantID: tenant.id, orgID: project.orgId, projectID: id)
+                                      : ScopePath(tenantID: tenant.id, orgID: project.orgId)
+        default:
+            return ScopePath(tenantID: tenant.id)
         }
     }
 

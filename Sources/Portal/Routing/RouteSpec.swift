@@ -3,6 +3,7 @@ import HTTPTypes
 import Core
 import Hummingbird
 import IAM
+import Tenancy
 
 /// One route, declared once: path, method, who may call it, how it is audited and documented.
 ///
@@ -18,7 +19,7 @@ public struct RouteSpec: Sendable {
     }
 
     /// How the scope of the target resource is found.
-    public enum ScopeSource: Sendable {
+    public enum ScopeSource: Sendable, Equatable {
         /// The resource belongs to the platform (platform-only routes: 403 to others).
         case platform
         /// The caller's own realm.
@@ -27,6 +28,16 @@ public struct RouteSpec: Sendable {
         case realmParameter
         /// Any authenticated caller: the route only reads the caller itself.
         case caller
+        /// The tenant named by `{tenant}` (id or slug).
+        case tenant
+        /// The org `{org}` of tenant `{tenant}`.
+        case org
+        /// The project `{project}` of tenant `{tenant}`.
+        case project
+        /// The tenant of `{tenant}`, after checking `{org}` is one of its orgs: actions an org may not take on itself (its quota).
+        case orgParent
+        /// The org above `{project}`: actions a project may not take on itself (its quota).
+        case projectParent
     }
 
     /// What a handler receives.
@@ -37,6 +48,8 @@ public struct RouteSpec: Sendable {
         public var principal: Principal?
         /// The realm resolved from the path or the caller.
         public var realm: Realm?
+        /// The tenant resolved from `{tenant}`.
+        public var tenant: Tenant?
         /// Lets the handler name the audited target (e.g. an id it created).
         public let audit: AuditNote
     }
