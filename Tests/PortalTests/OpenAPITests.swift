@@ -39,8 +39,8 @@ import Testing
             for spec in runtime.routeSpecs() {
                 switch spec.access {
                 case .open:
-                    #expect(spec.path.hasPrefix("/realms/") || ["/healthz", "/readyz", "/metrics", "/openapi.json"].contains(spec.path),
-                            "\(spec.path) is open: only health and OIDC routes may be")
+                    #expect(spec.path.hasPrefix("/realms/") || ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/v1/invitations/accept"].contains(spec.path),
+                            "\(spec.path) is open: only health, OIDC and invitation acceptance may be")
                 case .authenticated:
                     #expect(spec.path.hasPrefix("/api/v1/"))
                 }
