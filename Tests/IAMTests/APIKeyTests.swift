@@ -23,10 +23,16 @@ import Testing
     @Test func aKeyCannotCarryMoreThanItsCreatorHolds() async throws {
         let identity = try await makeIdentity()
         let admin = try await identity.authenticate(bearer: try await identity.issueToken(passwordRequest("admin", "admin-password"), realmName: "platform", source: "a").accessToken)
+        let memberKey = try await identity.createAPIKey(NewAPIKey(name: "rw", roles: [.member]), by: admin)
+        let member = try await identity.authenticate(bearer: memberKey.key)
+        await #expect(throws: IAMError.roleEscalation(role: "platform-admin", scope: "platform")) {
+            try await identity.createAPIKey(NewAPIKey(name: "up", roles: [.platformAdmin]), by: member)
+        }
+        _ = try await identity.createAPIKey(NewAPIKey(name: "same", roles: [.member]), by: member)
         let viewerKey = try await identity.createAPIKey(NewAPIKey(name: "ro", roles: [.viewer]), by: admin)
         let viewer = try await identity.authenticate(bearer: viewerKey.key)
-        await #expect(throws: IAMError.roleEscalation(role: "platform-admin", scope: "platform")) {
-            try await identity.createAPIKey(NewAPIKey(name: "up", roles: [.platformAdmin]), by: viewer)
+        await #expect(throws: IAMError.forbidden(permission: "apikeys.write"), "viewers hold no apikeys.write") {
+            try await identity.createAPIKey(NewAPIKey(name: "ro2", roles: [.viewer]), by: viewer)
         }
     }
 

@@ -5,7 +5,10 @@ import Storage
 
 extension IdentityService {
     /// Creates a key in the creator's realm with the asked roles (default `member`), none above the creator's own.
-    public func createAPIKey(_ input: NewAPIKey, by creator: Principal) async throws -> CreatedAPIKey {
+    ///
+    /// `path` is where the key will sit (its project, or the whole realm); the caller resolves it,
+    /// having checked that the project belongs to the creator's tenant.
+    public func createAPIKey(_ input: NewAPIKey, by creator: Principal, at path: ScopePath? = nil) async throws -> CreatedAPIKey {
         try Validation.name(input.name, field: "name")
         guard let realm = realm(id: creator.realmID) else { throw IAMError.realmNotFound(creator.realmName) }
         let now = clock.nowMillis()
@@ -16,7 +19,8 @@ extension IdentityService {
             throw IAMError.invalidField(field: "projectId", reason: "must be 1–64 characters")
         }
         let scope: Scope = input.projectId.map { .project($0) } ?? realm.wholeScope
-        let path = ScopePath(tenantID: realm.tenantID, projectID: input.projectId)
+        let path = path ?? ScopePath(tenantID: realm.tenantID, projectID: input.projectId)
+        guard Authorizer.decide(creator, .apiKeysWrite, at: path) == .allowed else { throw IAMError.forbidden(permission: Permission.apiKeysWrite.rawValue) }
         let roles = Array(Set(input.roles ?? [.member])).sorted()
         guard !roles.isEmpty else { throw IAMError.invalidField(field: "roles", reason: "must name at least one role") }
         for role in roles where !Authorizer.mayGrant(creator, role: role, at: path) {

@@ -74,6 +74,11 @@ struct RouteRegistrar: Sendable {
             guard let name = context.parameters.get("realm"), let found = try? identity.realm(named: name) else { throw IAMError.notVisible }
             realm = found
             path = found.scopePath
+        case .apiKey:
+            guard let found = identity.realm(id: principal.realmID), let id = context.parameters.get("id"),
+                  let key = try? await identity.apiKey(id, in: found) else { throw IAMError.notVisible }
+            realm = found
+            path = await APIKeyScopes.path(of: key, in: found, tenants: tenants)
         case .tenant, .org, .project, .orgParent, .projectParent:
             guard let reference = context.parameters.get("tenant"), let found = try? await tenants.tenant(reference) else { throw IAMError.notVisible }
             tenant = found
@@ -82,6 +87,8 @@ struct RouteRegistrar: Sendable {
         }
         switch Authorizer.decide(principal, permission, at: path) {
         case .allowed: return (realm, tenant)
+        // A key the caller cannot use is one it should not know of.
+        case .forbidden where source == .apiKey: throw IAMError.notVisible
         case .forbidden: throw IAMError.forbidden(permission: permission.rawValue)
         case .hidden: throw IAMError.notVisible
         }

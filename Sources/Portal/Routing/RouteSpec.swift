@@ -38,6 +38,8 @@ public struct RouteSpec: Sendable {
         case orgParent
         /// The org above `{project}`: actions a project may not take on itself (its quota).
         case projectParent
+        /// The API key `{id}` of the caller's realm, where it sits (its project, or the realm).
+        case apiKey
     }
 
     /// What a handler receives.
