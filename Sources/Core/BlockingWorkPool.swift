@@ -18,6 +18,13 @@ public final class BlockingWorkPool: Sendable {
         try await pool.runIfActive(body)
     }
 
+    /// Queues `body` without waiting for it: background refills, not request work.
+    public func submit(_ body: @escaping @Sendable () -> Void) {
+        pool.submit { state in
+            if case .active = state { body() }
+        }
+    }
+
     /// Stops the threads after the queued work.
     public func shutdown() async {
         try? await pool.shutdownGracefully()

@@ -12,15 +12,18 @@ public struct IdentityConfiguration: Sendable {
     public var passwordHasher: PasswordHasher
     /// Failed-sign-in throttling.
     public var throttle: LoginThrottle.Policy
+    /// RSA keys kept generated ahead of need for new realms.
+    public var spareSigningKeys: Int
 
     /// Settings with production defaults for everything but the URL.
     public init(publicBaseURL: String, accessTokenSeconds: Int = 300, refreshTokenSeconds: Int = 1800,
-                passwordHasher: PasswordHasher = .standard, throttle: LoginThrottle.Policy = .standard) {
+                passwordHasher: PasswordHasher = .standard, throttle: LoginThrottle.Policy = .standard, spareSigningKeys: Int = 4) {
         self.publicBaseURL = publicBaseURL
         self.accessTokenSeconds = accessTokenSeconds
         self.refreshTokenSeconds = refreshTokenSeconds
         self.passwordHasher = passwordHasher
         self.throttle = throttle
+        self.spareSigningKeys = spareSigningKeys
     }
 
     /// The OIDC issuer of a realm.

@@ -19,6 +19,8 @@ public final class IdentityService: Sendable {
     public let keyRing = SigningKeyRing()
     /// Failed sign-in throttling.
     public let throttle: LoginThrottle
+    /// Signing keys made ahead of need for new realms.
+    let keyPool: SigningKeyPool
 
     let realms = NIOLockedValueBox(RealmIndex())
     let bindingCache = NIOLockedValueBox<[String: [RoleBinding]]>([:])
@@ -35,7 +37,11 @@ public final class IdentityService: Sendable {
         self.workers = workers
         self.logger = logger
         self.throttle = LoginThrottle(policy: configuration.throttle, clock: clock)
+        self.keyPool = SigningKeyPool(target: configuration.spareSigningKeys)
     }
+
+    /// Stops the key generator thread.
+    public func shutdown() async { await keyPool.shutdown() }
 
     /// Loads realms, keys and revoked sessions into memory.
     public func start() async throws {

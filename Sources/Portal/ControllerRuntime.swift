@@ -40,7 +40,8 @@ public final class ControllerRuntime: Sendable {
             configuration: IdentityConfiguration(
                 publicBaseURL: configuration.effectivePublicURL, accessTokenSeconds: configuration.accessTokenSeconds,
                 refreshTokenSeconds: configuration.refreshTokenSeconds,
-                passwordHasher: PasswordHasher(logN: configuration.passwordHashCost, r: 8, p: 1)),
+                passwordHasher: PasswordHasher(logN: configuration.passwordHashCost, r: 8, p: 1),
+                spareSigningKeys: configuration.spareSigningKeys),
             clock: clock, workers: workers, logger: logger)
         try await identity.start()
         try await PlatformBootstrap.run(identity: identity, dataDirectory: configuration.dataDirectory,
@@ -95,6 +96,7 @@ public final class ControllerRuntime: Sendable {
     /// Closes the store (after queued writes) and the worker threads.
     public func close() async {
         await services.database.close()
+        await services.identity.shutdown()
         await workers.shutdown()
     }
 }

@@ -22,7 +22,8 @@ func makeIdentity(clock: ManualClock = ManualClock()) async throws -> IdentitySe
     let identity = IdentityService(
         database: database,
         configuration: IdentityConfiguration(publicBaseURL: "http://test", passwordHasher: PasswordHasher(logN: 4, r: 8, p: 1),
-                                             throttle: .init(accountFailures: 3, addressFailures: 100, baseLockSeconds: 30, maxLockSeconds: 900)),
+                                             throttle: .init(accountFailures: 3, addressFailures: 100, baseLockSeconds: 30, maxLockSeconds: 900),
+                                             spareSigningKeys: 0),
         clock: clock.clock, workers: BlockingWorkPool(threads: 1), logger: Logger(label: "test"))
     try await identity.start()
     try await PlatformBootstrap.run(identity: identity, dataDirectory: directory.path, password: "admin-password", logger: Logger(label: "test"))

@@ -13,6 +13,7 @@ func withController(_ body: @Sendable (ControllerRuntime, any TestClientProtocol
     var settings = ControllerConfiguration()
     settings.dataDirectory = directory
     settings.passwordHashCost = 4
+    settings.spareSigningKeys = 0
     settings.maxBodyBytes = 4096
     settings.publicURL = "http://controller.test"
     var logger = Logger(label: "test")

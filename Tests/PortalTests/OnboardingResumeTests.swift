@@ -14,6 +14,7 @@ import Testing
         var settings = ControllerConfiguration()
         settings.dataDirectory = directory
         settings.passwordHashCost = 4
+        settings.spareSigningKeys = 0
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let environment = ["METALPLANE_BOOTSTRAP_PASSWORD": "admin-password"]

@@ -35,6 +35,7 @@ final class ControllerProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
         environment["METALPLANE_PASSWORD_HASH_COST"] = "10"
+        environment["METALPLANE_SPARE_SIGNING_KEYS"] = "1"
         process.environment = environment
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)

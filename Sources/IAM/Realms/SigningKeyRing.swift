@@ -30,9 +30,8 @@ public final class SigningKeyRing: Sendable {
         entries.withLockedValue { $0 = loaded }
     }
 
-    /// Makes a new key's row for `realmID`; the caller stores it in its own transaction.
-    static func makeKey(realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
-        let key = try RSASigningKey.generate()
+    /// Wraps a new key for `realmID`; the caller stores it in its own transaction.
+    static func makeKey(_ key: RSASigningKey, realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
         let entry = Entry(keyID: Identifier.make("key", at: millis), realmID: realmID, key: key, active: true)
         return (entry, try key.privateKeyPEM())
     }

@@ -29,6 +29,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var sqliteSynchronous = "FULL"
     /// log2 of scrypt's N for password hashes (15 in production; tests lower it).
     public var passwordHashCost = 15
+    /// RSA signing keys generated ahead of need, so onboarding a tenant does not wait for one.
+    public var spareSigningKeys = 4
 
     /// VRF pools to create at start if missing (`pools.vrf` in the file); nil means the default pool.
     public var vrfPools: [PoolDefinition]?
@@ -95,6 +97,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
         ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
+        ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"),
     ]
 
     /// Sets one key from text, checking its type and range.
@@ -128,6 +131,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
             guard ["FULL", "NORMAL", "EXTRA"].contains(value.uppercased()) else { throw .invalid(key: key, reason: "must be FULL, NORMAL or EXTRA") }
             sqliteSynchronous = value.uppercased()
         case "passwordHashCost": passwordHashCost = try integer(4...20)
+        case "spareSigningKeys": spareSigningKeys = try integer(0...64)
         default: throw .invalid(key: key, reason: "unknown setting")
         }
     }
