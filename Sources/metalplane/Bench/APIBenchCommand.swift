@@ -26,10 +26,9 @@ struct APIBenchCommand: AsyncParsableCommand {
         let controller = try await ControllerProcess(port: port)
         defer { controller.stop() }
         let base = controller.baseURL
-        let tokens = try await TokenClient.passwordGrant(server: base, realm: "platform", clientID: "metalplane-cli",
-                                                         username: "admin", password: controller.password)
+        let accessToken = try await controller.adminToken()
         let created = try await HTTPCall.send(.POST, base + "/api/v1/api-keys",
-                                              headers: [("Authorization", "Bearer \(tokens.accessToken)"), ("Content-Type", "application/json")],
+                                              headers: [("Authorization", "Bearer \(accessToken)"), ("Content-Type", "application/json")],
                                               body: Data(#"{"name":"bench-reader","roles":["viewer"]}"#.utf8))
         guard created.status == 201, let apiKey = try created.json()["key"] as? String,
               let keyID = (try created.json()["apiKey"] as? [String: Any])?["id"] as? String else {
@@ -43,13 +42,13 @@ struct APIBenchCommand: AsyncParsableCommand {
             try body.write(to: url, atomically: true, encoding: .utf8)
             return url.path
         }
-        let jwtRead = try script("jwt.lua", #"wrk.headers["Authorization"] = "Bearer \#(tokens.accessToken)""#)
+        let jwtRead = try script("jwt.lua", #"wrk.headers["Authorization"] = "Bearer \#(accessToken)""#)
         let keyRead = try script("key.lua", #"wrk.headers["Authorization"] = "Bearer \#(apiKey)""#)
         let write = try script("write.lua", """
             wrk.method = "POST"
             wrk.body = '{"name":"bench-writer","roles":["viewer"]}'
             wrk.headers["Content-Type"] = "application/json"
-            wrk.headers["Authorization"] = "Bearer \(tokens.accessToken)"
+            wrk.headers["Authorization"] = "Bearer \(accessToken)"
             """)
         print("Controller on \(base); \(duration) s per scenario, \(connections) connections, wrk -t2")
         var runs: [WrkRun] = []

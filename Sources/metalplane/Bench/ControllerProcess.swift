@@ -37,6 +37,12 @@ final class ControllerProcess {
         throw CLIError.io("controller did not become ready on port \(port)")
     }
 
+    /// An access token of the bootstrap super-admin.
+    func adminToken() async throws -> String {
+        try await TokenClient.passwordGrant(server: baseURL, realm: "platform", clientID: "metalplane-cli",
+                                            username: "admin", password: password).accessToken
+    }
+
     /// Stops the controller with SIGTERM and removes its data.
     func stop() {
         process.terminate()

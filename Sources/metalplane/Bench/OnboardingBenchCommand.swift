@@ -23,8 +23,7 @@ struct OnboardingBenchCommand: AsyncParsableCommand {
         let controller = try await ControllerProcess(port: port)
         defer { controller.stop() }
         let base = controller.baseURL
-        let token = try await TokenClient.passwordGrant(server: base, realm: "platform", clientID: "metalplane-cli",
-                                                        username: "admin", password: controller.password).accessToken
+        let token = try await controller.adminToken()
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         var baseline = LatencySample()
         for index in 0..<200 {
