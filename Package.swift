@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/jpsim/Yams", exact: "5.0.1"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         // System-library shims.
@@ -46,6 +47,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
 
+        // Protocol adapters the domain modules drive.
+        .target(name: "Redfish", dependencies: ["Core",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strict),
+
         // Domain modules.
         .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage", "CLDAP",
             .product(name: "Logging", package: "swift-log"),
@@ -53,7 +62,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
-        .target(name: "Provisioner", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
+        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish"], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
             .product(name: "Logging", package: "swift-log"),
@@ -107,6 +116,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .testTarget(name: "RedfishTests", dependencies: ["Redfish", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [

@@ -23,3 +23,11 @@ if ! python3 -c "import jwt, cryptography, openapi_spec_validator" >/dev/null 2>
   echo "installing Python packages: pyjwt[crypto] openapi-spec-validator"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator
 fi
+
+# The Redfish BMC emulator (OpenStack sushy-tools), in a venv cached outside the repo.
+CACHE=${METALPLANE_CACHE:-$HOME/.cache/metalplane}
+if [ ! -x "$CACHE/sushy/bin/sushy-emulator" ]; then
+  echo "installing sushy-tools (Redfish BMC emulator) into $CACHE/sushy"
+  python3 -m venv "$CACHE/sushy"
+  "$CACHE/sushy/bin/pip" install -q --disable-pip-version-check sushy-tools
+fi

@@ -54,3 +54,19 @@ import Testing
         #expect(Base64URL.decode(Base64URL.encode([0xFB, 0xFF])) == [0xFB, 0xFF])
     }
 }
+
+@Suite struct SealedBoxTests {
+    @Test func sealedDataOpensOnlyWithItsKeyAndAssociatedData() throws {
+        let box = try SealedBox(key: SecureRandom.bytes(32))
+        let sealed = try box.seal(Array("bmc-password".utf8), associatedData: Array("node-1".utf8))
+        #expect(sealed.count == 12 + 12 + 16)
+        #expect(try box.open(sealed, associatedData: Array("node-1".utf8)) == Array("bmc-password".utf8))
+        #expect(throws: CryptoError.self) { try box.open(sealed, associatedData: Array("node-2".utf8)) }
+        var tampered = sealed
+        tampered[14] ^= 1
+        #expect(throws: CryptoError.self) { try box.open(tampered, associatedData: Array("node-1".utf8)) }
+        #expect(throws: CryptoError.self) { try SealedBox(key: SecureRandom.bytes(32)).open(sealed, associatedData: Array("node-1".utf8)) }
+        #expect(try box.seal([1, 2, 3]) != box.seal([1, 2, 3]), "a fresh nonce each time")
+        #expect(throws: CryptoError.self) { try SealedBox(key: [1, 2, 3]) }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// OpenStack's Redfish BMC emulator (sushy-tools, fake driver) on a loopback port, with one system,
+/// plus a loopback HTTP server for virtual-media images.
+final class BMCEmulator: @unchecked Sendable {
+    static var executable: String {
+        ProcessInfo.processInfo.environment["METALPLANE_SUSHY_EMULATOR"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/metalplane/sushy/bin/sushy-emulator").path
+    }
+
+    let port: Int
+    let imagePort: Int
+    let systemID = UUID().uuidString.lowercased()
+    let directory: String
+    private let emulator = Process()
+    private let images = Process()
+
+    var systemURL: String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemID)" }
+    var imageURL: String { "http://127.0.0.1:\(imagePort)/boot.iso" }
+
+    init(name: String = "gpu-node-1") async throws {
+        port = try freePort()
+        imagePort = try freePort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-bmc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
+        try Data(repeating: 0x42, count: 64 * 1024).write(to: URL(fileURLWithPath: directory + "/boot.iso"))
+        let config = """
+            SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'
+            SUSHY_EMULATOR_LISTEN_PORT = \(port)
+            SUSHY_EMULATOR_FAKE_DRIVER = True
+            SUSHY_EMULATOR_STATE_DIR = '\(directory)/state'
+            SUSHY_EMULATOR_FAKE_SYSTEMS = [{'uuid': '\(systemID)', 'name': '\(name)', 'power_state': 'Off',
+                                            'nics': [{'mac': '00:5c:52:31:3a:9c', 'ip': '172.22.0.100'}]}]
+            """
+        try config.write(toFile: directory + "/emulator.conf", atomically: true, encoding: .utf8)
+        emulator.executableURL = URL(fileURLWithPath: Self.executable)
+        emulator.arguments = ["--config", directory + "/emulator.conf"]
+        emulator.currentDirectoryURL = URL(fileURLWithPath: directory)
+        FileManager.default.createFile(atPath: directory + "/emulator.log", contents: nil)
+        emulator.standardOutput = FileHandle(forWritingAtPath: directory + "/emulator.log")
+        emulator.standardError = FileHandle(forWritingAtPath: directory + "/emulator.log")
+        try emulator.run()
+        images.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        images.arguments = ["python3", "-m", "http.server", String(imagePort), "--bind", "127.0.0.1", "--directory", directory]
+        FileManager.default.createFile(atPath: directory + "/images.log", contents: nil)
+        images.standardOutput = FileHandle(forWritingAtPath: directory + "/images.log")
+        images.standardError = FileHandle(forWritingAtPath: directory + "/images.log")
+        try images.run()
+        for _ in 0..<100 {
+            if accepts(port) && accepts(imagePort) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EmulatorError.notReady(Self.executable)
+    }
+
+    /// Kills both servers: their state is throw-away, and the emulator does not always exit on SIGTERM.
+    func stop() {
+        for process in [emulator, images] where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
+enum EmulatorError: Error {
+    case notReady(String)
+}
+
+/// Whether something accepts TCP connections on a loopback port.
+func accepts(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+}
+
+/// A loopback port nobody listens on right now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
