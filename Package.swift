@@ -116,6 +116,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
