@@ -62,7 +62,10 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
-        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish"], swiftSettings: strict),
+        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
             .product(name: "Logging", package: "swift-log"),
@@ -71,7 +74,7 @@ let package = Package(
 
         // The two servers.
         .target(name: "Portal", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -109,7 +112,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "PortalTests", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy", "TestPeers",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -117,7 +120,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
-        .testTarget(name: "RedfishTests", dependencies: ["Redfish", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .target(name: "TestPeers", path: "Tests/TestPeers", swiftSettings: strict),
+        .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [

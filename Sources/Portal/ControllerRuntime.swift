@@ -6,6 +6,8 @@ import Hummingbird
 import IAM
 import Logging
 import NetworkPools
+import Provisioner
+import Redfish
 import Quota
 import Tenancy
 import ServiceLifecycle
@@ -33,7 +35,7 @@ public final class ControllerRuntime: Sendable {
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
-                                   + QuotaLedger.migrations + TenancySchema.migrations)
+                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         let identity = IdentityService(
             database: database,
@@ -51,8 +53,12 @@ public final class ControllerRuntime: Sendable {
         try await pools.ensure(.vlan, configuration.vlanPools ?? [.defaultVLAN])
         let tenants = TenantService(database: database, identity: identity, clock: clock, logger: logger)
         await tenants.resumeInterruptedOnboarding()
+        let redfish = RedfishClient(timeout: .seconds(Int64(configuration.bmcTimeoutSeconds)), attempts: configuration.bmcAttempts)
+        let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
+                                    secretsKey: try SecretsKey.load(configuration, environment: environment, logger: logger), logger: logger,
+                                    maxAttempts: configuration.nodeOperationAttempts)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
-                                          auditLog: AuditLog(database: database), pools: pools, tenants: tenants, clock: clock,
+                                          auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes, clock: clock,
                                           metrics: metrics, migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -93,10 +99,16 @@ public final class ControllerRuntime: Sendable {
                     logger: logger)
     }
 
+    /// The background loops that run beside the HTTP server (node operations).
+    public func backgroundServices() -> [any Service] {
+        [NodeOperationRunner(nodes: services.nodes)]
+    }
+
     /// Closes the store (after queued writes) and the worker threads.
     public func close() async {
         await services.database.close()
         await services.identity.shutdown()
+        await services.nodes.shutdown()
         await workers.shutdown()
     }
 }

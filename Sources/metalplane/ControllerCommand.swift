@@ -63,7 +63,8 @@ struct ControllerCommand: AsyncParsableCommand {
             },
             logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: RuntimeService(runtime: runtime)), .init(service: app)],
+            services: [.init(service: RuntimeService(runtime: runtime))] + runtime.backgroundServices().map { .init(service: $0) }
+                + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

@@ -14,12 +14,15 @@ func withController(_ body: @Sendable (ControllerRuntime, any TestClientProtocol
     settings.dataDirectory = directory
     settings.passwordHashCost = 4
     settings.spareSigningKeys = 0
+    settings.bmcTimeoutSeconds = 2
+    settings.bmcAttempts = 1
+    settings.nodeOperationAttempts = 2
     settings.maxBodyBytes = 4096
     settings.publicURL = "http://controller.test"
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let runtime = try await ControllerRuntime.open(settings, environment: ["METALPLANE_BOOTSTRAP_PASSWORD": "admin-password"], logger: logger)
-    let app = Application(router: runtime.router(), logger: logger)
+    let app = Application(router: runtime.router(), services: runtime.backgroundServices(), logger: logger)
     try await app.test(.router) { client in try await body(runtime, client) }
     await runtime.close()
     try? FileManager.default.removeItem(atPath: directory)

@@ -2,6 +2,7 @@ import NIOCore
 import Foundation
 import Redfish
 import Testing
+import TestPeers
 
 @Suite(.serialized) struct RedfishClientTests {
     @Test func inventoryPowerBootAndVirtualMediaAgainstARealRedfishEmulator() async throws {

@@ -31,6 +31,14 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var passwordHashCost = 15
     /// RSA signing keys generated ahead of need, so onboarding a tenant does not wait for one.
     public var spareSigningKeys = 4
+    /// Per-call deadline for BMC (Redfish) requests, in seconds.
+    public var bmcTimeoutSeconds = 10
+    /// Tries per BMC call (transient failures are retried with backoff).
+    public var bmcAttempts = 3
+    /// Tries of a long node operation (inspection) before the node is marked failed.
+    public var nodeOperationAttempts = 3
+    /// The 32-byte key (base64) sealing secrets at rest such as BMC passwords; generated into the data directory if unset.
+    public var secretsKey: String?
 
     /// VRF pools to create at start if missing (`pools.vrf` in the file); nil means the default pool.
     public var vrfPools: [PoolDefinition]?
@@ -97,7 +105,9 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
         ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
-        ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"),
+        ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"), ("secretsKey", "METALPLANE_SECRETS_KEY"),
+        ("bmcTimeoutSeconds", "METALPLANE_BMC_TIMEOUT_SECONDS"), ("bmcAttempts", "METALPLANE_BMC_ATTEMPTS"),
+        ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"),
     ]
 
     /// Sets one key from text, checking its type and range.
@@ -132,6 +142,12 @@ public struct ControllerConfiguration: Sendable, Equatable {
             sqliteSynchronous = value.uppercased()
         case "passwordHashCost": passwordHashCost = try integer(4...20)
         case "spareSigningKeys": spareSigningKeys = try integer(0...64)
+        case "bmcTimeoutSeconds": bmcTimeoutSeconds = try integer(1...300)
+        case "bmcAttempts": bmcAttempts = try integer(1...10)
+        case "nodeOperationAttempts": nodeOperationAttempts = try integer(1...20)
+        case "secretsKey":
+            guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }
+            secretsKey = value
         default: throw .invalid(key: key, reason: "unknown setting")
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Core
 import IAM
 import NetworkPools
+import Provisioner
 import Tenancy
 import Prometheus
 import Storage
@@ -15,6 +16,7 @@ public struct ControllerServices: Sendable {
     public let auditLog: AuditLog
     public let pools: PoolService
     public let tenants: TenantService
+    public let nodes: NodeService
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// Set once migrations have run: `/readyz` reports it.

@@ -1,24 +1,26 @@
 import Foundation
 
+/// Real peers the tests start on loopback.
+
 /// OpenStack's Redfish BMC emulator (sushy-tools, fake driver) on a loopback port, with one system,
 /// plus a loopback HTTP server for virtual-media images.
-final class BMCEmulator: @unchecked Sendable {
+public final class BMCEmulator: @unchecked Sendable {
     static var executable: String {
         ProcessInfo.processInfo.environment["METALPLANE_SUSHY_EMULATOR"]
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/metalplane/sushy/bin/sushy-emulator").path
     }
 
-    let port: Int
-    let imagePort: Int
-    let systemID = UUID().uuidString.lowercased()
-    let directory: String
+    public let port: Int
+    public let imagePort: Int
+    public let systemID = UUID().uuidString.lowercased()
+    public let directory: String
     private let emulator = Process()
     private let images = Process()
 
-    var systemURL: String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemID)" }
-    var imageURL: String { "http://127.0.0.1:\(imagePort)/boot.iso" }
+    public var systemURL: String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemID)" }
+    public var imageURL: String { "http://127.0.0.1:\(imagePort)/boot.iso" }
 
-    init(name: String = "gpu-node-1") async throws {
+    public init(name: String = "gpu-node-1") async throws {
         port = try freePort()
         imagePort = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-bmc-\(UUID().uuidString)").path
@@ -54,7 +56,7 @@ final class BMCEmulator: @unchecked Sendable {
     }
 
     /// Kills both servers: their state is throw-away, and the emulator does not always exit on SIGTERM.
-    func stop() {
+    public func stop() {
         for process in [emulator, images] where process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -64,12 +66,12 @@ final class BMCEmulator: @unchecked Sendable {
     deinit { stop() }
 }
 
-enum EmulatorError: Error {
+public enum EmulatorError: Error {
     case notReady(String)
 }
 
 /// Whether something accepts TCP connections on a loopback port.
-func accepts(_ port: Int) -> Bool {
+public func accepts(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -80,7 +82,7 @@ func accepts(_ port: Int) -> Bool {
 }
 
 /// A loopback port nobody listens on right now.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()

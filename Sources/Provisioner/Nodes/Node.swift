@@ -1,0 +1,75 @@
+import Foundation
+import Redfish
+import Storage
+
+/// A bare-metal node as the API shows it; its BMC credentials never leave the Provisioner.
+public struct Node: Sendable, Equatable, Codable, RowDecodable {
+    public struct BMC: Sendable, Equatable, Codable {
+        public var address: String
+        public var username: String
+        public var verifyTLS: Bool
+    }
+
+    public var id: String
+    public var name: String
+    public var state: NodeState
+    public var bmc: BMC
+    public var rack: String?
+    public var fabric: String?
+    public var tenantId: String?
+    public var projectId: String?
+    /// What inspection found; nil until the first inspection.
+    public var inventory: BMCInventory?
+    public var lastError: String?
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var version: Int64
+    /// The actions the node accepts now.
+    public var allowedActions: [NodeAction]
+
+    public init(row: Row) throws {
+        id = try row.string("id")
+        name = try row.string("name")
+        guard let state = NodeState(rawValue: try row.string("state")) else { throw StoreError.decoding("node state") }
+        self.state = state
+        bmc = BMC(address: try row.string("bmc_address"), username: try row.string("bmc_username"), verifyTLS: try row.bool("bmc_verify_tls"))
+        rack = try row.optionalString("rack")
+        fabric = try row.optionalString("fabric")
+        tenantId = try row.optionalString("tenant_id")
+        projectId = try row.optionalString("project_id")
+        inventory = try row.optionalString("inventory").flatMap { try? JSONDecoder().decode(BMCInventory.self, from: Data($0.utf8)) }
+        lastError = try row.optionalString("last_error")
+        createdAt = try row.int64("created_at")
+        updatedAt = try row.int64("updated_at")
+        version = try row.int64("version")
+        allowedActions = NodeLifecycle.allowedActions(in: state)
+    }
+}
+
+/// What a platform admin sends to enroll a node.
+public struct NodeEnrollment: Sendable, Decodable {
+    public struct BMC: Sendable, Decodable {
+        public var address: String
+        public var username: String
+        public var password: String
+        public var verifyTLS: Bool?
+    }
+
+    public var name: String
+    public var bmc: BMC
+    public var rack: String?
+    public var fabric: String?
+}
+
+/// Filters of the node list.
+public struct NodeFilter: Sendable, Equatable {
+    public var state: NodeState?
+    public var fabric: String?
+    public var tenantID: String?
+
+    public init(state: NodeState? = nil, fabric: String? = nil, tenantID: String? = nil) {
+        self.state = state
+        self.fabric = fabric
+        self.tenantID = tenantID
+    }
+}

@@ -1,0 +1,124 @@
+import Core
+import Cryptography
+import Foundation
+import Logging
+import Redfish
+import Storage
+
+/// Enrollment, inventory, lifecycle actions and BMC control of bare-metal nodes.
+public final class NodeService: Sendable {
+    let database: any Database
+    let clock: WallClock
+    let redfish: RedfishClient
+    let secrets: SealedBox
+    let logger: Logger
+    /// How many times a long operation is tried before the node is marked failed.
+    let maxAttempts: Int
+
+    /// A service sealing BMC passwords with `secretsKey` (32 bytes).
+    public init(database: any Database, clock: WallClock, redfish: RedfishClient, secretsKey: [UInt8], logger: Logger, maxAttempts: Int = 3) throws {
+        self.database = database
+        self.clock = clock
+        self.redfish = redfish
+        self.secrets = try SealedBox(key: secretsKey)
+        self.logger = logger
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Closes the BMC connections.
+    public func shutdown() async { await redfish.shutdown() }
+
+    /// Registers a node with its BMC and queues its inspection; the password is sealed at rest.
+    public func enroll(_ input: NodeEnrollment) async throws -> Node {
+        let name = input.name
+        guard (1...63).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw ProvisionerError.invalidField(field: "name", reason: "must be 1–63 letters, digits, '-', '_' or '.'")
+        }
+        do {
+            _ = try RedfishEndpoint(systemURL: input.bmc.address, username: input.bmc.username, password: input.bmc.password)
+        } catch {
+            throw ProvisionerError.invalidField(field: "bmc.address", reason: error.message)
+        }
+        let now = clock.nowMillis()
+        let id = Identifier.make("node", at: now)
+        let sealed = Base64URL.encode(try secrets.seal(Array(input.bmc.password.utf8), associatedData: Array(id.utf8)))
+        let state = try NodeLifecycle.apply(.inspect, to: .enrolled, node: name)
+        return try await database.write { connection in
+            guard try connection.scalarInt("SELECT COUNT(*) FROM nodes WHERE name = ?", [.text(name)]) == 0 else { throw ProvisionerError.duplicate(name) }
+            try connection.execute(
+                """
+                INSERT INTO nodes (id, name, state, bmc_address, bmc_username, bmc_secret, bmc_verify_tls, rack, fabric, created_at, updated_at, version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """,
+                [.text(id), .text(name), .text(state.rawValue), .text(input.bmc.address), .text(input.bmc.username), .text(sealed),
+                 .bool(input.bmc.verifyTLS ?? true), .text(input.rack), .text(input.fabric), .integer(now), .integer(now)])
+            try Self.queue(.inspect, node: id, at: now, on: connection)
+            return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// One node.
+    public func node(_ id: String) async throws -> Node {
+        let found = try await database.read { try $0.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]) }
+        guard let found else { throw ProvisionerError.nodeNotFound(id) }
+        return found
+    }
+
+    /// A page of nodes matching `filter`, by id.
+    public func nodes(_ filter: NodeFilter, page: PageRequest) async throws -> Page<Node> {
+        var sql = "SELECT * FROM nodes WHERE id > ?"
+        var parameters: [SQLValue] = [.text(page.after ?? "")]
+        if let state = filter.state { sql += " AND state = ?"; parameters.append(.text(state.rawValue)) }
+        if let fabric = filter.fabric { sql += " AND fabric = ?"; parameters.append(.text(fabric)) }
+        if let tenant = filter.tenantID { sql += " AND tenant_id = ?"; parameters.append(.text(tenant)) }
+        sql += " ORDER BY id LIMIT ?"
+        parameters.append(.int(page.limit + 1))
+        let (query, params) = (sql, parameters)
+        return Page(fetched: try await database.read { try $0.query(Node.self, query, params) }, request: page, key: \.id)
+    }
+
+    /// Applies a lifecycle action an operator asks for (inspect, maintenance in and out, retire).
+    public func act(_ action: NodeAction, on id: String) async throws -> Node {
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]) else {
+                throw ProvisionerError.nodeNotFound(id)
+            }
+            let next = try NodeLifecycle.apply(action, to: node.state, node: node.name)
+            try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.text(next.rawValue), .integer(now), .text(node.id)])
+            if action == .inspect { try Self.queue(.inspect, node: node.id, at: now, on: connection) }
+            return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
+        }
+    }
+
+    /// Power control through the node's BMC; returns the power state the BMC reports afterwards.
+    public func power(_ id: String, _ reset: ResetType) async throws -> String {
+        let endpoint = try await endpoint(of: try await node(id))
+        try await redfish.reset(endpoint, reset)
+        return try await redfish.powerState(endpoint)
+    }
+
+    /// The node's operations, newest last.
+    public func operations(of id: String) async throws -> [NodeOperation] {
+        let node = try await node(id)
+        return try await database.read { try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE node_id = ? ORDER BY id", [.text(node.id)]) }
+    }
+
+    /// The Redfish endpoint of a node, with its password unsealed.
+    func endpoint(of node: Node) async throws -> RedfishEndpoint {
+        let sealed = try await database.read { try $0.query("SELECT bmc_secret FROM nodes WHERE id = ?", [.text(node.id)]).first?.string("bmc_secret") }
+        guard let sealed, let bytes = Base64URL.decode(sealed),
+              let password = try? secrets.open(bytes, associatedData: Array(node.id.utf8)) else {
+            throw ProvisionerError.secretUnreadable(node: node.name)
+        }
+        return try RedfishEndpoint(systemURL: node.bmc.address, username: node.bmc.username,
+                                   password: String(decoding: password, as: UTF8.self), verifyTLS: node.bmc.verifyTLS)
+    }
+
+    static func queue(_ kind: NodeOperation.Kind, node: String, at now: Int64, on connection: any SQLConnection) throws {
+        try connection.execute(
+            "INSERT INTO node_operations (id, node_id, kind, state, attempts, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+            [.text(Identifier.make("op", at: now)), .text(node), .text(kind.rawValue), .integer(now), .integer(now)])
+    }
+}

@@ -1,0 +1,38 @@
+import Storage
+
+/// A long step on a node (inspection now; deploy and wipe next), recorded so that it shows progress,
+/// can be retried, and resumes after a controller restart.
+public struct NodeOperation: Sendable, Equatable, Codable, RowDecodable {
+    public enum Kind: String, Sendable, Codable {
+        case inspect
+    }
+
+    public enum State: String, Sendable, Codable {
+        case pending, running, succeeded, failed
+    }
+
+    public var id: String
+    public var nodeId: String
+    public var kind: Kind
+    public var state: State
+    public var progress: String?
+    public var error: String?
+    public var attempts: Int
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    public init(row: Row) throws {
+        id = try row.string("id")
+        nodeId = try row.string("node_id")
+        guard let kind = Kind(rawValue: try row.string("kind")), let state = State(rawValue: try row.string("state")) else {
+            throw StoreError.decoding("node operation")
+        }
+        self.kind = kind
+        self.state = state
+        progress = try row.optionalString("progress")
+        error = try row.optionalString("error")
+        attempts = Int(try row.int64("attempts"))
+        createdAt = try row.int64("created_at")
+        updatedAt = try row.int64("updated_at")
+    }
+}

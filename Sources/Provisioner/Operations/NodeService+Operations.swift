@@ -1,0 +1,66 @@
+import Core
+import Foundation
+import Logging
+import Redfish
+import Storage
+
+extension NodeService {
+    /// Runs every operation that is pending, or was running when a previous process stopped.
+    /// Returns how many it ran.
+    @discardableResult
+    public func runDueOperations() async -> Int {
+        let due = (try? await database.read {
+            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('pending', 'running') ORDER BY created_at LIMIT 32")
+        }) ?? []
+        for operation in due { await run(operation) }
+        return due.count
+    }
+
+    private func run(_ operation: NodeOperation) async {
+        let now = clock.nowMillis()
+        do {
+            try await database.write { connection in
+                try connection.execute("UPDATE node_operations SET state = 'running', attempts = attempts + 1, progress = ?, updated_at = ? WHERE id = ?",
+                                       [.text("started"), .integer(now), .text(operation.id)])
+            }
+            let node = try await node(operation.nodeId)
+            switch operation.kind {
+            case .inspect:
+                let inventory = try await redfish.inventory(try await endpoint(of: node))
+                try await finishInspection(node, inventory, operation: operation.id)
+            }
+        } catch {
+            await record(failure: error, of: operation)
+        }
+    }
+
+    private func finishInspection(_ node: Node, _ inventory: BMCInventory, operation: String) async throws {
+        let now = clock.nowMillis()
+        let json = String(decoding: try JSONEncoder().encode(inventory), as: UTF8.self)
+        try await database.write { connection in
+            guard let current = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)]) else { return }
+            let next = try NodeLifecycle.apply(.inspected, to: current.state, node: current.name)
+            try connection.execute("UPDATE nodes SET state = ?, inventory = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.text(next.rawValue), .text(json), .integer(now), .text(node.id)])
+            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+                                   [.text("inventory read: \(inventory.nics.count) NICs, \(inventory.processors.count) processors"), .integer(now), .text(operation)])
+        }
+        logger.info("node inspected", metadata: ["node": .string(node.name), "missing": .string(inventory.missing.joined(separator: ","))])
+    }
+
+    /// A failed attempt goes back to pending until the attempts run out; then the node is marked failed.
+    private func record(failure error: any Error, of operation: NodeOperation) async {
+        let now = clock.nowMillis()
+        let reason = (error as? any DomainError)?.message ?? String(describing: error)
+        let final = operation.attempts + 1 >= maxAttempts
+        logger.warning("node operation failed", metadata: ["operation": .string(operation.id), "final": .stringConvertible(final), "error": .string(reason)])
+        _ = try? await database.write { connection in
+            try connection.execute("UPDATE node_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                                   [.text(final ? "failed" : "pending"), .text(reason), .integer(now), .text(operation.id)])
+            guard final, let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(operation.nodeId)]),
+                  let next = try? NodeLifecycle.apply(.fail, to: node.state, node: node.name) else { return }
+            try connection.execute("UPDATE nodes SET state = ?, last_error = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.text(next.rawValue), .text(reason), .integer(now), .text(node.id)])
+        }
+    }
+}

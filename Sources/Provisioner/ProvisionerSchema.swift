@@ -1,0 +1,26 @@
+import Storage
+
+/// The Provisioner's tables.
+public enum ProvisionerSchema {
+    public static let migrations: [Migration] = [
+        Migration(module: "provisioner", version: 1, statements: [
+            """
+            CREATE TABLE nodes (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+                bmc_address TEXT NOT NULL, bmc_username TEXT NOT NULL, bmc_secret TEXT NOT NULL, bmc_verify_tls BIGINT NOT NULL,
+                rack TEXT, fabric TEXT, tenant_id TEXT, project_id TEXT, inventory TEXT, last_error TEXT,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, version BIGINT NOT NULL)
+            """,
+            "CREATE INDEX nodes_state ON nodes (state, id)",
+            "CREATE INDEX nodes_tenant ON nodes (tenant_id, id)",
+            """
+            CREATE TABLE node_operations (
+                id TEXT PRIMARY KEY, node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+                state TEXT NOT NULL, progress TEXT, error TEXT, attempts BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX node_operations_pending ON node_operations (state, created_at)",
+            "CREATE INDEX node_operations_node ON node_operations (node_id, id)",
+        ]),
+    ]
+}
