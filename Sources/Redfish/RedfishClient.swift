@@ -7,29 +7,31 @@ import NIOSSL
 
 /// A Redfish client over AsyncHTTPClient: Basic auth, per-call timeout, retries of transient
 /// failures (connection errors and 5xx) with backoff, and certificate verification per BMC.
+///
+/// It uses process-lifetime connection pools (AsyncHTTPClient's shared client, and one that skips
+/// certificate checks for BMCs configured so): a pool that is never deinitialised cannot trap the
+/// process when a controller fails half-way through start-up.
 public final class RedfishClient: Sendable {
-    private let verifying: HTTPClient
-    private let trusting: HTTPClient
     private let timeout: TimeAmount
     private let attempts: Int
+
+    /// The pool for BMCs whose certificates are not verified (self-signed ones).
+    private static let trusting: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        configuration.tlsConfiguration = tls
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// A client; `attempts` counts the first try.
     public init(timeout: TimeAmount = .seconds(10), attempts: Int = 3) {
         self.timeout = timeout
         self.attempts = max(attempts, 1)
-        verifying = HTTPClient(eventLoopGroupProvider: .singleton)
-        var configuration = HTTPClient.Configuration()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification = .none
-        configuration.tlsConfiguration = tls
-        trusting = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes the connection pools.
-    public func shutdown() async {
-        try? await verifying.shutdown()
-        try? await trusting.shutdown()
-    }
+    /// Nothing to close: the pools live as long as the process.
+    public func shutdown() async {}
 
     /// The system's facts, its NICs, and processors and memory where the BMC exposes them.
     public func inventory(_ endpoint: RedfishEndpoint) async throws -> BMCInventory {
@@ -142,7 +144,7 @@ public final class RedfishClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let client = endpoint.verifyTLS ? verifying : trusting
+        let client = endpoint.verifyTLS ? HTTPClient.shared : Self.trusting
         var lastError: any Error = RedfishError.unreachable(url: url, reason: "no attempt made")
         for attempt in 0..<attempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(200 << attempt)) }

@@ -23,7 +23,12 @@ func withController(_ body: @Sendable (ControllerRuntime, any TestClientProtocol
     logger.logLevel = .warning
     let runtime = try await ControllerRuntime.open(settings, environment: ["METALPLANE_BOOTSTRAP_PASSWORD": "admin-password"], logger: logger)
     let app = Application(router: runtime.router(), services: runtime.backgroundServices(), logger: logger)
-    try await app.test(.router) { client in try await body(runtime, client) }
+    do {
+        try await app.test(.router) { client in try await body(runtime, client) }
+    } catch {
+        await runtime.close()
+        throw error
+    }
     await runtime.close()
     try? FileManager.default.removeItem(atPath: directory)
 }

@@ -48,6 +48,7 @@ extension TestClientProtocol {
                 parameters["id:api-keys"] = keyID
                 parameters["id:role-bindings"] = bindings[0]["id"] as? String
                 parameters["id:{kind}"] = "default"
+                parameters["id:nodes"] = "gpu-node-of-b"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }
         }
