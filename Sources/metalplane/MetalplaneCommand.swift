@@ -8,6 +8,6 @@ struct MetalplaneCommand: AsyncParsableCommand {
         abstract: "Multi-tenant bare-metal platform controller for inference clusters.",
         version: "0.1.0",
         subcommands: [ControllerCommand.self, LoginCommand.self, WhoamiCommand.self, APICommand.self,
-                      TenantCommand.self, OrgCommand.self, ProjectCommand.self, UserCommand.self, PoolCommand.self,
+                      TenantCommand.self, OrgCommand.self, ProjectCommand.self, UserCommand.self, PoolCommand.self, NodeCommand.self,
                       OpenAPICommand.self, BenchCommand.self])
 }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+
+/// `metalplane node …`: bare-metal nodes (platform admins).
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Enroll nodes by their Redfish BMC, inspect them, control power, maintenance.",
+        subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self])
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enroll a node; inspection from its BMC starts at once.")
+        @Option(help: "Node name.") var name: String
+        @Option(name: .customLong("bmc"), help: "Redfish system URL, e.g. https://10.0.0.5/redfish/v1/Systems/1.") var bmc: String
+        @Option(name: .customLong("bmc-user"), help: "BMC username.") var user: String
+        @Flag(name: .customLong("bmc-password-stdin"), help: "Read the BMC password from standard input.") var passwordStdin = false
+        @Flag(name: .customLong("insecure"), help: "Do not verify the BMC's TLS certificate.") var insecure = false
+        @Option(help: "Rack.") var rack: String?
+        @Option(help: "Fabric.") var fabric: String?
+
+        func run() async throws {
+            let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : (ProcessInfo.processInfo.environment["METALPLANE_BMC_PASSWORD"] ?? "")
+            var body: [String: Any] = ["name": name, "bmc": ["address": bmc, "username": user, "password": password, "verifyTLS": !insecure]]
+            if let rack { body["rack"] = rack }
+            if let fabric { body["fabric"] = fabric }
+            try await CLIClient.call(.POST, "/api/v1/nodes", body: body)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List nodes.")
+        @Option(help: "Filter by state.") var state: String?
+        @Option(help: "Filter by fabric.") var fabric: String?
+        func run() async throws {
+            let query = [state.map { "state=\($0)" }, fabric.map { "fabric=\($0)" }].compactMap { $0 }.joined(separator: "&")
+            try await CLIClient.call(.GET, "/api/v1/nodes" + (query.isEmpty ? "" : "?" + query))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a node: state, allowed actions, inventory.")
+        @Argument(help: "Node id or name.") var node: String
+        func run() async throws { try await CLIClient.call(.GET, "/api/v1/nodes/\(node)") }
+    }
+
+    struct Inspect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Read the BMC's inventory again.")
+        @Argument(help: "Node id or name.") var node: String
+        func run() async throws { try await CLIClient.call(.POST, "/api/v1/nodes/\(node)/inspect") }
+    }
+
+    struct Power: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Power control: on, off, shutdown, restart or reset.")
+        @Argument(help: "Node id or name.") var node: String
+        @Argument(help: "on, off, shutdown, restart or reset.") var action: String
+        func run() async throws { try await CLIClient.call(.POST, "/api/v1/nodes/\(node)/power", body: ["action": action]) }
+    }
+
+    struct Maintenance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enter (on) or leave (off) maintenance.")
+        @Argument(help: "Node id or name.") var node: String
+        @Argument(help: "on or off.") var mode: String
+        func validate() throws { guard ["on", "off"].contains(mode) else { throw ValidationError("mode must be on or off") } }
+        func run() async throws { try await CLIClient.call(.POST, "/api/v1/nodes/\(node)/maintenance", body: ["enabled": mode == "on"]) }
+    }
+
+    struct Operations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A node's long operations with progress and errors.")
+        @Argument(help: "Node id or name.") var node: String
+        func run() async throws { try await CLIClient.call(.GET, "/api/v1/nodes/\(node)/operations") }
+    }
+}
