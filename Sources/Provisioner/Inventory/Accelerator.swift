@@ -1,0 +1,49 @@
+/// A group of identical accelerators in a node.
+public struct Accelerator: Sendable, Equatable, Codable {
+    /// `nvidia`, `amd` or `intel`.
+    public var vendor: String
+    /// The vendor's product name, e.g. `NVIDIA H100 80GB HBM3`.
+    public var model: String
+    /// Memory per device, MiB.
+    public var memoryMiB: Int
+    /// How many of them.
+    public var count: Int
+    /// `NVLink`, `xGMI`, `Xe Link` or `PCIe` (what the tool reports, else PCIe).
+    public var interconnect: String
+
+    public init(vendor: String, model: String, memoryMiB: Int, count: Int, interconnect: String = "PCIe") {
+        self.vendor = vendor
+        self.model = model
+        self.memoryMiB = memoryMiB
+        self.count = count
+        self.interconnect = interconnect
+    }
+
+    /// Groups single devices by vendor, model and memory.
+    static func grouped(_ devices: [Accelerator]) -> [Accelerator] {
+        var groups: [Accelerator] = []
+        for device in devices {
+            if let index = groups.firstIndex(where: { $0.vendor == device.vendor && $0.model == device.model && $0.memoryMiB == device.memoryMiB }) {
+                groups[index].count += device.count
+            } else {
+                groups.append(device)
+            }
+        }
+        return groups
+    }
+}
+
+/// Output of a vendor tool or a Linux source that could not be read.
+public struct InventoryParseError: Error, Equatable, CustomStringConvertible {
+    /// Which source: `nvidia-smi`, `rocm-smi`, `/proc/meminfo`, …
+    public var source: String
+    /// Where and why.
+    public var reason: String
+
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+
+    public var description: String { "cannot read \(source) output: \(reason)" }
+}
