@@ -119,7 +119,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
+        .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], exclude: ["Fixtures"], swiftSettings: strict),
         .target(name: "TestPeers", path: "Tests/TestPeers", swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),

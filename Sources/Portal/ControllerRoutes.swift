@@ -9,6 +9,6 @@ enum ControllerRoutes {
         HealthRoutes.routes(services, openAPIDocument: openAPIDocument) + OIDCRoutes.routes(services) + RealmRoutes.routes(services)
             + UserRoutes.routes(services) + GroupRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
             + TenantRoutes.routes(services) + HierarchyRoutes.routes(services) + InvitationRoutes.routes(services) + PoolRoutes.routes(services)
-            + NodeRoutes.routes(services)
+            + NodeRoutes.routes(services) + ProjectNodeRoutes.routes(services)
     }
 }

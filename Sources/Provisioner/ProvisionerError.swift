@@ -7,6 +7,7 @@ public enum ProvisionerError: DomainError, Equatable {
     case invalidField(field: String, reason: String)
     case duplicate(String)
     case secretUnreadable(node: String)
+    case insufficientCapacity(vendor: String, model: String, asked: Int, available: Int)
 
     public var code: String {
         switch self {
@@ -15,13 +16,14 @@ public enum ProvisionerError: DomainError, Equatable {
         case .invalidField: "invalid_field"
         case .duplicate: "already_exists"
         case .secretUnreadable: "secret_unreadable"
+        case .insufficientCapacity: "insufficient_capacity"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
         case .nodeNotFound: .notFound
-        case .invalidTransition, .duplicate: .conflict
+        case .invalidTransition, .duplicate, .insufficientCapacity: .conflict
         case .invalidField: .invalidRequest
         case .secretUnreadable: .internal
         }
@@ -35,6 +37,8 @@ public enum ProvisionerError: DomainError, Equatable {
         case .invalidField(let field, let reason): "\(field): \(reason)"
         case .duplicate(let name): "node \(name) already exists"
         case .secretUnreadable(let node): "the BMC credentials of node \(node) cannot be decrypted with the configured secrets key"
+        case .insufficientCapacity(let vendor, let model, let asked, let available):
+            "asked for \(asked) \(vendor)/\(model); \(available) available on unallocated nodes"
         }
     }
 
@@ -43,6 +47,7 @@ public enum ProvisionerError: DomainError, Equatable {
         case .invalidTransition(_, let state, let action, let allowed):
             ["state": .string(state.rawValue), "action": .string(action.rawValue), "allowedActions": .array(allowed.map { .string($0.rawValue) })]
         case .invalidField(let field, _): ["field": .string(field)]
+        case .insufficientCapacity(_, _, let asked, let available): ["asked": .number(asked), "available": .number(available)]
         default: [:]
         }
     }

@@ -22,5 +22,9 @@ public enum ProvisionerSchema {
             "CREATE INDEX node_operations_pending ON node_operations (state, created_at)",
             "CREATE INDEX node_operations_node ON node_operations (node_id, id)",
         ]),
+        Migration(module: "provisioner", version: 2, statements: [
+            "ALTER TABLE nodes ADD COLUMN accelerators TEXT",
+            "ALTER TABLE nodes ADD COLUMN vlans TEXT",
+        ]),
     ]
 }

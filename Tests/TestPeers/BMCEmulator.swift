@@ -12,15 +12,25 @@ public final class BMCEmulator: @unchecked Sendable {
 
     public let port: Int
     public let imagePort: Int
-    public let systemID = UUID().uuidString.lowercased()
+    /// One system id per name given.
+    public let systemIDs: [String]
+    public var systemID: String { systemIDs[0] }
     public let directory: String
     private let emulator = Process()
     private let images = Process()
 
-    public var systemURL: String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemID)" }
+    public var systemURL: String { systemURL(0) }
+    /// The Redfish URL of the `index`-th system.
+    public func systemURL(_ index: Int) -> String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemIDs[index])" }
     public var imageURL: String { "http://127.0.0.1:\(imagePort)/boot.iso" }
 
-    public init(name: String = "gpu-node-1") async throws {
+    public convenience init(name: String = "gpu-node-1") async throws {
+        try await self.init(names: [name])
+    }
+
+    /// An emulator with one system per name.
+    public init(names: [String]) async throws {
+        systemIDs = names.map { _ in UUID().uuidString.lowercased() }
         port = try freePort()
         imagePort = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-bmc-\(UUID().uuidString)").path
@@ -31,8 +41,9 @@ public final class BMCEmulator: @unchecked Sendable {
             SUSHY_EMULATOR_LISTEN_PORT = \(port)
             SUSHY_EMULATOR_FAKE_DRIVER = True
             SUSHY_EMULATOR_STATE_DIR = '\(directory)/state'
-            SUSHY_EMULATOR_FAKE_SYSTEMS = [{'uuid': '\(systemID)', 'name': '\(name)', 'power_state': 'Off',
-                                            'nics': [{'mac': '00:5c:52:31:3a:9c', 'ip': '172.22.0.100'}]}]
+            SUSHY_EMULATOR_FAKE_SYSTEMS = [\(zip(names, systemIDs).enumerated().map { index, system in
+                "{'uuid': '\(system.1)', 'name': '\(system.0)', 'power_state': 'Off', 'nics': [{'mac': '00:5c:52:31:3a:\(String(format: "%02x", 0x9c + index))', 'ip': '172.22.0.\(100 + index)'}]}"
+            }.joined(separator: ", "))]
             """
         try config.write(toFile: directory + "/emulator.conf", atomically: true, encoding: .utf8)
         emulator.executableURL = URL(fileURLWithPath: Self.executable)

@@ -28,7 +28,7 @@ public enum Role: String, Sendable, CaseIterable, Codable, Comparable {
         case .domainAdmin, .orgAdmin, .projectAdmin:
             [.realmRead, .usersRead, .usersWrite, .clientsRead, .clientsWrite, .bindingsRead, .bindingsWrite,
              .apiKeysRead, .apiKeysWrite, .auditRead, .inference, .orgsWrite, .projectsWrite, .quotaWrite, .networkWrite,
-             .invitationsWrite]
+             .invitationsWrite, .nodesAllocate]
         case .member: [.realmRead, .usersRead, .apiKeysRead, .apiKeysWrite, .inference]
         case .viewer: [.realmRead, .usersRead, .apiKeysRead]
         }
@@ -54,4 +54,5 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case quotaWrite = "quota.write"
     case networkWrite = "network.write"
     case invitationsWrite = "invitations.write"
+    case nodesAllocate = "nodes.allocate"
 }

@@ -51,6 +51,10 @@ enum NodeRoutes {
                 return try JSONBody.response(try await service.act(input.enabled ? .enterMaintenance : .leaveMaintenance,
                                                                    on: try call.context.parameters.require("id")))
             },
+            RouteSpec(.post, node + "/release", "nodes.release", summary: "Release a node from its project (platform admins).", tag: "nodes",
+                      access: admin, response: "Node") { call in
+                try JSONBody.response(try await service.release(try call.context.parameters.require("id"), projectID: nil))
+            },
             RouteSpec(.post, node + "/retire", "nodes.retire", summary: "Retire a node for good.", tag: "nodes", access: admin,
                       response: "Node") { call in
                 try JSONBody.response(try await service.act(.retire, on: try call.context.parameters.require("id")))

@@ -1,5 +1,8 @@
 /// A group of identical accelerators in a node.
 public struct Accelerator: Sendable, Equatable, Codable {
+    /// The quota resource key of this model, e.g. `accelerators/nvidia/H100`.
+    public var quotaResource: String { "accelerators/\(vendor)/\(model)" }
+
     /// `nvidia`, `amd` or `intel`.
     public var vendor: String
     /// The vendor's product name, e.g. `NVIDIA H100 80GB HBM3`.

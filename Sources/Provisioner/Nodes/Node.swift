@@ -20,6 +20,10 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
     public var projectId: String?
     /// What inspection found; nil until the first inspection.
     public var inventory: BMCInventory?
+    /// The node's accelerators (declared at enrollment; the node agent's report will reconcile them).
+    public var accelerators: [Accelerator]
+    /// VLAN ids attached to the node from its tenant's network allocation.
+    public var vlans: [Int64]
     public var lastError: String?
     public var createdAt: Int64
     public var updatedAt: Int64
@@ -38,6 +42,8 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
         tenantId = try row.optionalString("tenant_id")
         projectId = try row.optionalString("project_id")
         inventory = try row.optionalString("inventory").flatMap { try? JSONDecoder().decode(BMCInventory.self, from: Data($0.utf8)) }
+        accelerators = try row.optionalString("accelerators").flatMap { try? JSONDecoder().decode([Accelerator].self, from: Data($0.utf8)) } ?? []
+        vlans = try row.optionalString("vlans").flatMap { try? JSONDecoder().decode([Int64].self, from: Data($0.utf8)) } ?? []
         lastError = try row.optionalString("last_error")
         createdAt = try row.int64("created_at")
         updatedAt = try row.int64("updated_at")
@@ -59,6 +65,8 @@ public struct NodeEnrollment: Sendable, Decodable {
     public var bmc: BMC
     public var rack: String?
     public var fabric: String?
+    /// The accelerators the operator declares (vendor nvidia, amd or intel).
+    public var accelerators: [Accelerator]?
 }
 
 /// Filters of the node list.
@@ -66,10 +74,12 @@ public struct NodeFilter: Sendable, Equatable {
     public var state: NodeState?
     public var fabric: String?
     public var tenantID: String?
+    public var projectID: String?
 
-    public init(state: NodeState? = nil, fabric: String? = nil, tenantID: String? = nil) {
+    public init(state: NodeState? = nil, fabric: String? = nil, tenantID: String? = nil, projectID: String? = nil) {
         self.state = state
         self.fabric = fabric
         self.tenantID = tenantID
+        self.projectID = projectID
     }
 }

@@ -39,6 +39,15 @@ public final class NodeService: Sendable {
         } catch {
             throw ProvisionerError.invalidField(field: "bmc.address", reason: error.message)
         }
+        for (index, accelerator) in (input.accelerators ?? []).enumerated() {
+            // The model becomes a quota key (accelerators/vendor/model), so it takes the same characters.
+            let modelOK = (1...64).contains(accelerator.model.count) && accelerator.model.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
+            guard ["nvidia", "amd", "intel"].contains(accelerator.vendor), modelOK, accelerator.count > 0, accelerator.memoryMiB >= 0 else {
+                throw ProvisionerError.invalidField(field: "accelerators[\(index)]",
+                                                    reason: "needs vendor nvidia, amd or intel, a model name of letters, digits, '.', '_' or '-' (e.g. H100), and a positive count")
+            }
+        }
+        let acceleratorJSON = String(decoding: try JSONEncoder().encode(input.accelerators ?? []), as: UTF8.self)
         let now = clock.nowMillis()
         let id = Identifier.make("node", at: now)
         let sealed = Base64URL.encode(try secrets.seal(Array(input.bmc.password.utf8), associatedData: Array(id.utf8)))
@@ -47,11 +56,11 @@ public final class NodeService: Sendable {
             guard try connection.scalarInt("SELECT COUNT(*) FROM nodes WHERE name = ?", [.text(name)]) == 0 else { throw ProvisionerError.duplicate(name) }
             try connection.execute(
                 """
-                INSERT INTO nodes (id, name, state, bmc_address, bmc_username, bmc_secret, bmc_verify_tls, rack, fabric, created_at, updated_at, version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                INSERT INTO nodes (id, name, state, bmc_address, bmc_username, bmc_secret, bmc_verify_tls, rack, fabric, accelerators, created_at, updated_at, version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
                 """,
                 [.text(id), .text(name), .text(state.rawValue), .text(input.bmc.address), .text(input.bmc.username), .text(sealed),
-                 .bool(input.bmc.verifyTLS ?? true), .text(input.rack), .text(input.fabric), .integer(now), .integer(now)])
+                 .bool(input.bmc.verifyTLS ?? true), .text(input.rack), .text(input.fabric), .text(acceleratorJSON), .integer(now), .integer(now)])
             try Self.queue(.inspect, node: id, at: now, on: connection)
             return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(id)])!
         }
@@ -71,6 +80,7 @@ public final class NodeService: Sendable {
         if let state = filter.state { sql += " AND state = ?"; parameters.append(.text(state.rawValue)) }
         if let fabric = filter.fabric { sql += " AND fabric = ?"; parameters.append(.text(fabric)) }
         if let tenant = filter.tenantID { sql += " AND tenant_id = ?"; parameters.append(.text(tenant)) }
+        if let project = filter.projectID { sql += " AND project_id = ?"; parameters.append(.text(project)) }
         sql += " ORDER BY id LIMIT ?"
         parameters.append(.int(page.limit + 1))
         let (query, params) = (sql, parameters)

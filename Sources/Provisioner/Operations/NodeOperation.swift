@@ -5,6 +5,7 @@ import Storage
 public struct NodeOperation: Sendable, Equatable, Codable, RowDecodable {
     public enum Kind: String, Sendable, Codable {
         case inspect
+        case release
     }
 
     public enum State: String, Sendable, Codable {

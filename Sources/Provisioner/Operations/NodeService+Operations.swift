@@ -28,6 +28,10 @@ extension NodeService {
             case .inspect:
                 let inventory = try await redfish.inventory(try await endpoint(of: node))
                 try await finishInspection(node, inventory, operation: operation.id)
+            case .release:
+                try await redfish.reset(try await endpoint(of: node), .forceOff)
+                try await finish(node, action: .released, operation: operation.id,
+                                 progress: "powered off; back in the pool (disk wipe through the deploy ramdisk is not built yet)")
             }
         } catch {
             await record(failure: error, of: operation)
@@ -46,6 +50,18 @@ extension NodeService {
                                    [.text("inventory read: \(inventory.nics.count) NICs, \(inventory.processors.count) processors"), .integer(now), .text(operation)])
         }
         logger.info("node inspected", metadata: ["node": .string(node.name), "missing": .string(inventory.missing.joined(separator: ","))])
+    }
+
+    private func finish(_ node: Node, action: NodeAction, operation: String, progress: String) async throws {
+        let now = clock.nowMillis()
+        try await database.write { connection in
+            guard let current = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)]) else { return }
+            let next = try NodeLifecycle.apply(action, to: current.state, node: current.name)
+            try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.text(next.rawValue), .integer(now), .text(node.id)])
+            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+                                   [.text(progress), .integer(now), .text(operation)])
+        }
     }
 
     /// A failed attempt goes back to pending until the attempts run out; then the node is marked failed.

@@ -1,0 +1,82 @@
+import Core
+import Foundation
+import Quota
+import Storage
+
+extension NodeService {
+    /// Allocates available nodes to a project: by accelerator vendor/model/count (same fabric
+    /// preferred) or by name. The project's quota is consumed (and rolled up to its org and
+    /// tenant), the tenant's VLANs are attached, and the nodes move to `allocated`, in one transaction.
+    public func allocate(_ request: AllocationRequest, tenantID: String, projectID: String) async throws -> AllocationResult {
+        let now = clock.nowMillis()
+        if request.nodeNames?.isEmpty ?? true {
+            guard request.vendor != nil, request.model != nil, let count = request.count, count > 0 else {
+                throw ProvisionerError.invalidField(field: "count", reason: "give vendor, model and a positive count, or nodeNames")
+            }
+        }
+        return try await database.write { connection in
+            let available = try connection.query(Node.self, "SELECT * FROM nodes WHERE state = 'available' AND tenant_id IS NULL ORDER BY id")
+            let chosen: [Node]
+            if let names = request.nodeNames, !names.isEmpty {
+                chosen = try names.map { name in
+                    guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE name = ? OR id = ?", [.text(name), .text(name)]) else {
+                        throw ProvisionerError.nodeNotFound(name)
+                    }
+                    guard node.state == .available, node.tenantId == nil else {
+                        throw ProvisionerError.invalidTransition(node: node.name, state: node.state, action: .allocate, allowed: NodeLifecycle.allowedActions(in: node.state))
+                    }
+                    return node
+                }
+            } else {
+                let (vendor, model, count) = (request.vendor!, request.model!, request.count!)
+                guard let picked = NodePicker.pick(available, vendor: vendor, model: model, count: count) else {
+                    let total = available.flatMap(\.accelerators).filter { $0.vendor == vendor && $0.model == model }.map(\.count).reduce(0, +)
+                    throw ProvisionerError.insufficientCapacity(vendor: vendor, model: model, asked: count, available: total)
+                }
+                chosen = picked
+            }
+            let consumed = Self.consumption(of: chosen)
+            try QuotaLedger.consume(consumed, at: "project:\(projectID)", on: connection)
+            let vlans = try connection.query("SELECT vlan_id FROM vlans WHERE tenant_id = ? ORDER BY vlan_id", [.text(tenantID)]).map { try $0.int64("vlan_id") }
+            let vlanJSON = String(decoding: try JSONEncoder().encode(vlans), as: UTF8.self)
+            var nodes: [Node] = []
+            for node in chosen {
+                let next = try NodeLifecycle.apply(.allocate, to: node.state, node: node.name)
+                try connection.execute(
+                    "UPDATE nodes SET state = ?, tenant_id = ?, project_id = ?, vlans = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                    [.text(next.rawValue), .text(tenantID), .text(projectID), .text(vlanJSON), .integer(now), .text(node.id)])
+                nodes.append(try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!)
+            }
+            return AllocationResult(nodes: nodes, consumed: consumed, fabric: Set(nodes.compactMap(\.fabric)).count == 1 ? nodes.first?.fabric : nil)
+        }
+    }
+
+    /// Starts releasing a node of a project (or any node, for platform admins with `projectID` nil):
+    /// quota given back and assignment cleared at once; power-off and return to the pool run as an operation.
+    public func release(_ id: String, projectID: String?) async throws -> Node {
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]),
+                  projectID == nil || node.projectId == projectID else { throw ProvisionerError.nodeNotFound(id) }
+            let next = try NodeLifecycle.apply(.release, to: node.state, node: node.name)
+            if let project = node.projectId { try QuotaLedger.release(Self.consumption(of: [node]), at: "project:\(project)", on: connection) }
+            try connection.execute(
+                "UPDATE nodes SET state = ?, tenant_id = NULL, project_id = NULL, vlans = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+                [.text(next.rawValue), .integer(now), .text(node.id)])
+            try Self.queue(.release, node: node.id, at: now, on: connection)
+            return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
+        }
+    }
+
+    /// Quota a set of nodes takes: their accelerators by model, their accelerator memory, and one node each.
+    static func consumption(of nodes: [Node]) -> [String: Int64] {
+        var consumed: [String: Int64] = ["nodes": Int64(nodes.count)]
+        var memoryMiB: Int64 = 0
+        for accelerator in nodes.flatMap(\.accelerators) {
+            consumed[accelerator.quotaResource, default: 0] += Int64(accelerator.count)
+            memoryMiB += Int64(accelerator.memoryMiB) * Int64(accelerator.count)
+        }
+        if memoryMiB > 0 { consumed["acceleratorMemoryGiB"] = memoryMiB / 1024 }
+        return consumed
+    }
+}
