@@ -6,7 +6,8 @@ import NIOHTTP1
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node", abstract: "Enroll nodes by their Redfish BMC, inspect them, control power, maintenance.",
-        subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self])
+        subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self,
+                      Allocate.self, Release.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a node; inspection from its BMC starts at once.")
@@ -62,6 +63,38 @@ struct NodeCommand: AsyncParsableCommand {
         @Argument(help: "on or off.") var mode: String
         func validate() throws { guard ["on", "off"].contains(mode) else { throw ValidationError("mode must be on or off") } }
         func run() async throws { try await CLIClient.call(.POST, "/api/v1/nodes/\(node)/maintenance", body: ["enabled": mode == "on"]) }
+    }
+
+    struct Allocate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Allocate nodes to a project by accelerators (tenant admins), within quota.")
+        @Option(help: "Tenant id or slug.") var tenant: String
+        @Option(help: "Project id.") var project: String
+        @Option(help: "nvidia, amd or intel.") var vendor: String?
+        @Option(help: "Model, e.g. H100.") var model: String?
+        @Option(help: "Accelerators wanted.") var count: Int?
+        @Option(name: .customLong("node"), help: "Or a node name (repeatable).") var nodes: [String] = []
+        func run() async throws {
+            var body: [String: Any] = [:]
+            if !nodes.isEmpty { body["nodeNames"] = nodes }
+            if let vendor { body["vendor"] = vendor }
+            if let model { body["model"] = model }
+            if let count { body["count"] = count }
+            try await CLIClient.call(.POST, "/api/v1/tenants/\(tenant)/projects/\(project)/nodes", body: body)
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release a node from its project (platform admins; tenants: --tenant and --project).")
+        @Argument(help: "Node id or name.") var node: String
+        @Option(help: "Tenant id or slug (tenant admins).") var tenant: String?
+        @Option(help: "Project id (tenant admins).") var project: String?
+        func run() async throws {
+            if let tenant, let project {
+                try await CLIClient.call(.DELETE, "/api/v1/tenants/\(tenant)/projects/\(project)/nodes/\(node)")
+            } else {
+                try await CLIClient.call(.POST, "/api/v1/nodes/\(node)/release")
+            }
+        }
     }
 
     struct Operations: AsyncParsableCommand {
