@@ -26,5 +26,9 @@ public enum ProvisionerSchema {
             "ALTER TABLE nodes ADD COLUMN accelerators TEXT",
             "ALTER TABLE nodes ADD COLUMN vlans TEXT",
         ]),
+        Migration(module: "provisioner", version: 3, statements: [
+            "ALTER TABLE nodes ADD COLUMN image_url TEXT",
+            "ALTER TABLE nodes ADD COLUMN image_checksum TEXT",
+        ]),
     ]
 }

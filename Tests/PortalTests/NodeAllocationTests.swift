@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Portal
+import Redfish
 import TestPeers
 import Testing
 
@@ -45,6 +46,31 @@ import Testing
 
             let listed = try await client.call(.get, nodes, bearer: alice).body["items"] as? [[String: Any]]
             #expect(listed?.count == 2)
+
+            // Deploy the second node: the emulator must see the image in its virtual CD, a CD boot override and power on.
+            let deployed = chosen[1]
+            let badChecksum = try await client.call(.post, nodes + "/\(deployed["id"] as! String)/deploy", bearer: alice,
+                                                    json: #"{"imageURL": "\#(bmc.imageURL)", "checksum": "md5:abc"}"#)
+            #expect(badChecksum.status == 400)
+            let digest = String(repeating: "ab", count: 32)
+            let deploying = try await client.call(.post, nodes + "/\(deployed["id"] as! String)/deploy", bearer: alice,
+                                                  json: #"{"imageURL": "\#(bmc.imageURL)", "checksum": "sha256:\#(digest)"}"#)
+            #expect(deploying.status == 202)
+            #expect(deploying.body["state"] as? String == "deploying")
+            var deployOperation: [String: Any]?
+            for _ in 0..<60 {
+                let operations = try await client.call(.get, "/api/v1/nodes/\(deployed["id"] as! String)/operations", bearer: admin).body["operations"] as? [[String: Any]]
+                deployOperation = operations?.last { $0["kind"] as? String == "deploy" }
+                if deployOperation?["state"] as? String == "succeeded" { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(deployOperation?["state"] as? String == "succeeded")
+            let systemIndex = ["n1", "n2", "n3"].firstIndex(of: deployed["name"] as! String)!
+            let endpoint = try RedfishEndpoint(systemURL: bmc.systemURL(systemIndex), username: "root", password: "pw")
+            let redfish = RedfishClient(timeout: .seconds(5), attempts: 1)
+            let media = try await redfish.virtualMedia(endpoint)
+            #expect(media.inserted && media.image == bmc.imageURL)
+            #expect(try await redfish.bootOverride(endpoint).target == "Cd")
             let released = try await client.call(.delete, nodes + "/\(chosen[0]["id"] as! String)", bearer: alice)
             #expect(released.status == 200)
             #expect(released.body["state"] as? String == "releasing")

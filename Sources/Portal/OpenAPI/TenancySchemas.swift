@@ -96,6 +96,8 @@ enum TenancySchemas {
         "TenantNode": object(["id": string, "name": string, "state": string, "fabric": nullableString, "rack": nullableString,
                               "accelerators": array(ref("Accelerator")), "vlans": array(integer), "projectId": nullableString]),
         "TenantNodeList": list("TenantNode"),
+        "DeployRequest": object(["imageURL": string, "checksum": .object(["type": "string", "pattern": "^sha256:[0-9a-fA-F]{64}$"])],
+                                required: ["imageURL", "checksum"]),
         "AllocationResult": object(["nodes": array(ref("TenantNode")), "consumed": .object(["type": "object", "additionalProperties": integer]),
                                     "fabric": nullableString]),
     ]

@@ -26,12 +26,25 @@ enum ProjectNodeRoutes {
                 let page = try await service.nodes(filter, page: try call.request.pageRequest())
                 return try JSONBody.response(ListBody(items: page.items.map(TenantNode.init), nextCursor: page.nextCursor))
             },
+            RouteSpec(.post, nodes + "/{id}/deploy", "projectNodes.deploy",
+                      summary: "Deploy an image (URL + sha256 checksum) on an allocated node: virtual media, boot override, power cycle.",
+                      tag: "nodes", access: .authenticated(.nodesAllocate, .project), request: "DeployRequest", response: "TenantNode", status: 202) { call in
+                let input = try await JSONBody.decode(DeployRequest.self, from: call.request, context: call.context)
+                let node = try await service.deploy(try call.context.parameters.require("id"), projectID: try call.context.parameters.require("project"),
+                                                    imageURL: input.imageURL, checksum: input.checksum)
+                return try JSONBody.response(TenantNode(node), status: .accepted)
+            },
             RouteSpec(.delete, nodes + "/{id}", "projectNodes.release", summary: "Release a node of the project: quota back at once, node powered off and back to the pool.",
                       tag: "nodes", access: .authenticated(.nodesAllocate, .project), response: "TenantNode") { call in
                 let node = try await service.release(try call.context.parameters.require("id"), projectID: try call.context.parameters.require("project"))
                 return try JSONBody.response(TenantNode(node))
             },
         ]
+    }
+
+    struct DeployRequest: Decodable {
+        var imageURL: String
+        var checksum: String
     }
 
     /// A node as a tenant sees it: no BMC address, user or inventory details of the platform.

@@ -68,6 +68,27 @@ extension NodeService {
         }
     }
 
+    /// Starts deploying an allocated node with an image (http(s) URL and `sha256:<64 hex>` checksum).
+    public func deploy(_ id: String, projectID: String?, imageURL: String, checksum: String) async throws -> Node {
+        guard imageURL.hasPrefix("http://") || imageURL.hasPrefix("https://") else {
+            throw ProvisionerError.invalidField(field: "imageURL", reason: "must be an http(s) URL the BMC can fetch")
+        }
+        let hex = checksum.hasPrefix("sha256:") ? String(checksum.dropFirst(7)) : ""
+        guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+            throw ProvisionerError.invalidField(field: "checksum", reason: "must be sha256:<64 hex digits>")
+        }
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]),
+                  projectID == nil || node.projectId == projectID else { throw ProvisionerError.nodeNotFound(id) }
+            let next = try NodeLifecycle.apply(.deploy, to: node.state, node: node.name)
+            try connection.execute("UPDATE nodes SET state = ?, image_url = ?, image_checksum = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.text(next.rawValue), .text(imageURL), .text(checksum.lowercased()), .integer(now), .text(node.id)])
+            try Self.queue(.deploy, node: node.id, at: now, on: connection)
+            return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
+        }
+    }
+
     /// Quota a set of nodes takes: their accelerators by model, their accelerator memory, and one node each.
     static func consumption(of nodes: [Node]) -> [String: Int64] {
         var consumed: [String: Int64] = ["nodes": Int64(nodes.count)]

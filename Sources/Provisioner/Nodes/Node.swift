@@ -24,6 +24,9 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
     public var accelerators: [Accelerator]
     /// VLAN ids attached to the node from its tenant's network allocation.
     public var vlans: [Int64]
+    /// The image being or last deployed, and its checksum (`sha256:<hex>`).
+    public var imageURL: String?
+    public var imageChecksum: String?
     public var lastError: String?
     public var createdAt: Int64
     public var updatedAt: Int64
@@ -44,6 +47,8 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
         inventory = try row.optionalString("inventory").flatMap { try? JSONDecoder().decode(BMCInventory.self, from: Data($0.utf8)) }
         accelerators = try row.optionalString("accelerators").flatMap { try? JSONDecoder().decode([Accelerator].self, from: Data($0.utf8)) } ?? []
         vlans = try row.optionalString("vlans").flatMap { try? JSONDecoder().decode([Int64].self, from: Data($0.utf8)) } ?? []
+        imageURL = try row.optionalString("image_url")
+        imageChecksum = try row.optionalString("image_checksum")
         lastError = try row.optionalString("last_error")
         createdAt = try row.int64("created_at")
         updatedAt = try row.int64("updated_at")

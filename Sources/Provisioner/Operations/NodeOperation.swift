@@ -6,6 +6,7 @@ public struct NodeOperation: Sendable, Equatable, Codable, RowDecodable {
     public enum Kind: String, Sendable, Codable {
         case inspect
         case release
+        case deploy
     }
 
     public enum State: String, Sendable, Codable {

@@ -28,6 +28,8 @@ extension NodeService {
             case .inspect:
                 let inventory = try await redfish.inventory(try await endpoint(of: node))
                 try await finishInspection(node, inventory, operation: operation.id)
+            case .deploy:
+                try await deploy(node, operation: operation.id)
             case .release:
                 try await redfish.reset(try await endpoint(of: node), .forceOff)
                 try await finish(node, action: .released, operation: operation.id,
@@ -50,6 +52,30 @@ extension NodeService {
                                    [.text("inventory read: \(inventory.nics.count) NICs, \(inventory.processors.count) processors"), .integer(now), .text(operation)])
         }
         logger.info("node inspected", metadata: ["node": .string(node.name), "missing": .string(inventory.missing.joined(separator: ","))])
+    }
+
+    /// Boots the node's image: virtual CD, a one-time boot override to it, then a power cycle.
+    /// The node stays `deploying` until its agent registers (the node runtime issue).
+    private func deploy(_ node: Node, operation: String) async throws {
+        guard let image = node.imageURL else { throw ProvisionerError.invalidField(field: "imageURL", reason: "no image to deploy") }
+        let endpoint = try await endpoint(of: node)
+        try? await redfish.ejectMedia(endpoint)
+        try await redfish.insertMedia(endpoint, imageURL: image)
+        try await progress(operation, "image inserted as virtual media")
+        try await redfish.setBootOverride(endpoint, .cd, once: true)
+        try await progress(operation, "next boot from virtual media")
+        let power = try await redfish.powerState(endpoint)
+        try await redfish.reset(endpoint, power == "On" ? .forceRestart : .on)
+        let now = clock.nowMillis()
+        try await database.write { connection in
+            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+                                   [.text("power-cycled into the image; the node becomes active when its agent registers"), .integer(now), .text(operation)])
+        }
+    }
+
+    private func progress(_ operation: String, _ text: String) async throws {
+        let now = clock.nowMillis()
+        try await database.write { try $0.execute("UPDATE node_operations SET progress = ?, updated_at = ? WHERE id = ?", [.text(text), .integer(now), .text(operation)]) }
     }
 
     private func finish(_ node: Node, action: NodeAction, operation: String, progress: String) async throws {
