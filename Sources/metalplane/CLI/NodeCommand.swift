@@ -7,7 +7,7 @@ struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node", abstract: "Enroll nodes by their Redfish BMC, inspect them, control power, maintenance.",
         subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self,
-                      Allocate.self, Release.self])
+                      Allocate.self, Deploy.self, Release.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a node; inspection from its BMC starts at once.")
@@ -80,6 +80,19 @@ struct NodeCommand: AsyncParsableCommand {
             if let model { body["model"] = model }
             if let count { body["count"] = count }
             try await CLIClient.call(.POST, "/api/v1/tenants/\(tenant)/projects/\(project)/nodes", body: body)
+        }
+    }
+
+    struct Deploy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deploy an image on an allocated node (virtual media, boot override, power cycle).")
+        @Argument(help: "Node id or name.") var node: String
+        @Option(help: "Tenant id or slug.") var tenant: String
+        @Option(help: "Project id.") var project: String
+        @Option(help: "Image URL the BMC can fetch.") var image: String
+        @Option(help: "sha256:<hex> of the image.") var checksum: String
+        func run() async throws {
+            try await CLIClient.call(.POST, "/api/v1/tenants/\(tenant)/projects/\(project)/nodes/\(node)/deploy",
+                                     body: ["imageURL": image, "checksum": checksum])
         }
     }
 
