@@ -28,9 +28,19 @@ enum APIKeyRoutes {
                 let page = try await identity.apiKeys(in: realm, prefix: call.request.queryString("prefix"),
                                                       projectID: call.request.queryString("projectId"),
                                                       revoked: try call.request.queryBool("revoked"), page: try call.request.pageRequest())
+                // Keys of one project share a path: resolve each project once, not once per key.
+                var paths: [String: ScopePath] = [:]
                 var visible: [APIKey] = []
-                for key in page.items where Authorizer.decide(call.principal!, .apiKeysRead, at: await APIKeyScopes.path(of: key, in: realm, tenants: tenants)) == .allowed {
-                    visible.append(key)
+                for key in page.items {
+                    let cacheKey = key.projectID ?? ""
+                    let path: ScopePath
+                    if let known = paths[cacheKey] {
+                        path = known
+                    } else {
+                        path = await APIKeyScopes.path(of: key, in: realm, tenants: tenants)
+                        paths[cacheKey] = path
+                    }
+                    if Authorizer.decide(call.principal!, .apiKeysRead, at: path) == .allowed { visible.append(key) }
                 }
                 return try JSONBody.response(ListBody(items: visible, nextCursor: page.nextCursor))
             },

@@ -56,8 +56,7 @@ extension NodeService {
     public func release(_ id: String, projectID: String?) async throws -> Node {
         let now = clock.nowMillis()
         return try await database.write { connection in
-            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]),
-                  projectID == nil || node.projectId == projectID else { throw ProvisionerError.nodeNotFound(id) }
+            let node = try Self.find(id, projectID: projectID, on: connection)
             let next = try NodeLifecycle.apply(.release, to: node.state, node: node.name)
             if let project = node.projectId { try QuotaLedger.release(Self.consumption(of: [node]), at: "project:\(project)", on: connection) }
             try connection.execute(
@@ -79,8 +78,7 @@ extension NodeService {
         }
         let now = clock.nowMillis()
         return try await database.write { connection in
-            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]),
-                  projectID == nil || node.projectId == projectID else { throw ProvisionerError.nodeNotFound(id) }
+            let node = try Self.find(id, projectID: projectID, on: connection)
             let next = try NodeLifecycle.apply(.deploy, to: node.state, node: node.name)
             try connection.execute("UPDATE nodes SET state = ?, image_url = ?, image_checksum = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .text(imageURL), .text(checksum.lowercased()), .integer(now), .text(node.id)])

@@ -68,9 +68,14 @@ public final class NodeService: Sendable {
 
     /// One node.
     public func node(_ id: String) async throws -> Node {
-        let found = try await database.read { try $0.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]) }
-        guard let found else { throw ProvisionerError.nodeNotFound(id) }
-        return found
+        try await database.read { try Self.find(id, on: $0) }
+    }
+
+    /// The node with id or name `id` inside a unit of work, optionally only if it belongs to `projectID`.
+    static func find(_ id: String, projectID: String? = nil, on connection: any SQLConnection) throws -> Node {
+        guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]),
+              projectID == nil || node.projectId == projectID else { throw ProvisionerError.nodeNotFound(id) }
+        return node
     }
 
     /// A page of nodes matching `filter`, by id.
@@ -91,9 +96,7 @@ public final class NodeService: Sendable {
     public func act(_ action: NodeAction, on id: String) async throws -> Node {
         let now = clock.nowMillis()
         return try await database.write { connection in
-            guard let node = try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ? OR name = ?", [.text(id), .text(id)]) else {
-                throw ProvisionerError.nodeNotFound(id)
-            }
+            let node = try Self.find(id, on: connection)
             let next = try NodeLifecycle.apply(action, to: node.state, node: node.name)
             try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .integer(now), .text(node.id)])
