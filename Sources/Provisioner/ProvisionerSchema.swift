@@ -30,5 +30,28 @@ public enum ProvisionerSchema {
             "ALTER TABLE nodes ADD COLUMN image_url TEXT",
             "ALTER TABLE nodes ADD COLUMN image_checksum TEXT",
         ]),
+        // Accelerators as rows, so lists filter and allocation picks by vendor/model through an index
+        // instead of decoding every node; and the links between nodes that placement walks.
+        Migration(module: "provisioner", version: 4, statements: [
+            """
+            CREATE TABLE node_accelerators (
+                node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, vendor TEXT NOT NULL, model TEXT NOT NULL,
+                memory_mib BIGINT NOT NULL, count BIGINT NOT NULL)
+            """,
+            "CREATE INDEX node_accelerators_model ON node_accelerators (vendor, model, node_id)",
+            "CREATE INDEX node_accelerators_node ON node_accelerators (node_id)",
+            """
+            INSERT INTO node_accelerators (node_id, vendor, model, memory_mib, count)
+            SELECT nodes.id, json_extract(a.value, '$.vendor'), json_extract(a.value, '$.model'),
+                   json_extract(a.value, '$.memoryMiB'), json_extract(a.value, '$.count')
+            FROM nodes, json_each(nodes.accelerators) AS a WHERE nodes.accelerators IS NOT NULL
+            """,
+            """
+            CREATE TABLE node_links (
+                node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, peer_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL, PRIMARY KEY (node_id, peer_id))
+            """,
+            "CREATE INDEX node_links_peer ON node_links (peer_id)",
+        ]),
     ]
 }

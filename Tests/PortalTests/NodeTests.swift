@@ -22,6 +22,41 @@ extension TestClientProtocol {
 }
 
 @Suite(.serialized) struct NodeTests {
+    @Test func theListFiltersByAcceleratorAndLinksAreRecordedBothWays() async throws {
+        try await withController { _, client in
+            let admin = try await client.token()
+            let deadBMC = "http://127.0.0.1:\(try freePort())/redfish/v1/Systems/x"
+            for (name, vendor, model) in [("g1", "nvidia", "H100"), ("g2", "amd", "MI300X"), ("g3", "nvidia", "A100")] {
+                let enrolled = try await client.call(.post, "/api/v1/nodes", bearer: admin, json: """
+                    {"name": "\(name)", "bmc": {"address": "\(deadBMC)", "username": "root", "password": "pw"},
+                     "accelerators": [{"vendor": "\(vendor)", "model": "\(model)", "memoryMiB": 81920, "count": 8}]}
+                    """)
+                #expect(enrolled.status == 202, "\(enrolled.body)")
+            }
+            func names(_ query: String) async throws -> [String] {
+                (try await client.call(.get, "/api/v1/nodes?\(query)", bearer: admin).body["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            }
+            #expect(try await names("vendor=nvidia") == ["g1", "g3"])
+            #expect(try await names("vendor=nvidia&model=A100") == ["g3"])
+            #expect(try await names("model=MI300X") == ["g2"])
+            #expect(try await names("vendor=intel").isEmpty)
+
+            let linked = try await client.call(.put, "/api/v1/nodes/g1/links", bearer: admin,
+                                               json: #"{"links": [{"node": "g2", "kind": "infiniband"}, {"node": "g3", "kind": "nvlink"}]}"#)
+            #expect(linked.status == 200)
+            #expect((linked.body["links"] as? [[String: Any]])?.compactMap { $0["peerName"] as? String } == ["g2", "g3"])
+            let fromPeer = try await client.call(.get, "/api/v1/nodes/g3/links", bearer: admin).body["links"] as? [[String: Any]]
+            #expect(fromPeer?.first?["peerName"] as? String == "g1" && fromPeer?.first?["kind"] as? String == "nvlink")
+
+            let badKind = try await client.call(.put, "/api/v1/nodes/g1/links", bearer: admin, json: #"{"links": [{"node": "g2", "kind": "carrier-pigeon"}]}"#)
+            #expect(badKind.status == 400)
+            let unknownPeer = try await client.call(.put, "/api/v1/nodes/g1/links", bearer: admin, json: #"{"links": [{"node": "nope", "kind": "roce"}]}"#)
+            #expect(unknownPeer.status == 400)
+            let unchanged = try await client.call(.get, "/api/v1/nodes/g1/links", bearer: admin).body["links"] as? [[String: Any]]
+            #expect(unchanged?.count == 2, "a refused change changes nothing")
+        }
+    }
+
     @Test func anEnrolledNodeIsInspectedFromARealRedfishBMCAndPoweredThroughIt() async throws {
         let bmc = try await BMCEmulator(name: "gpu-node-1")
         defer { bmc.stop() }

@@ -1,4 +1,4 @@
-import Provisioner
+@testable import Provisioner
 import Testing
 
 @Suite struct NodeLifecycleTests {
@@ -30,5 +30,23 @@ import Testing
         #expect(reached == Set(NodeState.allCases))
         #expect(NodeState.allCases.filter { NodeLifecycle.allowedActions(in: $0).isEmpty } == [.retired])
         #expect(NodeLifecycle.isBusy(.inspecting) && !NodeLifecycle.isBusy(.available))
+    }
+}
+
+@Suite struct NodePickerTests {
+    typealias Candidate = NodePicker.Candidate
+
+    @Test func theFabricThatNeedsFewestNodesWinsBiggestNodesFirst() {
+        let candidates = [Candidate(id: "a", fabric: "f1", size: 8), Candidate(id: "b", fabric: "f1", size: 4),
+                          Candidate(id: "c", fabric: "f2", size: 8), Candidate(id: "d", fabric: "f2", size: 8),
+                          Candidate(id: "e", fabric: "f1", size: 4)]
+        #expect(NodePicker.pick(candidates, count: 16)?.map(\.id) == ["c", "d"])
+        #expect(NodePicker.pick(candidates, count: 12)?.map(\.id) == ["a", "b"])
+    }
+
+    @Test func noSingleFabricFallsBackToAllNodesAndTooFewIsNil() {
+        let candidates = [Candidate(id: "a", fabric: "f1", size: 8), Candidate(id: "b", fabric: "f2", size: 8)]
+        #expect(NodePicker.pick(candidates, count: 16)?.map(\.id) == ["a", "b"])
+        #expect(NodePicker.pick(candidates, count: 17) == nil)
     }
 }

@@ -1,4 +1,5 @@
 import Core
+import Provisioner
 
 /// Component schemas of tenants, orgs, projects, quotas, invitations and pools.
 enum TenancySchemas {
@@ -88,6 +89,10 @@ enum TenancySchemas {
         "NodeOperation": object(["id": string, "nodeId": string, "kind": string, "state": string, "progress": nullableString,
                                  "error": nullableString, "attempts": integer, "createdAt": integer, "updatedAt": integer]),
         "NodeOperations": object(["operations": array(ref("NodeOperation"))]),
+        "NodeLinks": object(["links": array(object(["peerId": string, "peerName": string,
+                                                    "kind": .object(["type": "string", "enum": .array(NodeLink.kinds.map { .string($0) })])]))]),
+        "NodeLinksRequest": object(["links": array(object(["node": string, "kind": .object(["type": "string", "enum": .array(NodeLink.kinds.map { .string($0) })])],
+                                                          required: ["node", "kind"]))], required: ["links"]),
         "MaintenanceRequest": object(["enabled": .object(["type": "boolean"])], required: ["enabled"]),
         "PowerRequest": object(["action": .object(["type": "string", "enum": ["on", "off", "shutdown", "restart", "reset"]])], required: ["action"]),
         "PowerState": object(["powerState": string]),

@@ -20,15 +20,16 @@ enum NodeRoutes {
                 call.audit.target = node.id
                 return try JSONBody.response(node, status: .accepted, version: node.version)
             },
-            RouteSpec(.get, nodes, "nodes.list", summary: "List nodes (filter by state, fabric, tenant).", tag: "nodes", access: admin,
-                      query: ["limit", "cursor", "state", "fabric", "tenantId"], response: "NodeList") { call in
+            RouteSpec(.get, nodes, "nodes.list", summary: "List nodes (filter by state, fabric, tenant, accelerator vendor and model).", tag: "nodes",
+                      access: admin, query: ["limit", "cursor", "state", "fabric", "tenantId", "vendor", "model"], response: "NodeList") { call in
                 let state = try call.request.queryString("state").map { text -> NodeState in
                     guard let state = NodeState(rawValue: text) else {
                         throw PortalError.invalidQuery(parameter: "state", reason: "must be one of \(NodeState.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                     return state
                 }
-                let filter = NodeFilter(state: state, fabric: call.request.queryString("fabric"), tenantID: call.request.queryString("tenantId"))
+                let filter = NodeFilter(state: state, fabric: call.request.queryString("fabric"), tenantID: call.request.queryString("tenantId"),
+                                        vendor: call.request.queryString("vendor"), model: call.request.queryString("model"))
                 let page = try await service.nodes(filter, page: try call.request.pageRequest())
                 return try JSONBody.response(ListBody(items: page.items, nextCursor: page.nextCursor))
             },
@@ -40,6 +41,15 @@ enum NodeRoutes {
             RouteSpec(.get, node + "/operations", "nodes.operations", summary: "The node's long operations with progress and errors.",
                       tag: "nodes", access: admin, response: "NodeOperations") { call in
                 try JSONBody.response(["operations": try await service.operations(of: try call.context.parameters.require("id"))])
+            },
+            RouteSpec(.get, node + "/links", "nodes.links", summary: "The node's links to its neighbours (placement finds connected groups by them).",
+                      tag: "nodes", access: admin, response: "NodeLinks") { call in
+                try JSONBody.response(["links": try await service.links(of: try call.context.parameters.require("id"))])
+            },
+            RouteSpec(.put, node + "/links", "nodes.setLinks", summary: "Replace the node's links (each is recorded in both directions).",
+                      tag: "nodes", access: admin, request: "NodeLinksRequest", response: "NodeLinks") { call in
+                let input = try await JSONBody.decode(LinksRequest.self, from: call.request, context: call.context)
+                return try JSONBody.response(["links": try await service.setLinks(of: try call.context.parameters.require("id"), to: input.links)])
             },
             RouteSpec(.post, node + "/inspect", "nodes.inspect", summary: "Inspect again (reads the BMC's inventory).", tag: "nodes",
                       access: admin, response: "Node", status: 202) { call in
@@ -66,6 +76,10 @@ enum NodeRoutes {
                 return try JSONBody.response(["powerState": state])
             },
         ]
+    }
+
+    struct LinksRequest: Decodable {
+        var links: [NodeLinkRequest]
     }
 
     struct MaintenanceRequest: Decodable {

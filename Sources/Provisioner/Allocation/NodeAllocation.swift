@@ -19,15 +19,21 @@ public struct AllocationResult: Sendable, Encodable {
 /// Chooses nodes for an accelerator request: same fabric preferred (the fabric that can satisfy
 /// it with the fewest nodes), biggest nodes first, so an allocation uses as few nodes as possible.
 enum NodePicker {
-    static func pick(_ candidates: [Node], vendor: String, model: String, count: Int) -> [Node]? {
-        func size(_ node: Node) -> Int { node.accelerators.filter { $0.vendor == vendor && $0.model == model }.map(\.count).reduce(0, +) }
-        let usable = candidates.filter { size($0) > 0 }
-        func greedy(_ nodes: [Node]) -> [Node]? {
-            var chosen: [Node] = []
+    /// An available node and how many of the wanted accelerators it carries.
+    struct Candidate: Equatable {
+        var id: String
+        var fabric: String?
+        var size: Int
+    }
+
+    static func pick(_ candidates: [Candidate], count: Int) -> [Candidate]? {
+        let usable = candidates.filter { $0.size > 0 }
+        func greedy(_ nodes: [Candidate]) -> [Candidate]? {
+            var chosen: [Candidate] = []
             var total = 0
-            for node in nodes.sorted(by: { size($0) != size($1) ? size($0) > size($1) : $0.id < $1.id }) where total < count {
+            for node in nodes.sorted(by: { $0.size != $1.size ? $0.size > $1.size : $0.id < $1.id }) where total < count {
                 chosen.append(node)
-                total += size(node)
+                total += node.size
             }
             return total >= count ? chosen : nil
         }

@@ -15,7 +15,6 @@ extension NodeService {
             }
         }
         return try await database.write { connection in
-            let available = try connection.query(Node.self, "SELECT * FROM nodes WHERE state = 'available' AND tenant_id IS NULL ORDER BY id")
             let chosen: [Node]
             if let names = request.nodeNames, !names.isEmpty {
                 chosen = try names.map { name in
@@ -29,11 +28,15 @@ extension NodeService {
                 }
             } else {
                 let (vendor, model, count) = (request.vendor!, request.model!, request.count!)
-                guard let picked = NodePicker.pick(available, vendor: vendor, model: model, count: count) else {
-                    let total = available.flatMap(\.accelerators).filter { $0.vendor == vendor && $0.model == model }.map(\.count).reduce(0, +)
-                    throw ProvisionerError.insufficientCapacity(vendor: vendor, model: model, asked: count, available: total)
+                // Only id, fabric and size are read for the choice; full rows only for the chosen nodes.
+                let candidates = try connection.query("""
+                    SELECT n.id, n.fabric, SUM(a.count) AS size FROM node_accelerators a JOIN nodes n ON n.id = a.node_id
+                    WHERE a.vendor = ? AND a.model = ? AND n.state = 'available' AND n.tenant_id IS NULL GROUP BY n.id, n.fabric
+                    """, [.text(vendor), .text(model)]).map { NodePicker.Candidate(id: try $0.string("id"), fabric: try $0.optionalString("fabric"), size: Int(try $0.int64("size"))) }
+                guard let picked = NodePicker.pick(candidates, count: count) else {
+                    throw ProvisionerError.insufficientCapacity(vendor: vendor, model: model, asked: count, available: candidates.map(\.size).reduce(0, +))
                 }
-                chosen = picked
+                chosen = try picked.map { try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text($0.id)])! }
             }
             let consumed = Self.consumption(of: chosen)
             try QuotaLedger.consume(consumed, at: "project:\(projectID)", on: connection)

@@ -22,6 +22,18 @@ public struct Accelerator: Sendable, Equatable, Codable {
         self.interconnect = interconnect
     }
 
+    private enum CodingKeys: String, CodingKey { case vendor, model, memoryMiB, count, interconnect }
+
+    /// Decodes an accelerator; a missing interconnect is PCIe, as the tools report for unbridged devices.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        vendor = try container.decode(String.self, forKey: .vendor)
+        model = try container.decode(String.self, forKey: .model)
+        memoryMiB = try container.decode(Int.self, forKey: .memoryMiB)
+        count = try container.decode(Int.self, forKey: .count)
+        interconnect = try container.decodeIfPresent(String.self, forKey: .interconnect) ?? "PCIe"
+    }
+
     /// Groups single devices by vendor, model and memory.
     static func grouped(_ devices: [Accelerator]) -> [Accelerator] {
         var groups: [Accelerator] = []

@@ -80,11 +80,17 @@ public struct NodeFilter: Sendable, Equatable {
     public var fabric: String?
     public var tenantID: String?
     public var projectID: String?
+    /// Nodes carrying accelerators of this vendor and/or model.
+    public var vendor: String?
+    public var model: String?
 
-    public init(state: NodeState? = nil, fabric: String? = nil, tenantID: String? = nil, projectID: String? = nil) {
+    public init(state: NodeState? = nil, fabric: String? = nil, tenantID: String? = nil, projectID: String? = nil,
+                vendor: String? = nil, model: String? = nil) {
         self.state = state
         self.fabric = fabric
         self.tenantID = tenantID
         self.projectID = projectID
+        self.vendor = vendor
+        self.model = model
     }
 }

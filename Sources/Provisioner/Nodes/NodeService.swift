@@ -61,6 +61,10 @@ public final class NodeService: Sendable {
                 """,
                 [.text(id), .text(name), .text(state.rawValue), .text(input.bmc.address), .text(input.bmc.username), .text(sealed),
                  .bool(input.bmc.verifyTLS ?? true), .text(input.rack), .text(input.fabric), .text(acceleratorJSON), .integer(now), .integer(now)])
+            for accelerator in input.accelerators ?? [] {
+                try connection.execute("INSERT INTO node_accelerators (node_id, vendor, model, memory_mib, count) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(id), .text(accelerator.vendor), .text(accelerator.model), .int(accelerator.memoryMiB), .int(accelerator.count)])
+            }
             try Self.queue(.inspect, node: id, at: now, on: connection)
             return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(id)])!
         }
@@ -86,6 +90,12 @@ public final class NodeService: Sendable {
         if let fabric = filter.fabric { sql += " AND fabric = ?"; parameters.append(.text(fabric)) }
         if let tenant = filter.tenantID { sql += " AND tenant_id = ?"; parameters.append(.text(tenant)) }
         if let project = filter.projectID { sql += " AND project_id = ?"; parameters.append(.text(project)) }
+        if filter.vendor != nil || filter.model != nil {
+            sql += " AND id IN (SELECT node_id FROM node_accelerators WHERE 1 = 1"
+            if let vendor = filter.vendor { sql += " AND vendor = ?"; parameters.append(.text(vendor)) }
+            if let model = filter.model { sql += " AND model = ?"; parameters.append(.text(model)) }
+            sql += ")"
+        }
         sql += " ORDER BY id LIMIT ?"
         parameters.append(.int(page.limit + 1))
         let (query, params) = (sql, parameters)

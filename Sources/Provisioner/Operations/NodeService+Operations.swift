@@ -5,14 +5,19 @@ import Redfish
 import Storage
 
 extension NodeService {
-    /// Runs every operation that is pending, or was running when a previous process stopped.
-    /// Returns how many it ran.
+    /// Runs the operations that are pending, or were running when a previous process stopped:
+    /// up to 32 at a time, concurrently, the oldest of each node only (a node's operations run in order,
+    /// a rack of nodes is inspected in parallel). Returns how many it ran.
     @discardableResult
     public func runDueOperations() async -> Int {
-        let due = (try? await database.read {
-            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('pending', 'running') ORDER BY created_at LIMIT 32")
+        let pending = (try? await database.read {
+            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('pending', 'running') ORDER BY created_at, id LIMIT 256")
         }) ?? []
-        for operation in due { await run(operation) }
+        var seen = Set<String>()
+        let due = pending.filter { seen.insert($0.nodeId).inserted }.prefix(32)
+        await withTaskGroup(of: Void.self) { group in
+            for operation in due { group.addTask { await self.run(operation) } }
+        }
         return due.count
     }
 
