@@ -11,6 +11,13 @@ final class ControllerProcess {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// The controller's resident memory now, MiB (from /proc/PID/status).
+    var residentMiB: Double {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Double($0) }
+        return (kib ?? 0) / 1024
+    }
+
     /// Starts this same binary as a controller and waits until `/readyz` answers 200.
     init(port: Int, extraEnvironment: [String: String] = [:]) async throws {
         self.port = port

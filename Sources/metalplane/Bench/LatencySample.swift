@@ -16,5 +16,7 @@ struct LatencySample {
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
 
+    mutating func merge(_ other: LatencySample) { millis += other.millis }
+
     var total: Double { millis.reduce(0, +) }
 }

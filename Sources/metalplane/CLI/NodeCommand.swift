@@ -7,7 +7,7 @@ struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node", abstract: "Enroll nodes by their Redfish BMC, inspect them, control power, maintenance.",
         subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self,
-                      Allocate.self, Deploy.self, Release.self])
+                      Links.self, Allocate.self, Deploy.self, Release.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a node; inspection from its BMC starts at once.")
@@ -18,12 +18,22 @@ struct NodeCommand: AsyncParsableCommand {
         @Flag(name: .customLong("insecure"), help: "Do not verify the BMC's TLS certificate.") var insecure = false
         @Option(help: "Rack.") var rack: String?
         @Option(help: "Fabric.") var fabric: String?
+        @Option(name: .customLong("accelerator"),
+                help: "vendor:model:memoryMiB:count[:interconnect], e.g. nvidia:H100:81559:8:NVLink (repeatable).") var accelerators: [String] = []
 
         func run() async throws {
+            let declared = try accelerators.map { text -> [String: Any] in
+                let parts = text.split(separator: ":").map(String.init)
+                guard (4...5).contains(parts.count), let memory = Int(parts[2]), let count = Int(parts[3]) else {
+                    throw ValidationError("--accelerator \(text): expected vendor:model:memoryMiB:count[:interconnect]")
+                }
+                return ["vendor": parts[0], "model": parts[1], "memoryMiB": memory, "count": count, "interconnect": parts.count == 5 ? parts[4] : "PCIe"]
+            }
             let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : (ProcessInfo.processInfo.environment["METALPLANE_BMC_PASSWORD"] ?? "")
             var body: [String: Any] = ["name": name, "bmc": ["address": bmc, "username": user, "password": password, "verifyTLS": !insecure]]
             if let rack { body["rack"] = rack }
             if let fabric { body["fabric"] = fabric }
+            if !declared.isEmpty { body["accelerators"] = declared }
             try await CLIClient.call(.POST, "/api/v1/nodes", body: body)
         }
     }
@@ -32,8 +42,15 @@ struct NodeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List nodes.")
         @Option(help: "Filter by state.") var state: String?
         @Option(help: "Filter by fabric.") var fabric: String?
+        @Option(help: "Filter by tenant id.") var tenant: String?
+        @Option(help: "Filter by accelerator vendor (nvidia, amd, intel).") var vendor: String?
+        @Option(help: "Filter by accelerator model (e.g. H100).") var model: String?
+        @Option(help: "Page size (1–1000).") var limit: Int?
+        @Option(help: "Cursor from the previous page's nextCursor.") var cursor: String?
         func run() async throws {
-            let query = [state.map { "state=\($0)" }, fabric.map { "fabric=\($0)" }].compactMap { $0 }.joined(separator: "&")
+            let query = [state.map { "state=\($0)" }, fabric.map { "fabric=\($0)" }, tenant.map { "tenantId=\($0)" },
+                         vendor.map { "vendor=\($0)" }, model.map { "model=\($0)" }, limit.map { "limit=\($0)" },
+                         cursor.map { "cursor=\($0)" }].compactMap { $0 }.joined(separator: "&")
             try await CLIClient.call(.GET, "/api/v1/nodes" + (query.isEmpty ? "" : "?" + query))
         }
     }
@@ -42,6 +59,22 @@ struct NodeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a node: state, allowed actions, inventory.")
         @Argument(help: "Node id or name.") var node: String
         func run() async throws { try await CLIClient.call(.GET, "/api/v1/nodes/\(node)") }
+    }
+
+    struct Links: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a node's links to its neighbours, or replace them with --link.")
+        @Argument(help: "Node id or name.") var node: String
+        @Option(name: .customLong("link"), help: "peer:kind, kind one of infiniband, roce, ethernet, nvlink, xgmi, xelink (repeatable).") var links: [String] = []
+        @Flag(help: "Remove all of the node's links.") var clear = false
+        func run() async throws {
+            guard !links.isEmpty || clear else { try await CLIClient.call(.GET, "/api/v1/nodes/\(node)/links"); return }
+            let body = try links.map { text -> [String: Any] in
+                let parts = text.split(separator: ":").map(String.init)
+                guard parts.count == 2 else { throw ValidationError("--link \(text): expected peer:kind") }
+                return ["node": parts[0], "kind": parts[1]]
+            }
+            try await CLIClient.call(.PUT, "/api/v1/nodes/\(node)/links", body: ["links": body])
+        }
     }
 
     struct Inspect: AsyncParsableCommand {
