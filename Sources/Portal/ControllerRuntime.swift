@@ -8,6 +8,7 @@ import Logging
 import NetworkPools
 import Provisioner
 import Redfish
+import Scheduler
 import Quota
 import Tenancy
 import ServiceLifecycle
@@ -35,7 +36,7 @@ public final class ControllerRuntime: Sendable {
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
-                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations)
+                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         let identity = IdentityService(
             database: database,
@@ -57,9 +58,15 @@ public final class ControllerRuntime: Sendable {
         let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
                                     secretsKey: try SecretsKey.load(configuration, environment: environment, logger: logger), logger: logger,
                                     maxAttempts: configuration.nodeOperationAttempts)
+        let agents = AgentService(database: database, clock: clock, logger: logger, heartbeatSeconds: configuration.agentHeartbeatSeconds,
+                                  telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds)
+        try await agents.start()
+        try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
-                                          auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes, clock: clock,
-                                          metrics: metrics, migrationsDone: true)
+                                          auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
+                                          agents: agents, instances: InstanceService(database: database, clock: clock),
+                                          modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
+                                          clock: clock, metrics: metrics, migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
     }
@@ -86,7 +93,7 @@ public final class ControllerRuntime: Sendable {
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: services.configuration.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        let registrar = RouteRegistrar(identity: services.identity, tenants: services.tenants, auditLog: services.auditLog,
+        let registrar = RouteRegistrar(identity: services.identity, tenants: services.tenants, agents: services.agents, auditLog: services.auditLog,
                                        idempotency: IdempotencyStore(database: services.database, clock: services.clock),
                                        clock: services.clock)
         registrar.register(routeSpecs(), on: router)
@@ -99,9 +106,10 @@ public final class ControllerRuntime: Sendable {
                     logger: logger)
     }
 
-    /// The background loops that run beside the HTTP server (node operations).
+    /// The background loops that run beside the HTTP server: node operations, and the watch that
+    /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
-        [NodeOperationRunner(nodes: services.nodes)]
+        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances)]
     }
 
     /// Closes the store (after queued writes) and the worker threads.

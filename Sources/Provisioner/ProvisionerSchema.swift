@@ -53,5 +53,6 @@ public enum ProvisionerSchema {
             """,
             "CREATE INDEX node_links_peer ON node_links (peer_id)",
         ]),
+        AgentSchema.migration,
     ]
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The one binary: the controller, the node agent (later), the CLI and the benchmarks.
+/// The one binary: the controller, the node agent, the CLI and the benchmarks.
 @main
 struct MetalplaneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,5 +9,5 @@ struct MetalplaneCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ControllerCommand.self, LoginCommand.self, WhoamiCommand.self, APICommand.self,
                       TenantCommand.self, OrgCommand.self, ProjectCommand.self, UserCommand.self, PoolCommand.self, NodeCommand.self,
-                      OpenAPICommand.self, BenchCommand.self])
+                      EngineSimCommand.self, OpenAPICommand.self, BenchCommand.self])
 }

@@ -37,6 +37,14 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var bmcAttempts = 3
     /// Tries of a long node operation (inspection) before the node is marked failed.
     public var nodeOperationAttempts = 3
+    /// The model store: one `org--name` folder per model, served to node agents. Default: `<data-dir>/models`.
+    public var modelStorePath: String?
+    /// How often agents heartbeat (and pull their desired state), seconds.
+    public var agentHeartbeatSeconds = 5.0
+    /// How often agents ship telemetry, seconds.
+    public var agentTelemetrySeconds = 60.0
+    /// Silence after which an agent is lost and its instances failed, seconds.
+    public var agentLostAfterSeconds = 30.0
     /// The 32-byte key (base64) sealing secrets at rest such as BMC passwords; generated into the data directory if unset.
     public var secretsKey: String?
 
@@ -107,14 +115,25 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
         ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"), ("secretsKey", "METALPLANE_SECRETS_KEY"),
         ("bmcTimeoutSeconds", "METALPLANE_BMC_TIMEOUT_SECONDS"), ("bmcAttempts", "METALPLANE_BMC_ATTEMPTS"),
-        ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"),
+        ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"), ("modelStorePath", "METALPLANE_MODEL_STORE_PATH"),
+        ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
+        ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"),
     ]
+
+    /// The effective model store folder.
+    public var effectiveModelStorePath: String { modelStorePath ?? dataDirectory + "/models" }
 
     /// Sets one key from text, checking its type and range.
     public mutating func set(_ key: String, _ value: String) throws(ConfigurationError) {
         func integer(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
             guard let number = Int(value), range.contains(number) else {
                 throw .invalid(key: key, reason: "must be an integer in \(range.lowerBound)…\(range.upperBound), got \(value)")
+            }
+            return number
+        }
+        func seconds(_ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            guard let number = Double(value), range.contains(number) else {
+                throw .invalid(key: key, reason: "must be a number of seconds in \(range.lowerBound)…\(range.upperBound), got \(value)")
             }
             return number
         }
@@ -145,6 +164,10 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "bmcTimeoutSeconds": bmcTimeoutSeconds = try integer(1...300)
         case "bmcAttempts": bmcAttempts = try integer(1...10)
         case "nodeOperationAttempts": nodeOperationAttempts = try integer(1...20)
+        case "modelStorePath": modelStorePath = value
+        case "agentHeartbeatSeconds": agentHeartbeatSeconds = try seconds(0.05...300)
+        case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
+        case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)
         case "secretsKey":
             guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }
             secretsKey = value

@@ -67,6 +67,10 @@ enum OpenAPIDocument {
             operation["security"] = .array([.object(["bearer": .array([])])])
             operation["x-permission"] = .string(permission.rawValue)
         }
+        if case .agent = spec.access {
+            operation["security"] = .array([.object(["bearer": .array([])])])
+            operation["x-caller"] = "node agent (session token from /api/v1/agent/register)"
+        }
         return operation
     }
 

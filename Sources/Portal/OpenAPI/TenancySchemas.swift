@@ -84,6 +84,7 @@ enum TenancySchemas {
                         "rack": nullableString, "fabric": nullableString, "tenantId": nullableString, "projectId": nullableString,
                         "inventory": .object(["type": .array(["object", "null"])]), "lastError": nullableString,
                         "accelerators": array(ref("Accelerator")), "vlans": array(integer),
+                        "agentInventory": .object(["oneOf": [ref("InventoryReport"), .object(["type": "null"])]]), "inventoryNotes": array(string),
                         "createdAt": integer, "updatedAt": integer, "version": integer]),
         "NodeList": list("Node"),
         "NodeOperation": object(["id": string, "nodeId": string, "kind": string, "state": string, "progress": nullableString,

@@ -4,6 +4,7 @@ import Core
 import IAM
 import NetworkPools
 import Provisioner
+import Scheduler
 import Tenancy
 import Prometheus
 import Storage
@@ -17,6 +18,9 @@ public struct ControllerServices: Sendable {
     public let pools: PoolService
     public let tenants: TenantService
     public let nodes: NodeService
+    public let agents: AgentService
+    public let instances: InstanceService
+    public let modelStore: ModelStore
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// Set once migrations have run: `/readyz` reports it.

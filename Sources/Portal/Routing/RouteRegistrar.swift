@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import IAM
 import Logging
+import Provisioner
 import Tenancy
 import NIOCore
 
@@ -12,6 +13,7 @@ import NIOCore
 struct RouteRegistrar: Sendable {
     let identity: IdentityService
     let tenants: TenantService
+    let agents: AgentService
     let auditLog: AuditLog
     let idempotency: IdempotencyStore
     let clock: WallClock
@@ -30,13 +32,19 @@ struct RouteRegistrar: Sendable {
         do {
             var realm: Realm?
             var tenant: Tenant?
+            var agent: AgentCaller?
+            if case .agent = spec.access {
+                let session = try agents.authenticate(sessionToken: try bearer(request))
+                agent = AgentCaller(agentID: session.agentID, sessionID: session.sessionID)
+                context.logger[metadataKey: "agent"] = .string(session.agentID)
+            }
             if case .authenticated(let permission, let source) = spec.access {
                 let principal = try await authenticate(request)
                 context.principal = principal
                 context.logger[metadataKey: "actor"] = .string(principal.name)
                 (realm, tenant) = try await authorize(principal, permission, source: source, context: context)
             }
-            let call = RouteSpec.Call(request: request, context: context, principal: context.principal, realm: realm, tenant: tenant, audit: note)
+            let call = RouteSpec.Call(request: request, context: context, principal: context.principal, realm: realm, tenant: tenant, agent: agent, audit: note)
             let response = try await spec.idempotent ? runIdempotent(spec, call) : spec.handler(call)
             if spec.isMutating { await audit(spec, context: context, realm: realm, note: note, status: Int(response.status.code)) }
             return response
@@ -50,10 +58,14 @@ struct RouteRegistrar: Sendable {
     }
 
     private func authenticate(_ request: Request) async throws -> Principal {
+        try await identity.authenticate(bearer: try bearer(request))
+    }
+
+    private func bearer(_ request: Request) throws -> String {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "), header.count > 7 else {
             throw PortalError.unauthenticated
         }
-        return try await identity.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
     /// Resolves where the target sits and asks the Authorizer; hidden or unknown targets answer 404.

@@ -16,6 +16,8 @@ public struct RouteSpec: Sendable {
         case open
         /// An authenticated caller holding `permission` over the scope the route resolves.
         case authenticated(Permission, ScopeSource)
+        /// A node agent, by the session token its registration returned.
+        case agent
     }
 
     /// How the scope of the target resource is found.
@@ -52,6 +54,8 @@ public struct RouteSpec: Sendable {
         public var realm: Realm?
         /// The tenant resolved from `{tenant}`.
         public var tenant: Tenant?
+        /// The calling agent and its session, for agent routes.
+        public var agent: AgentCaller?
         /// Lets the handler name the audited target (e.g. an id it created).
         public let audit: AuditNote
     }
@@ -97,8 +101,18 @@ public struct RouteSpec: Sendable {
         self.handler = handler
     }
 
-    /// Whether calls change state and so are audited.
-    public var isMutating: Bool { method != .get && method != .head }
+    /// Whether calls change state and so are audited. Agent traffic (heartbeats, telemetry) is
+    /// not: it is machine chatter at thousands of calls a second, recorded in the agents' state instead.
+    public var isMutating: Bool {
+        if case .agent = access { return false }
+        return method != .get && method != .head
+    }
+}
+
+/// A node agent calling an agent route.
+public struct AgentCaller: Sendable {
+    public var agentID: String
+    public var sessionID: String
 }
 
 /// A handler's note of what it acted on, read by the audit after the handler returns.

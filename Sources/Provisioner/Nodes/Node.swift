@@ -1,4 +1,5 @@
 import Foundation
+import NodeContract
 import Redfish
 import Storage
 
@@ -28,6 +29,10 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
     public var imageURL: String?
     public var imageChecksum: String?
     public var lastError: String?
+    /// What the node's agent found (vendor tools and Linux sources), once it has joined.
+    public var agentInventory: InventoryReport?
+    /// Where the agent's inventory differs from the declared accelerators or the BMC's memory.
+    public var inventoryNotes: [String]
     public var createdAt: Int64
     public var updatedAt: Int64
     public var version: Int64
@@ -50,6 +55,8 @@ public struct Node: Sendable, Equatable, Codable, RowDecodable {
         imageURL = try row.optionalString("image_url")
         imageChecksum = try row.optionalString("image_checksum")
         lastError = try row.optionalString("last_error")
+        agentInventory = try row.optionalString("agent_inventory").flatMap { try? JSONDecoder().decode(InventoryReport.self, from: Data($0.utf8)) }
+        inventoryNotes = try row.optionalString("inventory_notes").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
         createdAt = try row.int64("created_at")
         updatedAt = try row.int64("updated_at")
         version = try row.int64("version")

@@ -5,9 +5,10 @@ import NIOHTTP1
 /// `metalplane node …`: bare-metal nodes (platform admins).
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Enroll nodes by their Redfish BMC, inspect them, control power, maintenance.",
-        subcommands: [Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self,
-                      Links.self, Allocate.self, Deploy.self, Release.self])
+        commandName: "node", abstract: "The node agent (run, the default), and node management: enroll by Redfish BMC, inspect, power, maintenance.",
+        subcommands: [AgentRunCommand.self, Enroll.self, List.self, Show.self, Inspect.self, Power.self, Maintenance.self, Operations.self,
+                      Links.self, Allocate.self, Deploy.self, Release.self],
+        defaultSubcommand: AgentRunCommand.self)
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a node; inspection from its BMC starts at once.")

@@ -1,0 +1,71 @@
+/// A heartbeat: the agent's observed state. The answer carries the desired state and commands.
+public struct HeartbeatRequest: Sendable, Codable, Equatable {
+    public var observed: ObservedState
+
+    public init(observed: ObservedState) { self.observed = observed }
+}
+
+/// What the controller wants the node to run, and one-off commands.
+public struct HeartbeatResponse: Sendable, Codable, Equatable {
+    public var desired: DesiredState
+    public var commands: [AgentCommand]
+
+    public init(desired: DesiredState, commands: [AgentCommand] = []) {
+        self.desired = desired
+        self.commands = commands
+    }
+}
+
+/// The model instances a node should run. Anything running that is not listed is stopped.
+public struct DesiredState: Sendable, Codable, Equatable {
+    public var instances: [InstanceSpec]
+
+    public init(instances: [InstanceSpec]) { self.instances = instances }
+}
+
+/// One model instance to run from an engine driver.
+public struct InstanceSpec: Sendable, Codable, Equatable {
+    public var instanceId: String
+    /// `org/name`, as in the store.
+    public var modelId: String
+    public var engine: EngineKind
+    /// Extra engine arguments, appended to the driver's command.
+    public var arguments: [String]
+    /// Accelerator indices the instance may see (the vendor's visibility variable).
+    public var devices: [Int]
+    /// Vendor of those devices (`nvidia`, `amd`, `intel`); nil for CPU.
+    public var vendor: String?
+    /// Models this one needs beside it (drafter, MTP sidecar, vision weights): staged and kept in use with it.
+    public var companions: [String]
+
+    public init(instanceId: String, modelId: String, engine: EngineKind, arguments: [String] = [], devices: [Int] = [],
+                vendor: String? = nil, companions: [String] = []) {
+        self.instanceId = instanceId
+        self.modelId = modelId
+        self.engine = engine
+        self.arguments = arguments
+        self.devices = devices
+        self.vendor = vendor
+        self.companions = companions
+    }
+}
+
+/// The engines an agent can launch.
+public enum EngineKind: String, Sendable, Codable, Equatable, CaseIterable {
+    /// llama.cpp's `llama-server`.
+    case llamaServer = "llama-server"
+    /// vLLM's OpenAI-compatible server.
+    case vllm
+    /// SGLang's OpenAI-compatible server.
+    case sglang
+    /// `metalplane engine-sim`: a simulator, never real inference.
+    case engineSim = "engine-sim"
+}
+
+/// One-off orders carried by a heartbeat answer.
+public enum AgentCommand: Sendable, Codable, Equatable {
+    /// Purge not-in-use staged copies (all, or one model).
+    case purgeStaging(id: String, modelId: String?)
+    /// Recycle the agent in place (re-exec); it rejoins.
+    case restart(id: String)
+}

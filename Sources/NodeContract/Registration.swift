@@ -1,0 +1,89 @@
+/// What an agent sends to join: a join token the first time, its node credential afterwards.
+public struct RegistrationRequest: Sendable, Codable, Equatable {
+    public var contractVersion: Int
+    /// A join token minted by a super-admin (first join).
+    public var joinToken: String?
+    /// The credential the controller issued at the first join (rejoins after a restart).
+    public var nodeCredential: String?
+    public var hostname: String
+    /// The enrolled node this machine is, if it was enrolled by its BMC (deploy completes on join).
+    public var nodeName: String?
+    public var agentVersion: String
+    /// Where the node API listens, for operators and the purge broadcast's diagnostics.
+    public var nodeAPIURL: String?
+    public var inventory: InventoryReport
+
+    public init(contractVersion: Int = NodeContract.version, joinToken: String? = nil, nodeCredential: String? = nil, hostname: String,
+                nodeName: String? = nil, agentVersion: String, nodeAPIURL: String? = nil, inventory: InventoryReport) {
+        self.contractVersion = contractVersion
+        self.joinToken = joinToken
+        self.nodeCredential = nodeCredential
+        self.hostname = hostname
+        self.nodeName = nodeName
+        self.agentVersion = agentVersion
+        self.nodeAPIURL = nodeAPIURL
+        self.inventory = inventory
+    }
+}
+
+/// The hardware an agent found with the vendors' tools and Linux sources.
+public struct InventoryReport: Sendable, Codable, Equatable {
+    public struct Accelerator: Sendable, Codable, Equatable {
+        public var vendor: String
+        public var model: String
+        public var memoryMiB: Int
+        public var count: Int
+        public var interconnect: String
+
+        public init(vendor: String, model: String, memoryMiB: Int, count: Int, interconnect: String) {
+            self.vendor = vendor
+            self.model = model
+            self.memoryMiB = memoryMiB
+            self.count = count
+            self.interconnect = interconnect
+        }
+    }
+
+    public var cpuModel: String?
+    public var cpuCores: Int
+    public var memoryMiB: Int
+    public var accelerators: [Accelerator]
+    public var disks: [String]
+    public var nics: [String]
+
+    public init(cpuModel: String?, cpuCores: Int, memoryMiB: Int, accelerators: [Accelerator], disks: [String], nics: [String]) {
+        self.cpuModel = cpuModel
+        self.cpuCores = cpuCores
+        self.memoryMiB = memoryMiB
+        self.accelerators = accelerators
+        self.disks = disks
+        self.nics = nics
+    }
+}
+
+/// The controller's answer to a join: this session's id and token, and the pace to keep.
+public struct RegistrationResponse: Sendable, Codable, Equatable {
+    /// The machine's stable id (the same across sessions).
+    public var agentId: String
+    /// This session's node id: it changes every time the agent registers again.
+    public var sessionId: String
+    /// Bearer token of this session's calls.
+    public var sessionToken: String
+    /// Issued at the first join: the agent keeps it to rejoin after a restart with no manual step.
+    public var nodeCredential: String?
+    public var heartbeatSeconds: Double
+    public var telemetrySeconds: Double
+    /// The contract version the controller speaks.
+    public var contractVersion: Int
+
+    public init(agentId: String, sessionId: String, sessionToken: String, nodeCredential: String?, heartbeatSeconds: Double,
+                telemetrySeconds: Double, contractVersion: Int = NodeContract.version) {
+        self.agentId = agentId
+        self.sessionId = sessionId
+        self.sessionToken = sessionToken
+        self.nodeCredential = nodeCredential
+        self.heartbeatSeconds = heartbeatSeconds
+        self.telemetrySeconds = telemetrySeconds
+        self.contractVersion = contractVersion
+    }
+}

@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NodeContract
+
+/// The agent's outbound calls to the controller, in the contract's types.
+struct ControllerLink: Sendable {
+    let baseURL: String
+
+    /// Joins (first time or again); the answer starts a new session.
+    func register(_ request: RegistrationRequest) async throws -> RegistrationResponse {
+        try await exchange(.POST, "/api/v1/agent/register", token: nil, body: request, as: RegistrationResponse.self)
+    }
+
+    /// A heartbeat: observed state out, desired state and commands back.
+    func heartbeat(token: String, observed: ObservedState) async throws -> HeartbeatResponse {
+        try await exchange(.POST, "/api/v1/agent/heartbeat", token: token, body: HeartbeatRequest(observed: observed), as: HeartbeatResponse.self)
+    }
+
+    func manifest(token: String, modelId: String) async throws -> ModelManifest {
+        try await exchange(.GET, "/api/v1/store/models/\(ModelManifest.directoryName(of: modelId))/manifest", token: token,
+                           body: nil as String?, as: ModelManifest.self)
+    }
+
+    /// Forwards a purge request for the controller to broadcast; returns the controller's answer as is.
+    func forwardPurge(token: String, body: Data) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: baseURL + "/api/v1/agent/purge-staging")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let collected = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), Data(collected.readableBytesView))
+    }
+
+    /// Streams one store file from byte `offset` to `sink`, chunk by chunk.
+    func download(token: String, modelId: String, path: String, from offset: Int64, sink: (ByteBuffer) async throws -> Void) async throws {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        let query = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        var request = HTTPClientRequest(url: baseURL + "/api/v1/store/models/\(ModelManifest.directoryName(of: modelId))/file?path=\(query)")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        guard response.status == .ok || response.status == .partialContent else {
+            let body = try await response.body.collect(upTo: 1 << 16)
+            throw AgentError.controller(status: Int(response.status.code), body: String(buffer: body))
+        }
+        if offset > 0 && response.status == .ok { throw AgentError.staging(modelId: modelId, reason: "the store ignored the range request") }
+        for try await chunk in response.body { try await sink(chunk) }
+    }
+
+    private func exchange<Body: Encodable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, token: String?, body: Body?,
+                                                              as: Answer.Type) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let collected = try await response.body.collect(upTo: 16 << 20)
+        guard response.status == .ok || response.status == .created || response.status == .accepted else {
+            throw AgentError.controller(status: Int(response.status.code), body: String(buffer: collected))
+        }
+        return try JSONDecoder().decode(Answer.self, from: Data(collected.readableBytesView))
+    }
+}

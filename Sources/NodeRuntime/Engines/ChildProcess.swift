@@ -1,0 +1,72 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A supervised child process. Its exit is delivered by Foundation's termination handler (on
+/// Foundation's own thread), so waiting for it never blocks a Swift concurrency thread.
+final class ChildProcess: Sendable {
+    private let process: Process
+    private let exit = NIOLockedValueBox<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+    let pid: Int32
+
+    /// Starts `executable` with `arguments`, the agent's environment plus `environment`, output to `logPath`.
+    init(executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+        let process = Process()
+        if executable.contains("/") {
+            process.executableURL = URL(fileURLWithPath: executable)
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        }
+        process.arguments = executable.contains("/") ? arguments : [executable] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        let exit = self.exit
+        process.terminationHandler = { finished in
+            let status = finished.terminationStatus
+            let waiters = exit.withLockedValue { state -> [CheckedContinuation<Int32, Never>] in
+                state.status = status
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: status) }
+            try? log?.close()
+        }
+        try process.run()
+        pid = process.processIdentifier
+    }
+
+    /// Whether it has exited.
+    var hasExited: Bool { exit.withLockedValue { $0.status != nil } }
+
+    /// Waits for the exit status.
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = exit.withLockedValue { state -> Int32? in
+                if state.status == nil { state.waiters.append(continuation) }
+                return state.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; returns the exit status.
+    @discardableResult
+    func stop(grace: Duration = .seconds(5)) async -> Int32 {
+        guard !hasExited else { return await wait() }
+        kill(pid, SIGTERM)
+        let killer = Task {
+            try await Task.sleep(for: grace)
+            if !self.hasExited { kill(self.pid, SIGKILL) }
+        }
+        let status = await wait()
+        killer.cancel()
+        return status
+    }
+
+    /// SIGKILL now.
+    func kill9() { if !hasExited { kill(pid, SIGKILL) } }
+}

@@ -1,5 +1,0 @@
-/// The NodeRuntime module: its domain arrives with a later issue; the target exists now so the import direction is fixed.
-public enum NodeRuntimeModule {
-    /// The module's name, for diagnostics.
-    public static let name = "NodeRuntime"
-}

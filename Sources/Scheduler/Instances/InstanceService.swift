@@ -1,0 +1,119 @@
+import Core
+import Foundation
+import NodeContract
+import Storage
+
+/// Model instances: created by operators (and by placement), turned into each agent's desired
+/// state, updated from what agents observe, failed when their node is lost.
+public final class InstanceService: Sendable {
+    let database: any Database
+    let clock: WallClock
+
+    public init(database: any Database, clock: WallClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// Records a new instance for `request.agentId` (the caller checked the agent exists).
+    public func create(_ request: InstanceRequest) async throws -> ModelInstance {
+        guard ModelManifest.isValid(request.modelId) else {
+            throw SchedulerError.invalidField(field: "modelId", reason: "must be org/name (letters, digits, '.', '_', '-')")
+        }
+        for (index, companion) in (request.companions ?? []).enumerated() where !ModelManifest.isValid(companion) {
+            throw SchedulerError.invalidField(field: "companions[\(index)]", reason: "must be org/name")
+        }
+        if let vendor = request.vendor, !["nvidia", "amd", "intel"].contains(vendor) {
+            throw SchedulerError.invalidField(field: "vendor", reason: "must be nvidia, amd or intel")
+        }
+        guard (request.devices ?? []).allSatisfy({ (0...255).contains($0) }) else {
+            throw SchedulerError.invalidField(field: "devices", reason: "device indices are 0–255")
+        }
+        let now = clock.nowMillis()
+        let id = Identifier.make("inst", at: now)
+        func json(_ value: some Encodable) throws -> SQLValue { .text(String(decoding: try JSONEncoder().encode(value), as: UTF8.self)) }
+        let values: [SQLValue] = [.text(id), .text(request.agentId), .text(request.projectId), .text(request.modelId), .text(request.engine.rawValue),
+                                  try json(request.arguments ?? []), try json(request.devices ?? []), .text(request.vendor),
+                                  try json(request.companions ?? []), .integer(now), .integer(now)]
+        return try await database.write { connection in
+            try connection.execute(
+                """
+                INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, desired, phase,
+                                       restarts, created_at, updated_at, version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 'staging', 0, ?, ?, 1)
+                """, values)
+            return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// One instance.
+    public func instance(_ id: String) async throws -> ModelInstance {
+        guard let found = try await database.read({ try $0.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)]) }) else {
+            throw SchedulerError.instanceNotFound(id)
+        }
+        return found
+    }
+
+    /// Instances by id, optionally of one agent or model.
+    public func instances(agentID: String? = nil, modelID: String? = nil, page: PageRequest) async throws -> Page<ModelInstance> {
+        var sql = "SELECT * FROM instances WHERE id > ?"
+        var parameters: [SQLValue] = [.text(page.after ?? "")]
+        if let agentID { sql += " AND agent_id = ?"; parameters.append(.text(agentID)) }
+        if let modelID { sql += " AND model_id = ?"; parameters.append(.text(modelID)) }
+        sql += " ORDER BY id LIMIT ?"
+        parameters.append(.int(page.limit + 1))
+        let (query, values) = (sql, parameters)
+        return Page(fetched: try await database.read { try $0.query(ModelInstance.self, query, values) }, request: page, key: \.id)
+    }
+
+    /// Asks the agent to stop the instance (deactivation: its staging copy becomes an eviction candidate).
+    public func stop(_ id: String) async throws -> ModelInstance {
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            guard try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE id = ?",
+                                         [.integer(now), .text(id)]) == 1 else { throw SchedulerError.instanceNotFound(id) }
+            return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// The instances an agent should run now.
+    public func desired(for agentID: String) async throws -> DesiredState {
+        DesiredState(instances: try await database.read {
+            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = 'running' ORDER BY id", [.text(agentID)])
+        }.map(\.spec))
+    }
+
+    /// Takes what an agent reports about its instances; a stopped instance it no longer runs is `stopped`.
+    public func applyObserved(agentID: String, _ statuses: [InstanceStatus]) async throws {
+        let now = clock.nowMillis()
+        let byID = Dictionary(statuses.map { ($0.instanceId, $0) }, uniquingKeysWith: { $1 })
+        try await database.write { connection in
+            for instance in try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ?", [.text(agentID)]) {
+                var (phase, endpoint, restarts, error) = (instance.phase, instance.endpoint, instance.restarts, instance.lastError)
+                if let status = byID[instance.id] {
+                    (phase, endpoint, restarts, error) = (status.phase, status.endpoint, Int64(status.restarts), status.lastError)
+                } else if instance.desired == .stopped {
+                    (phase, endpoint) = (.stopped, nil)
+                } else {
+                    continue
+                }
+                guard phase != instance.phase || endpoint != instance.endpoint || restarts != instance.restarts || error != instance.lastError else { continue }
+                try connection.execute(
+                    "UPDATE instances SET phase = ?, endpoint = ?, restarts = ?, last_error = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                    [.text(phase.rawValue), .text(endpoint), .integer(restarts), .text(error), .integer(now), .text(instance.id)])
+            }
+        }
+    }
+
+    /// Fails every instance of lost agents, with the reason.
+    public func failAll(agentIDs: [String], reason: String) async throws {
+        guard !agentIDs.isEmpty else { return }
+        let now = clock.nowMillis()
+        try await database.write { connection in
+            for agent in agentIDs {
+                try connection.execute(
+                    "UPDATE instances SET phase = 'failed', endpoint = NULL, last_error = ?, updated_at = ?, version = version + 1 WHERE agent_id = ? AND phase != 'stopped'",
+                    [.text(reason), .integer(now), .text(agent)])
+            }
+        }
+    }
+}

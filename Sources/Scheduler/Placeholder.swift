@@ -1,5 +1,0 @@
-/// The Scheduler module: its domain arrives with a later issue; the target exists now so the import direction is fixed.
-public enum SchedulerModule {
-    /// The module's name, for diagnostics.
-    public static let name = "Scheduler"
-}
