@@ -135,6 +135,7 @@ let package = Package(
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "NodeContract"], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -39,10 +39,13 @@ import Testing
             for spec in runtime.routeSpecs() {
                 switch spec.access {
                 case .open:
-                    #expect(spec.path.hasPrefix("/realms/") || ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/v1/invitations/accept"].contains(spec.path),
-                            "\(spec.path) is open: only health, OIDC and invitation acceptance may be")
+                    #expect(spec.path.hasPrefix("/realms/") || ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/v1/invitations/accept",
+                                                                 "/api/v1/agent/register"].contains(spec.path),
+                            "\(spec.path) is open: only health, OIDC, invitation acceptance and agent registration (join token in the body) may be")
                 case .authenticated:
                     #expect(spec.path.hasPrefix("/api/v1/"))
+                case .agent:
+                    #expect(spec.path.hasPrefix("/api/v1/agent/") || spec.path.hasPrefix("/api/v1/store/models/"), "\(spec.path) is for node agents")
                 }
             }
         }
