@@ -20,8 +20,12 @@ final class ControllerProcess: @unchecked Sendable {
     var stderrPath: String { dataDirectory + "-stderr.log" }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(dataDirectory: String? = nil, arguments: [String] = []) async throws {
+    /// Extra `METALPLANE_*` settings of every start.
+    let environment: [String: String]
+
+    init(dataDirectory: String? = nil, arguments: [String] = [], environment: [String: String] = [:]) async throws {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("mp-system-\(UUID().uuidString)").path
+        self.environment = environment
         port = try freePort()
         process = Process()
         try await start(arguments: arguments)
@@ -36,6 +40,7 @@ final class ControllerProcess: @unchecked Sendable {
         environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
         environment["METALPLANE_PASSWORD_HASH_COST"] = "10"
         environment["METALPLANE_SPARE_SIGNING_KEYS"] = "1"
+        environment.merge(self.environment) { $1 }
         process.environment = environment
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)

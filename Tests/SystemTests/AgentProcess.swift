@@ -1,0 +1,98 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The real `metalplane node` agent started against a controller, with its own state directory and node API port.
+final class AgentProcess: @unchecked Sendable {
+    let stateDirectory: String
+    let port: Int
+    let controllerURL: String
+    let environment: [String: String]
+    private(set) var process = Process()
+    var logPath: String { stateDirectory + "-agent.log" }
+    var apiURL: String { "http://127.0.0.1:\(port)" }
+    var cachePath: String { stateDirectory + "/staging" }
+
+    init(controllerURL: String, joinToken: String, environment: [String: String] = [:]) throws {
+        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-agent-\(UUID().uuidString)").path
+        port = try freePort()
+        self.controllerURL = controllerURL
+        self.environment = environment
+        try start(joinToken: joinToken)
+    }
+
+    /// Starts (or restarts) the agent on the same state directory; the log is appended to.
+    func start(joinToken: String?) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: ControllerProcess.binary)
+        process.arguments = ["node", "--controller", controllerURL, "--state-dir", stateDirectory, "--node-cache-path", cachePath,
+                             "--listen", "127.0.0.1:\(port)", "--hostname", "test-node"] + (joinToken.map { ["--join-token", $0] } ?? [])
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = FileHandle(forWritingAtPath: logPath)
+        _ = try? log?.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// A call to the node API.
+    func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> ControllerProcess.Reply {
+        var request = HTTPClientRequest(url: apiURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let collected = try await response.body.collect(upTo: 16 << 20)
+        return .init(status: Int(response.status.code), body: Data(collected.readableBytesView))
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns a value or `seconds` pass.
+func eventually<T>(_ seconds: Double, _ probe: () async throws -> T?) async throws -> T? {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let value = try? await probe() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try? await probe()
+}
+
+/// The llama-server binary and SmolLM2 model `scripts/install-deps.sh` installed, from its peers.env.
+func installedPeers() -> [String: String] {
+    let cache = ProcessInfo.processInfo.environment["METALPLANE_CACHE"] ?? NSHomeDirectory() + "/.cache/metalplane"
+    let text = (try? String(contentsOfFile: cache + "/peers.env", encoding: .utf8)) ?? ""
+    var values: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+        if parts.count == 2 { values[parts[0]] = parts[1] }
+    }
+    return values
+}
+
+/// A JSON POST straight to an engine's OpenAI-compatible endpoint.
+enum EngineCall {
+    static func post(_ url: String, json: String) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let collected = try await response.body.collect(upTo: 16 << 20)
+        return (try JSONSerialization.jsonObject(with: Data(collected.readableBytesView)) as? [String: Any]) ?? [:]
+    }
+}

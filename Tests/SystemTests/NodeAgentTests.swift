@@ -1,0 +1,193 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// Whether `pid` is a live process (not gone, not a zombie waiting for a reaper).
+func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+}
+
+/// The real controller and the real node agent, as processes on loopback.
+@Suite(.serialized) struct NodeAgentTests {
+    static let smolLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+    /// A store folder with `models` (org/name → files of bytes), plus SmolLM2's GGUF when asked.
+    func makeStore(_ models: [String: [String: Data]], withSmolLM: Bool = false) throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
+        for (model, files) in models {
+            let folder = root + "/" + model.replacingOccurrences(of: "/", with: "--")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, data) in files { FileManager.default.createFile(atPath: folder + "/" + name, contents: data) }
+        }
+        if withSmolLM {
+            let gguf = try #require(installedPeers()["SMOLLM2_GGUF"], "scripts/install-deps.sh installs llama-server and SmolLM2 (peers.env)")
+            let folder = root + "/" + Self.smolLM.replacingOccurrences(of: "/", with: "--")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            // A hard link when the cache shares the filesystem (no 98 MB copy), else a copy.
+            if link(gguf, folder + "/model.gguf") != 0 { try FileManager.default.copyItem(atPath: gguf, toPath: folder + "/model.gguf") }
+        }
+        return root
+    }
+
+    func controller(store: String) async throws -> ControllerProcess {
+        try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.3",
+                                                  "METALPLANE_AGENT_LOST_AFTER_SECONDS": "3"])
+    }
+
+    func joinToken(_ controller: ControllerProcess, admin: String, body: String = "{}") async throws -> String {
+        let minted = try await controller.call(.POST, "/api/v1/join-tokens", bearer: admin, json: body)
+        return try #require(minted.json["token"] as? String, "\(minted.status) \(String(decoding: minted.body, as: UTF8.self))")
+    }
+
+    func onlineAgent(_ controller: ControllerProcess, admin: String, not previous: String? = nil) async throws -> [String: Any]? {
+        try await eventually(15) {
+            let items = try await controller.call(.GET, "/api/v1/agents?state=online", bearer: admin).json["items"] as? [[String: Any]] ?? []
+            return items.first { $0["sessionId"] as? String != previous }
+        }
+    }
+
+    func instance(_ controller: ControllerProcess, _ id: String, admin: String, until: @escaping ([String: Any]) -> Bool, seconds: Double = 60) async throws -> [String: Any] {
+        var last: [String: Any] = [:]
+        _ = try await eventually(seconds) { () -> Bool? in
+            last = try await controller.call(.GET, "/api/v1/instances/\(id)", bearer: admin).json
+            return until(last) ? true : nil
+        }
+        return last
+    }
+
+    func chat(_ endpoint: String, model: String) async throws -> [String: Any] {
+        let reply = try await EngineCall.post(endpoint + "/v1/chat/completions",
+                                              json: #"{"model": "\#(model)", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 8, "temperature": 0}"#)
+        return reply
+    }
+
+    @Test func anAgentJoinsStagesARealModelServesRealTokensAndSurvivesCrashesAndRestarts() async throws {
+        let store = try makeStore(["acme/orphan-check": ["w.bin": Data(count: 1000)]], withSmolLM: true)
+        let llamaServer = try #require(installedPeers()["LLAMA_SERVER"])
+        let controller = try await controller(store: store)
+        let admin = try await controller.token()
+        let token = try await joinToken(controller, admin: admin)
+        let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: token,
+                                     environment: ["METALPLANE_LLAMA_SERVER": llamaServer, "METALPLANE_STAGING_KEEP_RECENT_GB": "0",
+                                                   "METALPLANE_RESTART_BACKOFF_SECONDS": "0.2"])
+        let joined = try #require(try await onlineAgent(controller, admin: admin), "the agent joins: \(agent.log)")
+        let agentID = try #require(joined["id"] as? String)
+        #expect(((joined["inventory"] as? [String: Any])?["memoryMiB"] as? Int ?? 0) > 0, "it reports its inventory")
+
+        // The single-use token is spent.
+        let reuse = try await controller.call(.POST, "/api/v1/agent/register", json: """
+            {"contractVersion": 1, "joinToken": "\(token)", "hostname": "intruder", "agentVersion": "x",
+             "inventory": {"cpuCores": 1, "memoryMiB": 1, "accelerators": [], "disks": [], "nics": []}}
+            """)
+        #expect(reuse.status == 401)
+
+        // Run SmolLM2 under llama-server: staged with progress and checksum, then real tokens.
+        let created = try await controller.call(.POST, "/api/v1/instances", bearer: admin,
+                                                json: #"{"agentId": "\#(agentID)", "modelId": "\#(Self.smolLM)", "engine": "llama-server"}"#)
+        #expect(created.status == 201)
+        let instanceID = try #require(created.json["id"] as? String)
+        let ready = try await instance(controller, instanceID, admin: admin, until: { $0["phase"] as? String == "ready" })
+        let endpoint = try #require(ready["endpoint"] as? String, "ready with an endpoint: \(ready)\n\(agent.log)")
+        let answer = try await chat(endpoint, model: Self.smolLM)
+        let text = ((answer["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String ?? ""
+        #expect(!text.isEmpty, "llama-server generated text: \(answer)")
+        #expect((answer["usage"] as? [String: Any])?["completion_tokens"] as? Int == 8)
+        let state = try await agent.call(.GET, "/state").json
+        let staging = ((state["observed"] as? [String: Any])?["staging"] as? [[String: Any]])?.first
+        #expect(staging?["done"] as? Bool == true && (staging?["bytesTotal"] as? Int ?? 0) > 90_000_000)
+        #expect(agent.log.contains("staging") && agent.log.contains("MiBps"), "progress is logged")
+
+        // SIGKILL the engine: the supervisor reports and restarts it, and it serves again.
+        let pids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.stateDirectory + "/runners.json"))) as? [String: Int]
+        let pid = try #require(pids?[instanceID])
+        kill(Int32(pid), SIGKILL)
+        let restarted = try await instance(controller, instanceID, admin: admin, until: { ($0["restarts"] as? Int ?? 0) >= 1 && $0["phase"] as? String == "ready" })
+        #expect(restarted["phase"] as? String == "ready", "restarted: \(restarted)")
+        let again = try await chat(try #require(restarted["endpoint"] as? String), model: Self.smolLM)
+        #expect((again["usage"] as? [String: Any])?["completion_tokens"] as? Int == 8)
+
+        // Kill -9 the agent and start it with no join token: it rejoins with its credential under a new node id,
+        // stops the runner the dead session orphaned, and evicts a stray staged copy at startup (budget 0).
+        let oldSession = try #require(joined["sessionId"] as? String)
+        agent.kill(SIGKILL)
+        let strayFolder = agent.cachePath + "/acme--stray"
+        try FileManager.default.createDirectory(atPath: strayFolder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: strayFolder + "/w.bin.partial", contents: Data(count: 100))
+        let orphanPid = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.stateDirectory + "/runners.json"))) as? [String: Int])?[instanceID])
+        try agent.start(joinToken: nil)
+        let rejoined = try #require(try await onlineAgent(controller, admin: admin, not: oldSession), "rejoined: \(agent.log)")
+        #expect(rejoined["id"] as? String == agentID && rejoined["sessionId"] as? String != oldSession)
+        #expect(!isRunning(Int32(orphanPid)), "the orphaned runner was stopped")
+        #expect(!FileManager.default.fileExists(atPath: strayFolder), "startup evicts copies orphaned by the crashed session")
+        _ = try await instance(controller, instanceID, admin: admin, until: { $0["phase"] as? String == "ready" })
+
+        // Deactivate: the runner stops and, with a budget of 0, its staged copy goes at once.
+        let stopped = try await controller.call(.DELETE, "/api/v1/instances/\(instanceID)", bearer: admin)
+        #expect(stopped.status == 200)
+        _ = try await instance(controller, instanceID, admin: admin, until: { $0["phase"] as? String == "stopped" })
+        let storage = try await eventually(10) { () -> [String: Any]? in
+            let body = try await agent.call(.GET, "/store/storage").json
+            return (body["models"] as? [Any])?.isEmpty == true ? body : nil
+        }
+        #expect(storage != nil, "deactivation evicted the copy: \(agent.log)")
+        agent.kill(SIGTERM)
+        controller.kill(SIGTERM)
+        try? FileManager.default.removeItem(atPath: store)
+    }
+
+    @Test func aWedgedWarmupIsKilledAndReportedWhileTheNodeKeepsServingAndPurgesSpareCompanions() async throws {
+        let store = try makeStore(["acme/wedged": ["w.bin": Data(count: 4096)], "acme/fast": ["w.bin": Data(repeating: 7, count: 300_000)],
+                                   "acme/drafter": ["d.bin": Data(count: 2048)], "acme/spare": ["s.bin": Data(count: 1024)]])
+        let controller = try await controller(store: store)
+        let admin = try await controller.token()
+        let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: try await joinToken(controller, admin: admin),
+                                     environment: ["METALPLANE_WARMUP_DEADLINE_SECONDS": "1.5", "METALPLANE_RESTART_BACKOFF_SECONDS": "0.3"])
+        let agentID = try #require(try await onlineAgent(controller, admin: admin)?["id"] as? String)
+        func run(_ model: String, _ arguments: [String] = [], companions: [String] = []) async throws -> String {
+            let body: [String: Any] = ["agentId": agentID, "modelId": model, "engine": "engine-sim", "arguments": arguments, "companions": companions]
+            let reply = try await controller.call(.POST, "/api/v1/instances", bearer: admin,
+                                                  json: String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
+            return try #require(reply.json["id"] as? String, "\(reply.status)")
+        }
+        let wedged = try await run("acme/wedged", ["--hang-warmup"])
+        let fast = try await run("acme/fast", companions: ["acme/drafter"])
+        let spare = try await run("acme/spare")
+
+        let failed = try await instance(controller, wedged, admin: admin, until: { ($0["lastError"] as? String)?.contains("warmup exceeded") == true }, seconds: 20)
+        #expect((failed["lastError"] as? String)?.contains("RunnerFailed") == true, "\(failed)")
+        #expect(agent.log.contains("critical") && agent.log.contains("reboot"), "a CRITICAL line with the reboot guidance")
+        let served = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
+        let answer = try await chat(try #require(served["endpoint"] as? String), model: "acme/fast")
+        #expect((answer["system_fingerprint"] as? String)?.contains("simulator") == true, "the node keeps serving; the simulator says what it is")
+
+        // A purge needs a JSON body; {} removes every copy not in use, never a live runner's companion.
+        #expect(try await agent.call(.POST, "/store/purge-staging").status == 400)
+        _ = try await controller.call(.DELETE, "/api/v1/instances/\(spare)", bearer: admin)
+        _ = try await instance(controller, spare, admin: admin, until: { $0["phase"] as? String == "stopped" })
+        let before = try await agent.call(.GET, "/store/storage").json["models"] as? [[String: Any]] ?? []
+        #expect(before.contains { $0["modelId"] as? String == "acme/spare" && $0["in_use"] as? Bool == false }, "kept by the 40 GiB grace budget: \(before)")
+        #expect(before.contains { $0["modelId"] as? String == "acme/drafter" && $0["in_use"] as? Bool == true }, "a companion counts as in use")
+        let purge = try await agent.call(.POST, "/store/purge-staging", body: "{}")
+        #expect(purge.status == 202 && purge.json["nodes"] as? Int == 1)
+        let after = try await eventually(10) { () -> [String]? in
+            let models = (try await agent.call(.GET, "/store/storage").json["models"] as? [[String: Any]] ?? []).compactMap { $0["modelId"] as? String }
+            return models.contains("acme/spare") ? nil : models
+        }
+        #expect(after.map(Set.init) == ["acme/wedged", "acme/fast", "acme/drafter"])
+
+        // The node dies: the controller marks it lost after the silence allowance and fails its instances.
+        agent.kill(SIGKILL)
+        let lost = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "failed" }, seconds: 10)
+        #expect((lost["lastError"] as? String)?.contains("node lost") == true, "\(lost)")
+        let agentState = try await controller.call(.GET, "/api/v1/agents/\(agentID)", bearer: admin).json["state"] as? String
+        #expect(agentState == "lost")
+        // Stop what the dead agent left running.
+        if let pids = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.stateDirectory + "/runners.json"))) as? [String: Int] {
+            for pid in pids.values { kill(Int32(pid), SIGKILL) }
+        }
+        controller.kill(SIGTERM)
+        try? FileManager.default.removeItem(atPath: store)
+    }
+}
