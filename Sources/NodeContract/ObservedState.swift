@@ -42,15 +42,19 @@ public struct StagingStatus: Sendable, Codable, Equatable {
     public var modelId: String
     public var bytesDone: Int64
     public var bytesTotal: Int64
+    /// Bytes an interrupted earlier copy had already written, reused rather than fetched again.
+    public var resumedBytes: Int64
     public var bytesPerSecond: Double
     public var etaSeconds: Double?
     public var done: Bool
     public var error: String?
 
-    public init(modelId: String, bytesDone: Int64, bytesTotal: Int64, bytesPerSecond: Double, etaSeconds: Double?, done: Bool, error: String? = nil) {
+    public init(modelId: String, bytesDone: Int64, bytesTotal: Int64, resumedBytes: Int64 = 0, bytesPerSecond: Double, etaSeconds: Double?, done: Bool,
+                error: String? = nil) {
         self.modelId = modelId
         self.bytesDone = bytesDone
         self.bytesTotal = bytesTotal
+        self.resumedBytes = resumedBytes
         self.bytesPerSecond = bytesPerSecond
         self.etaSeconds = etaSeconds
         self.done = done

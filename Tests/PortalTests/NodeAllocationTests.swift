@@ -71,6 +71,23 @@ import Testing
             let media = try await redfish.virtualMedia(endpoint)
             #expect(media.inserted && media.image == bmc.imageURL)
             #expect(try await redfish.bootOverride(endpoint).target == "Cd")
+
+            // The deployed image's agent joins naming its node: the deploy completes, and its inventory is set
+            // beside the declared one with the difference noted (it finds 4 of the 8 declared H100s).
+            let joinToken = try await client.call(.post, "/api/v1/join-tokens", bearer: admin, json: #"{"ttlSeconds": 600, "singleUse": true}"#).body["token"] as! String
+            let joined = try await client.call(.post, "/api/v1/agent/register", json: """
+                {"contractVersion": 1, "joinToken": "\(joinToken)", "hostname": "\(deployed["name"] as! String)", "nodeName": "\(deployed["name"] as! String)",
+                 "agentVersion": "test", "inventory": {"cpuCores": 64, "memoryMiB": 1048576, "disks": [], "nics": [],
+                 "accelerators": [{"vendor": "nvidia", "model": "NVIDIA H100 80GB HBM3", "memoryMiB": 81559, "count": 4, "interconnect": "NVLink"}]}}
+                """)
+            #expect(joined.status == 200 && joined.body["nodeCredential"] is String)
+            let active = try await client.call(.get, "/api/v1/nodes/\(deployed["id"] as! String)", bearer: admin).body
+            #expect(active["state"] as? String == "active")
+            #expect((active["inventoryNotes"] as? [String])?.contains("declared 8 nvidia/H100; the agent reports 4") == true, "\(active["inventoryNotes"] ?? "")")
+            let wrongVersion = try await client.call(.post, "/api/v1/agent/register", json: """
+                {"contractVersion": 99, "joinToken": "x", "hostname": "h", "agentVersion": "t", "inventory": {"cpuCores": 1, "memoryMiB": 1, "disks": [], "nics": [], "accelerators": []}}
+                """)
+            #expect(wrongVersion.status == 409 && errorOf(wrongVersion.body)["code"] as? String == "contract_version_mismatch")
             let released = try await client.call(.delete, nodes + "/\(chosen[0]["id"] as! String)", bearer: alice)
             #expect(released.status == 200)
             #expect(released.body["state"] as? String == "releasing")

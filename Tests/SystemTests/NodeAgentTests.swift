@@ -151,6 +151,14 @@ func isRunning(_ pid: Int32) -> Bool {
                                                   json: String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
             return try #require(reply.json["id"] as? String, "\(reply.status)")
         }
+        // An interrupted copy of acme/fast (its first 100,000 bytes) resumes with a ranged read; a corrupt
+        // partial copy of acme/spare fails its checksum, is thrown away and copied again.
+        let fastFolder = agent.cachePath + "/acme--fast"
+        try FileManager.default.createDirectory(atPath: fastFolder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: fastFolder + "/w.bin.partial", contents: Data(repeating: 7, count: 100_000))
+        let spareFolder = agent.cachePath + "/acme--spare"
+        try FileManager.default.createDirectory(atPath: spareFolder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: spareFolder + "/s.bin.partial", contents: Data(repeating: 9, count: 512))
         let wedged = try await run("acme/wedged", ["--hang-warmup"])
         let fast = try await run("acme/fast", companions: ["acme/drafter"])
         let spare = try await run("acme/spare")
@@ -161,6 +169,19 @@ func isRunning(_ pid: Int32) -> Bool {
         let served = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
         let answer = try await chat(try #require(served["endpoint"] as? String), model: "acme/fast")
         #expect((answer["system_fingerprint"] as? String)?.contains("simulator") == true, "the node keeps serving; the simulator says what it is")
+        let staged = ((try await agent.call(.GET, "/state").json["observed"] as? [String: Any])?["staging"] as? [[String: Any]]) ?? []
+        let fastCopy = staged.first { $0["modelId"] as? String == "acme/fast" }
+        #expect(fastCopy?["resumedBytes"] as? Int == 100_000 && fastCopy?["done"] as? Bool == true, "resumed: \(staged)")
+        _ = try await instance(controller, spare, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
+        #expect(agent.log.contains("checksum mismatch"), "the corrupt partial copy was caught")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: spareFolder + "/s.bin")) == Data(count: 1024), "and copied again from the store")
+
+        // POST /admin/restart re-executes the agent in place: same process, a new session, instances back.
+        let session = try #require(try await onlineAgent(controller, admin: admin)?["sessionId"] as? String)
+        #expect(try await agent.call(.POST, "/admin/restart").status == 202)
+        let rejoined = try #require(try await onlineAgent(controller, admin: admin, not: session), "rejoined after re-exec: \(agent.log)")
+        #expect(rejoined["id"] as? String == agentID && agent.process.isRunning)
+        _ = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
 
         // A purge needs a JSON body; {} removes every copy not in use, never a live runner's companion.
         #expect(try await agent.call(.POST, "/store/purge-staging").status == 400)

@@ -220,6 +220,10 @@ public final class NodeAgent: Sendable {
         logger.notice("restarting in place (re-exec); the node rejoins with a new session")
         events.append(kind: "agent.restart")
         await stopAll()
+        // Sockets (the node API's listener) and files must not leak into the new image: it binds the same port.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         let path = "/proc/self/exe"
         var arguments = CommandLine.arguments.map { strdup($0) }
         arguments.append(nil)

@@ -51,12 +51,13 @@ final class Stager: Sendable {
         let started = Date()
         var done: Int64 = 0
         var fetched: Int64 = 0
+        var resumed: Int64 = 0
         var lastLog = Date.distantPast
         func report(final: Bool = false, error: String? = nil) {
             let elapsed = max(Date().timeIntervalSince(started), 0.001)
             let rate = Double(fetched) / elapsed
             let eta = rate > 0 ? Double(manifest.totalBytes - done) / rate : nil
-            let status = StagingStatus(modelId: modelId, bytesDone: done, bytesTotal: manifest.totalBytes, bytesPerSecond: rate,
+            let status = StagingStatus(modelId: modelId, bytesDone: done, bytesTotal: manifest.totalBytes, resumedBytes: resumed, bytesPerSecond: rate,
                                        etaSeconds: final ? 0 : eta, done: final && error == nil, error: error)
             progress.withLockedValue { $0[modelId] = status }
             if final || Date().timeIntervalSince(lastLog) >= 2 {
@@ -76,6 +77,7 @@ final class Stager: Sendable {
                 let sink = try await workers.run { try PartialFile(target: target, expectedBytes: file.bytes) }
                 done += sink.offset
                 if !sink.alreadyComplete {
+                    resumed += sink.offset
                     if sink.offset < file.bytes {
                         try await link.download(token: token, modelId: modelId, path: file.path, from: sink.offset) { chunk in
                             try await self.workers.run { try sink.append(chunk) }

@@ -39,7 +39,7 @@ enum AgentSchemas {
                                         "heartbeatSeconds": number, "telemetrySeconds": number, "contractVersion": integer]),
         "InstanceStatus": object(["instanceId": string, "modelId": string, "phase": phases, "endpoint": nullableString, "restarts": integer,
                                   "lastError": nullableString], required: ["instanceId", "modelId", "phase", "restarts"]),
-        "StagingStatus": object(["modelId": string, "bytesDone": integer, "bytesTotal": integer, "bytesPerSecond": number,
+        "StagingStatus": object(["modelId": string, "bytesDone": integer, "bytesTotal": integer, "resumedBytes": integer, "bytesPerSecond": number,
                                  "etaSeconds": .object(["type": .array(["number", "null"])]), "done": boolean, "error": nullableString]),
         "StorageSummary": object(["models": array(object(["modelId": string, "bytes": integer, "lastUsedAt": nullableInteger, "in_use": boolean])),
                                   "eventLogBytes": integer, "eventLogCountingOnly": boolean, "freeBytes": integer]),
