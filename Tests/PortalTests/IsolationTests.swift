@@ -49,6 +49,11 @@ extension TestClientProtocol {
                 parameters["id:role-bindings"] = bindings[0]["id"] as? String
                 parameters["id:{kind}"] = "default"
                 parameters["id:nodes"] = "gpu-node-of-b"
+                // Platform-only routes: a tenant's credentials are refused before any lookup.
+                parameters["id:join-tokens"] = "jt_of_the_platform"
+                parameters["id:agents"] = "agent_of_the_platform"
+                parameters["id:instances"] = "inst_of_the_platform"
+                parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }
         }
