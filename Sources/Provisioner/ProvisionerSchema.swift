@@ -54,5 +54,6 @@ public enum ProvisionerSchema {
             "CREATE INDEX node_links_peer ON node_links (peer_id)",
         ]),
         AgentSchema.migration,
+        AgentService.telemetryMigration,
     ]
 }

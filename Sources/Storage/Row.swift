@@ -46,6 +46,15 @@ public struct Row: Sendable {
         }
     }
 
+    /// A non-null number column (a REAL, or an INTEGER the store kept as one).
+    public func double(_ column: String) throws -> Double {
+        switch try value(column) {
+        case .real(let number): return number
+        case .integer(let number): return Double(number)
+        default: throw StoreError.decoding("\(column) is not a number")
+        }
+    }
+
     /// A 0/1 integer column as a Bool.
     public func bool(_ column: String) throws -> Bool { try int64(column) != 0 }
 }

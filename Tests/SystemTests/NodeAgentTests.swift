@@ -33,7 +33,7 @@ func isRunning(_ pid: Int32) -> Bool {
 
     func controller(store: String) async throws -> ControllerProcess {
         try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.3",
-                                                  "METALPLANE_AGENT_LOST_AFTER_SECONDS": "3"])
+                                                  "METALPLANE_AGENT_LOST_AFTER_SECONDS": "3", "METALPLANE_AGENT_TELEMETRY_SECONDS": "0.5"])
     }
 
     func joinToken(_ controller: ControllerProcess, admin: String, body: String = "{}") async throws -> String {
@@ -143,7 +143,9 @@ func isRunning(_ pid: Int32) -> Bool {
         let controller = try await controller(store: store)
         let admin = try await controller.token()
         let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: try await joinToken(controller, admin: admin),
-                                     environment: ["METALPLANE_WARMUP_DEADLINE_SECONDS": "1.5", "METALPLANE_RESTART_BACKOFF_SECONDS": "0.3"])
+                                     environment: ["METALPLANE_WARMUP_DEADLINE_SECONDS": "1.5", "METALPLANE_RESTART_BACKOFF_SECONDS": "0.3",
+                                                   // Any available memory is "too little": a node_memory alert fires at the first check.
+                                                   "METALPLANE_ALERT_CHECK_SECONDS": "0.3", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN": "1.0"])
         let agentID = try #require(try await onlineAgent(controller, admin: admin)?["id"] as? String)
         func run(_ model: String, _ arguments: [String] = [], companions: [String] = []) async throws -> String {
             let body: [String: Any] = ["agentId": agentID, "modelId": model, "engine": "engine-sim", "arguments": arguments, "companions": companions]
@@ -181,7 +183,27 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect(try await agent.call(.POST, "/admin/restart").status == 202)
         let rejoined = try #require(try await onlineAgent(controller, admin: admin, not: session), "rejoined after re-exec: \(agent.log)")
         #expect(rejoined["id"] as? String == agentID && agent.process.isRunning)
-        _ = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
+        let servedAgain = try await instance(controller, fast, admin: admin, until: {
+            $0["phase"] as? String == "ready" && $0["endpoint"] as? String != served["endpoint"] as? String
+        }, seconds: 20)
+
+        // Telemetry: batches with this engine's tokens, the node's memory and CPU; and the alert, with its correlation id.
+        _ = try await chat(try #require(servedAgain["endpoint"] as? String), model: "acme/fast")
+        let shipped = try await eventually(10) { () -> [String: Any]? in
+            let items = try await controller.call(.GET, "/api/v1/agents/\(agentID)/telemetry?limit=20", bearer: admin).json["items"] as? [[String: Any]] ?? []
+            return items.first { batch in
+                ((batch["models"] as? [[String: Any]]) ?? []).contains { $0["modelId"] as? String == "acme/fast" && ($0["tokensServed"] as? Int ?? 0) > 0 }
+            }
+        }
+        let batch = try #require(shipped, "a batch counts the simulator's tokens")
+        #expect(((batch["memory"] as? [String: Any])?["totalMiB"] as? Int ?? 0) > 0 && batch["cpuUtilization"] is Double)
+        let alert = try await eventually(10) { () -> [String: Any]? in
+            (try await controller.call(.GET, "/api/v1/alerts?agentId=\(agentID)&severity=warning", bearer: admin).json["items"] as? [[String: Any]])?
+                .first { $0["kind"] as? String == "node_memory" }
+        }
+        let correlation = try #require(alert?["correlationId"] as? String)
+        let events = try await agent.call(.GET, "/events?limit=10000").json["events"] as? [[String: String]] ?? []
+        #expect(events.contains { $0["kind"] == "alert" && $0["correlationId"] == correlation }, "the same correlation id is in the node's event log")
 
         // A purge needs a JSON body; {} removes every copy not in use, never a live runner's companion.
         #expect(try await agent.call(.POST, "/store/purge-staging").status == 400)

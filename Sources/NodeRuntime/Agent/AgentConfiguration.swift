@@ -37,6 +37,16 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var eventLogArchiveMaxBytes: Int64 = 1 << 30
     public var eventLogFreeSpaceFloorBytes: Int64 = 2 << 30
     public var eventLogCheckEvery = 1024
+    /// Alert thresholds checked on the node every `alertCheckSeconds`.
+    public var alertCheckSeconds = 10.0
+    public var alertAcceleratorWarnCelsius = 85.0
+    public var alertAcceleratorCriticalCelsius = 95.0
+    public var alertCPUUtilizationWarn = 0.95
+    /// Fractions of memory still available below which node memory alerts fire.
+    public var alertMemoryAvailableWarn = 0.10
+    public var alertMemoryAvailableCritical = 0.05
+    /// A 4 KiB write and fsync on the staging volume slower than this raises a storage-latency alert.
+    public var alertStorageLatencyWarnSeconds = 0.5
     /// Where the event log lives (default `<state>/events`).
     public var eventLogDirectory: String?
 
@@ -64,6 +74,10 @@ public struct AgentConfiguration: Sendable, Equatable {
         ("eventLogMaxBytes", "METALPLANE_EVENT_LOG_MAX_BYTES"), ("eventLogKeepEvents", "METALPLANE_EVENT_LOG_KEEP_EVENTS"),
         ("eventLogArchiveMaxBytes", "METALPLANE_EVENT_LOG_ARCHIVE_MAX_BYTES"), ("eventLogFreeSpaceFloorBytes", "METALPLANE_EVENT_LOG_FLOOR_BYTES"),
         ("eventLogCheckEvery", "METALPLANE_EVENT_LOG_CHECK_EVERY"), ("eventLogDir", "METALPLANE_EVENT_LOG_DIR"),
+        ("alertCheckSeconds", "METALPLANE_ALERT_CHECK_SECONDS"), ("alertAcceleratorWarnCelsius", "METALPLANE_ALERT_ACCELERATOR_WARN_CELSIUS"),
+        ("alertAcceleratorCriticalCelsius", "METALPLANE_ALERT_ACCELERATOR_CRITICAL_CELSIUS"), ("alertCPUUtilizationWarn", "METALPLANE_ALERT_CPU_WARN"),
+        ("alertMemoryAvailableWarn", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN"), ("alertMemoryAvailableCritical", "METALPLANE_ALERT_MEMORY_AVAILABLE_CRITICAL"),
+        ("alertStorageLatencyWarnSeconds", "METALPLANE_ALERT_STORAGE_LATENCY_WARN_SECONDS"),
     ]
 
     /// Overlays `METALPLANE_*` variables.
@@ -106,6 +120,13 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "eventLogFreeSpaceFloorBytes": eventLogFreeSpaceFloorBytes = Int64(try number(0...1e15))
         case "eventLogCheckEvery": eventLogCheckEvery = Int(try number(1...1e9))
         case "eventLogDir": eventLogDirectory = value
+        case "alertCheckSeconds": alertCheckSeconds = try number(0.1...3600)
+        case "alertAcceleratorWarnCelsius": alertAcceleratorWarnCelsius = try number(0...200)
+        case "alertAcceleratorCriticalCelsius": alertAcceleratorCriticalCelsius = try number(0...200)
+        case "alertCPUUtilizationWarn": alertCPUUtilizationWarn = try number(0...1)
+        case "alertMemoryAvailableWarn": alertMemoryAvailableWarn = try number(0...1)
+        case "alertMemoryAvailableCritical": alertMemoryAvailableCritical = try number(0...1)
+        case "alertStorageLatencyWarnSeconds": alertStorageLatencyWarnSeconds = try number(0...600)
         default: throw AgentConfigurationError.invalid(key: key, reason: "unknown setting")
         }
     }

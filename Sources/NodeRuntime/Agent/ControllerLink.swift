@@ -18,6 +18,18 @@ struct ControllerLink: Sendable {
         try await exchange(.POST, "/api/v1/agent/heartbeat", token: token, body: HeartbeatRequest(observed: observed), as: HeartbeatResponse.self)
     }
 
+    /// Ships a telemetry batch.
+    func telemetry(token: String, batch: TelemetryBatch) async throws {
+        _ = try await exchange(.POST, "/api/v1/agent/telemetry", token: token, body: batch, as: Accepted.self)
+    }
+
+    /// Ships alerts as soon as they are raised.
+    func alerts(token: String, _ upload: AlertUpload) async throws {
+        _ = try await exchange(.POST, "/api/v1/agent/alerts", token: token, body: upload, as: Accepted.self)
+    }
+
+    struct Accepted: Decodable {}
+
     func manifest(token: String, modelId: String) async throws -> ModelManifest {
         try await exchange(.GET, "/api/v1/store/models/\(ModelManifest.directoryName(of: modelId))/manifest", token: token,
                            body: nil as String?, as: ModelManifest.self)

@@ -24,6 +24,10 @@ public final class NodeAgent: Sendable {
     private let supervisors = NIOLockedValueBox<[String: RunnerSupervisor]>([:])
     private let handledCommands = NIOLockedValueBox<Set<String>>([])
     private let lastEviction = NIOLockedValueBox<[String]>([])
+    let telemetrySampler: TelemetrySampler
+    let alertSampler: TelemetrySampler
+    let thresholds: ThresholdMonitor
+    private let pendingAlerts = NIOLockedValueBox<[AlertReport]>([])
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -41,6 +45,9 @@ public final class NodeAgent: Sendable {
         stager = Stager(area: area, link: link, workers: workers, logger: logger, events: events)
         records = RunnerRecords(stateDirectory: configuration.stateDirectory)
         credentials = CredentialFile(stateDirectory: configuration.stateDirectory)
+        telemetrySampler = TelemetrySampler(workers: workers)
+        alertSampler = TelemetrySampler(workers: workers)
+        thresholds = ThresholdMonitor(configuration: configuration)
     }
 
     /// This session's registration, once joined.
@@ -53,6 +60,16 @@ public final class NodeAgent: Sendable {
         let orphans = records.reapOrphans(logger: logger)
         if orphans > 0 { events.append(kind: "runner.orphans-stopped", fields: ["count": String(orphans)]) }
         if configuration.cleanupOnDeactivate { await evict(trigger: "startup", keepBytes: configuration.stagingKeepRecentBytes) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.telemetryLoop() }
+            group.addTask { await self.alertLoop() }
+            await linkLoop()
+            group.cancelAll()
+        }
+        await stopAll()
+    }
+
+    private func linkLoop() async {
         var backoff = 0.5
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
@@ -75,7 +92,46 @@ public final class NodeAgent: Sendable {
                 backoff = min(backoff * 2, 30)
             }
         }
-        await stopAll()
+    }
+
+    /// Every telemetry interval (the controller sets it at registration): one batch to the controller.
+    private func telemetryLoop() async {
+        _ = await telemetrySampler.sample([])
+        while !Task.isCancelled {
+            let seconds = current?.telemetrySeconds ?? 1
+            do { try await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) } catch { return }
+            guard let token = current?.sessionToken else { continue }
+            let batch = await telemetrySampler.sample(supervisors.withLockedValue { Array($0.values) }.map(\.status))
+            do {
+                try await link.telemetry(token: token, batch: batch)
+            } catch {
+                logger.warning("telemetry not delivered", metadata: ["error": .string("\(error)")])
+            }
+        }
+    }
+
+    /// Every `alertCheckSeconds`: thresholds checked on the node; alerts go out at once and into the event log.
+    private func alertLoop() async {
+        _ = await alertSampler.sample([])
+        let folder = configuration.nodeCachePath
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .milliseconds(Int64(configuration.alertCheckSeconds * 1000))) } catch { return }
+            let batch = await alertSampler.sample([])
+            let latency = try? await workers.run { ThresholdMonitor.storageLatency(in: folder) }
+            let alerts = thresholds.evaluate(batch, storageLatencySeconds: latency ?? nil)
+            guard !alerts.isEmpty else { continue }
+            for alert in alerts {
+                events.append(kind: "alert", fields: ["correlationId": alert.correlationId, "severity": alert.severity.rawValue, "kind": alert.kind,
+                                                      "message": alert.message])
+                logger.log(level: alert.severity == .critical ? .critical : alert.severity == .warning ? .warning : .info, "node alert: \(alert.message)",
+                           metadata: ["kind": .string(alert.kind), "correlationId": .string(alert.correlationId)])
+            }
+            // Alerts raised while the controller is unreachable wait for the next chance (they are in the event log meanwhile).
+            let waiting = pendingAlerts.withLockedValue { $0 += alerts; return $0 }
+            if let token = current?.sessionToken, (try? await link.alerts(token: token, AlertUpload(alerts: waiting))) != nil {
+                pendingAlerts.withLockedValue { $0.removeFirst(min(waiting.count, $0.count)) }
+            }
+        }
     }
 
     private func register() async throws {

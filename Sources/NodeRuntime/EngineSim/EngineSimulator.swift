@@ -118,8 +118,8 @@ public struct EngineSimulator: Sendable {
                 $0.requests += 1
                 $0.promptTokens += prompt
                 $0.generationTokens += maxTokens
-                $0.firstTokenSeconds += Self.seconds(firstToken)
-                $0.e2eSeconds += Self.seconds(ContinuousClock.now - began)
+                $0.firstTokenSeconds += DurationSeconds.of(firstToken)
+                $0.e2eSeconds += DurationSeconds.of(ContinuousClock.now - began)
             }
             slots.release()
         }
@@ -169,10 +169,6 @@ public struct EngineSimulator: Sendable {
     }
 
     static func text(_ tokens: Int) -> String { (0..<tokens).map { "sim\($0)" }.joined(separator: " ") }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     static func event(_ object: [String: Any]) -> ByteBuffer {
         let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)

@@ -19,6 +19,7 @@ enum AgentSchemas {
     private static let integer: JSONValue = .object(["type": "integer"])
     private static let nullableInteger: JSONValue = .object(["type": .array(["integer", "null"])])
     private static let number: JSONValue = .object(["type": "number"])
+    private static let nullableNumber: JSONValue = .object(["type": .array(["number", "null"])])
     private static let boolean: JSONValue = .object(["type": "boolean"])
     private static let engines = enumeration(EngineKind.allCases.map(\.rawValue))
     private static let phases = enumeration(["staging", "starting", "warmingUp", "ready", "failed", "stopped"])
@@ -67,5 +68,25 @@ enum AgentSchemas {
                                  "desired": enumeration(["running", "stopped"]), "phase": phases, "endpoint": nullableString, "restarts": integer,
                                  "lastError": nullableString, "createdAt": integer, "updatedAt": integer, "version": integer]),
         "ModelInstanceList": list("ModelInstance"),
+        "Empty": object([:]),
+        "TelemetryBatch": object([
+            "at": integer, "intervalSeconds": number, "cpuUtilization": nullableNumber,
+            "models": array(object(["modelId": string, "instanceId": string, "tokensServed": integer, "requests": integer,
+                                    "latencyP50Seconds": nullableNumber, "latencyP95Seconds": nullableNumber, "tokensPerSecond": number,
+                                    "queueDepth": nullableInteger, "kvCacheHitRate": nullableNumber])),
+            "thermal": object(["packageCelsius": nullableNumber, "coreCelsius": array(number), "acceleratorCelsius": array(number),
+                               "fanRPM": array(number), "throttleEvents": nullableInteger]),
+            "memory": object(["totalMiB": integer, "availableMiB": integer, "swapUsedMiB": integer, "cacheHitRate": nullableNumber,
+                              "swapInPages": integer, "swapOutPages": integer, "majorFaults": integer, "kvEvictions": nullableInteger]),
+            "power": object(["source": nullableString, "packageWatts": nullableNumber, "acceleratorWatts": nullableNumber]),
+        ], required: ["at", "intervalSeconds", "models", "thermal", "memory", "power"]),
+        "TelemetryList": object(["items": array(ref("TelemetryBatch"))]),
+        "AlertReport": object(["correlationId": string, "severity": enumeration(["info", "warning", "critical"]), "kind": string, "message": string,
+                               "value": number, "threshold": number, "at": integer],
+                              required: ["correlationId", "severity", "kind", "message", "value", "threshold", "at"]),
+        "AlertUpload": object(["alerts": array(ref("AlertReport"))], required: ["alerts"]),
+        "NodeAlert": object(["id": string, "agentId": string, "correlationId": string, "severity": string, "kind": string, "message": string,
+                             "value": number, "threshold": number, "at": integer, "receivedAt": integer]),
+        "AlertList": list("NodeAlert"),
     ]
 }

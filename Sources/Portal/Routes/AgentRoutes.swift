@@ -49,6 +49,35 @@ enum AgentRoutes {
                 let answer = HeartbeatResponse(desired: try await instances.desired(for: caller.agentID), commands: agents.takeCommands(agentID: caller.agentID))
                 return try JSONBody.response(answer)
             },
+            RouteSpec(.post, "/api/v1/agent/telemetry", "agent.telemetry",
+                      summary: "A node's telemetry batch (per model, thermal, memory pressure, power), every telemetry interval.",
+                      tag: "agents", access: .agent, request: "TelemetryBatch", response: "Empty", status: 202) { call in
+                let batch = try await JSONBody.decode(TelemetryBatch.self, from: call.request, context: call.context)
+                try await agents.record(telemetry: batch, from: call.agent!.agentID)
+                return try JSONBody.response([String: String](), status: .accepted)
+            },
+            RouteSpec(.post, "/api/v1/agent/alerts", "agent.alerts", summary: "Threshold alerts raised on a node, with severity and correlation id.",
+                      tag: "agents", access: .agent, request: "AlertUpload", response: "Empty", status: 202) { call in
+                let upload = try await JSONBody.decode(AlertUpload.self, from: call.request, context: call.context)
+                try await agents.record(alerts: upload.alerts, from: call.agent!.agentID)
+                return try JSONBody.response([String: String](), status: .accepted)
+            },
+            RouteSpec(.get, "/api/v1/agents/{id}/telemetry", "agents.telemetry", summary: "An agent's newest telemetry batches (limit, default 10).",
+                      tag: "agents", access: admin, query: ["limit"], response: "TelemetryList") { call in
+                let limit = min(max(Int(call.request.queryString("limit") ?? "10") ?? 10, 1), 1000)
+                return try JSONBody.response(["items": try await agents.telemetry(of: try call.context.parameters.require("id"), limit: limit)])
+            },
+            RouteSpec(.get, "/api/v1/alerts", "alerts.list", summary: "Node alerts, newest first (filter by agent and severity).", tag: "agents",
+                      access: admin, query: ["limit", "cursor", "agentId", "severity"], response: "AlertList") { call in
+                let severity = try call.request.queryString("severity").map { text -> AlertReport.Severity in
+                    guard let severity = AlertReport.Severity(rawValue: text) else {
+                        throw PortalError.invalidQuery(parameter: "severity", reason: "must be info, warning or critical")
+                    }
+                    return severity
+                }
+                let page = try await agents.alerts(agentID: call.request.queryString("agentId"), severity: severity, page: try call.request.pageRequest())
+                return try JSONBody.response(ListBody(items: page.items, nextCursor: page.nextCursor))
+            },
             RouteSpec(.post, "/api/v1/agent/purge-staging", "agent.purgeStaging",
                       summary: "A node's API forwards POST /store/purge-staging here; the controller broadcasts it to every online node.",
                       tag: "agents", access: .agent, request: "PurgeRequest", response: "PurgeBroadcast", status: 202) { call in

@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Core
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NodeContract
+
+/// Builds telemetry batches from the kernel's sources, the vendor tool and each ready engine's
+/// `/metrics`. Counters become per-interval figures against this sampler's previous sample.
+final class TelemetrySampler: Sendable {
+    struct Previous {
+        var at: ContinuousClock.Instant?
+        var cpu: (busy: Int64, total: Int64)?
+        var vmstat: [String: Int64] = [:]
+        var energy: Int64?
+        var engine: [String: [String: Double]] = [:]
+    }
+
+    let workers: BlockingWorkPool
+    let root: String
+    private let previous = NIOLockedValueBox(Previous())
+
+    init(workers: BlockingWorkPool, root: String = "/") {
+        self.workers = workers
+        self.root = root
+    }
+
+    struct HostReading: Sendable {
+        var stat: String
+        var meminfo: String
+        var vmstat: String
+        var sensors: LinuxTelemetryReaders.Sensors
+        var energy: Int64?
+        var nvidia: [Double?]
+        var nvidiaWatts: [Double?]
+    }
+
+    func sample(_ instances: [InstanceStatus]) async -> TelemetryBatch {
+        let root = self.root
+        let host = (try? await workers.run { () -> HostReading in
+            func text(_ path: String) -> String { (try? String(contentsOfFile: root + path, encoding: .utf8)) ?? "" }
+            let nvidia = Self.nvidiaSMI().map(LinuxTelemetryReaders.nvidiaSMISensors) ?? []
+            return HostReading(stat: text("proc/stat"), meminfo: text("proc/meminfo"), vmstat: text("proc/vmstat"),
+                               sensors: LinuxTelemetryReaders.sensors(root: root), energy: LinuxTelemetryReaders.raplEnergyMicrojoules(root: root),
+                               nvidia: nvidia.map(\.celsius), nvidiaWatts: nvidia.map(\.watts))
+        }) ?? HostReading(stat: "", meminfo: "", vmstat: "", sensors: .init(), energy: nil, nvidia: [], nvidiaWatts: [])
+        var engines: [(InstanceStatus, [PrometheusText.Sample])] = []
+        for instance in instances where instance.phase == .ready {
+            guard let endpoint = instance.endpoint else { continue }
+            engines.append((instance, await Self.metrics(endpoint)))
+        }
+        let now = ContinuousClock.now
+        let cpu = LinuxTelemetryReaders.cpuTimes(host.stat)
+        let memory = LinuxTelemetryReaders.memInfo(host.meminfo)
+        let vm = LinuxTelemetryReaders.vmstat(host.vmstat)
+        return previous.withLockedValue { last -> TelemetryBatch in
+            defer { last.at = now; last.cpu = cpu; last.vmstat = vm; last.energy = host.energy }
+            let interval = last.at.map { DurationSeconds.of(now - $0) } ?? 0
+            let utilization: Double? = {
+                guard let cpu, let before = last.cpu, cpu.total > before.total else { return nil }
+                return Double(cpu.busy - before.busy) / Double(cpu.total - before.total)
+            }()
+            func delta(_ key: String) -> Int64 { max((vm[key] ?? 0) - (last.vmstat[key] ?? vm[key] ?? 0), 0) }
+            let faults = delta("pgfault")
+            var kvEvictions: Int64?
+            let models = engines.map { instance, samples -> TelemetryBatch.Model in
+                let counters: [String: Double] = [
+                    "tokens": PrometheusText.total(samples, ["vllm:generation_tokens_total", "llamacpp:tokens_predicted_total", "sglang:generation_tokens_total"]) ?? 0,
+                    "requests": PrometheusText.total(samples, ["vllm:request_success_total", "sglang:num_requests_total"]) ?? 0,
+                    "preemptions": PrometheusText.total(samples, ["vllm:num_preemptions_total"]) ?? 0,
+                ]
+                let before = last.engine[instance.instanceId] ?? counters
+                last.engine[instance.instanceId] = counters
+                let tokens = Int64(max(counters["tokens"]! - before["tokens"]!, 0))
+                if PrometheusText.total(samples, ["vllm:num_preemptions_total"]) != nil {
+                    kvEvictions = (kvEvictions ?? 0) + Int64(max(counters["preemptions"]! - before["preemptions"]!, 0))
+                }
+                let latency = samples.filter { $0.name == "vllm:e2e_request_latency_seconds_bucket" }
+                let hits = PrometheusText.total(samples, ["vllm:gpu_prefix_cache_hits_total", "vllm:prefix_cache_hits_total"])
+                let queries = PrometheusText.total(samples, ["vllm:gpu_prefix_cache_queries_total", "vllm:prefix_cache_queries_total"])
+                return TelemetryBatch.Model(
+                    modelId: instance.modelId, instanceId: instance.instanceId, tokensServed: tokens,
+                    requests: Int64(max(counters["requests"]! - before["requests"]!, 0)),
+                    latencyP50Seconds: PrometheusText.quantile(0.5, buckets: latency), latencyP95Seconds: PrometheusText.quantile(0.95, buckets: latency),
+                    tokensPerSecond: interval > 0 ? Double(tokens) / interval : 0,
+                    queueDepth: PrometheusText.total(samples, ["vllm:num_requests_waiting", "llamacpp:requests_deferred", "sglang:num_queue_reqs"]).map { Int($0) },
+                    kvCacheHitRate: hits.flatMap { hit in queries.flatMap { $0 > 0 ? hit / $0 : nil } })
+            }
+            var power = TelemetryBatch.Power(source: nil, packageWatts: nil, acceleratorWatts: nil)
+            if let energy = host.energy, let before = last.energy, interval > 0, energy >= before {
+                power.source = "rapl"
+                power.packageWatts = Double(energy - before) / 1e6 / interval
+            }
+            let acceleratorWatts = host.nvidiaWatts.compactMap { $0 }
+            if !acceleratorWatts.isEmpty {
+                power.source = power.source.map { $0 + "+nvidia-smi" } ?? "nvidia-smi"
+                power.acceleratorWatts = acceleratorWatts.reduce(0, +)
+            }
+            return TelemetryBatch(
+                at: Int64(Date().timeIntervalSince1970 * 1000), intervalSeconds: interval, cpuUtilization: utilization, models: models,
+                thermal: .init(packageCelsius: host.sensors.packageCelsius, coreCelsius: host.sensors.coreCelsius,
+                               acceleratorCelsius: host.nvidia.compactMap { $0 }, fanRPM: host.sensors.fanRPM, throttleEvents: nil),
+                memory: .init(totalMiB: (memory["MemTotal"] ?? 0) / 1024, availableMiB: (memory["MemAvailable"] ?? 0) / 1024,
+                              swapUsedMiB: max((memory["SwapTotal"] ?? 0) - (memory["SwapFree"] ?? 0), 0) / 1024,
+                              cacheHitRate: faults > 0 ? 1 - Double(delta("pgmajfault")) / Double(faults) : nil,
+                              swapInPages: delta("pswpin"), swapOutPages: delta("pswpout"), majorFaults: delta("pgmajfault"), kvEvictions: kvEvictions),
+                power: power)
+        }
+    }
+
+    private static func metrics(_ endpoint: String) async -> [PrometheusText.Sample] {
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint + "/metrics"), timeout: .seconds(2)),
+              let body = try? await response.body.collect(upTo: 4 << 20) else { return [] }
+        return PrometheusText.parse(String(buffer: body))
+    }
+
+    /// The vendor tool's temperature and power query, when it is installed.
+    private static func nvidiaSMI() -> String? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        guard let tool = paths.map({ "\($0)/nvidia-smi" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["--query-gpu=index,temperature.gpu,power.draw", "--format=csv,noheader,nounits"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A Duration in seconds, as a Double.
+enum DurationSeconds {
+    static func of(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
