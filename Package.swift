@@ -103,7 +103,7 @@ let package = Package(
 
         // The one binary.
         .executableTarget(name: "metalplane", dependencies: [
-            "Core", "Cryptography", "Portal", "NodeRuntime",
+            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

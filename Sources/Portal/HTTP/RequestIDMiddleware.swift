@@ -24,8 +24,12 @@ struct RequestIDMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.requestID] = id
         let millis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
-        context.logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.2f", millis))ms",
-                            metadata: ["source": .string(context.sourceAddress)])
+        // Agents' heartbeats and telemetry arrive thousands of times a second on a large fleet: debug level,
+        // unless they fail.
+        let chatter = request.uri.path.hasPrefix("/api/v1/agent/") && response.status.code < 400
+        context.logger.log(level: chatter ? .debug : .info,
+                           "\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.2f", millis))ms",
+                           metadata: ["source": .string(context.sourceAddress)])
         return response
     }
 
