@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, in-process API tests against real SQLite files,
-# and system tests that start the real metalplane binary and real peers (PyJWT).
+# and system tests that start the real metalplane binary and real peers (PyJWT, sushy-tools, llama-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
