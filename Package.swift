@@ -135,7 +135,12 @@ let package = Package(
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
-        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "NodeContract"], swiftSettings: strict),
+        .testTarget(name: "NodeRuntimeTests", dependencies: [
+            "NodeRuntime", "NodeContract",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
