@@ -68,4 +68,25 @@ public enum AgentCommand: Sendable, Codable, Equatable {
     case purgeStaging(id: String, modelId: String?)
     /// Recycle the agent in place (re-exec); it rejoins.
     case restart(id: String)
+    /// The node is being released: stop every runner, delete the staged models and erase the
+    /// configured data devices, then report with `WipeReport`.
+    case wipe(id: String)
+}
+
+/// What an agent reports after a wipe (`POST /api/v1/agent/wiped`).
+public struct WipeReport: Sendable, Codable, Equatable {
+    public var commandId: String
+    /// Devices or files erased.
+    public var erased: [String]
+    /// Bytes overwritten or discarded.
+    public var bytes: Int64
+    /// Why the wipe could not finish, if it did not.
+    public var error: String?
+
+    public init(commandId: String, erased: [String], bytes: Int64, error: String? = nil) {
+        self.commandId = commandId
+        self.erased = erased
+        self.bytes = bytes
+        self.error = error
+    }
 }

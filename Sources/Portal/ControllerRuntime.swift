@@ -55,12 +55,13 @@ public final class ControllerRuntime: Sendable {
         let tenants = TenantService(database: database, identity: identity, clock: clock, logger: logger)
         await tenants.resumeInterruptedOnboarding()
         let redfish = RedfishClient(timeout: .seconds(Int64(configuration.bmcTimeoutSeconds)), attempts: configuration.bmcAttempts)
-        let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
-                                    secretsKey: try SecretsKey.load(configuration, environment: environment, logger: logger), logger: logger,
-                                    maxAttempts: configuration.nodeOperationAttempts)
         let agents = AgentService(database: database, clock: clock, logger: logger, heartbeatSeconds: configuration.agentHeartbeatSeconds,
                                   telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds)
         try await agents.start()
+        let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
+                                    secretsKey: try SecretsKey.load(configuration, environment: environment, logger: logger), logger: logger,
+                                    maxAttempts: configuration.nodeOperationAttempts,
+                                    agents: agents, wipeTimeoutSeconds: configuration.wipeTimeoutSeconds)
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,

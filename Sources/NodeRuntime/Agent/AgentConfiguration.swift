@@ -37,6 +37,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var eventLogArchiveMaxBytes: Int64 = 1 << 30
     public var eventLogFreeSpaceFloorBytes: Int64 = 2 << 30
     public var eventLogCheckEvery = 1024
+    /// Data devices (or files) erased when the node is released: block devices are discarded with
+    /// `blkdiscard`, anything else is overwritten with zeros.
+    public var wipeDevices: [String] = []
     /// Alert thresholds checked on the node every `alertCheckSeconds`.
     public var alertCheckSeconds = 10.0
     public var alertAcceleratorWarnCelsius = 85.0
@@ -77,7 +80,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         ("alertCheckSeconds", "METALPLANE_ALERT_CHECK_SECONDS"), ("alertAcceleratorWarnCelsius", "METALPLANE_ALERT_ACCELERATOR_WARN_CELSIUS"),
         ("alertAcceleratorCriticalCelsius", "METALPLANE_ALERT_ACCELERATOR_CRITICAL_CELSIUS"), ("alertCPUUtilizationWarn", "METALPLANE_ALERT_CPU_WARN"),
         ("alertMemoryAvailableWarn", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN"), ("alertMemoryAvailableCritical", "METALPLANE_ALERT_MEMORY_AVAILABLE_CRITICAL"),
-        ("alertStorageLatencyWarnSeconds", "METALPLANE_ALERT_STORAGE_LATENCY_WARN_SECONDS"),
+        ("alertStorageLatencyWarnSeconds", "METALPLANE_ALERT_STORAGE_LATENCY_WARN_SECONDS"), ("wipeDevices", "METALPLANE_WIPE_DEVICES"),
     ]
 
     /// Overlays `METALPLANE_*` variables.
@@ -120,6 +123,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "eventLogFreeSpaceFloorBytes": eventLogFreeSpaceFloorBytes = Int64(try number(0...1e15))
         case "eventLogCheckEvery": eventLogCheckEvery = Int(try number(1...1e9))
         case "eventLogDir": eventLogDirectory = value
+        case "wipeDevices":
+            wipeDevices = value.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",")
+                .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }.filter { !$0.isEmpty }
         case "alertCheckSeconds": alertCheckSeconds = try number(0.1...3600)
         case "alertAcceleratorWarnCelsius": alertAcceleratorWarnCelsius = try number(0...200)
         case "alertAcceleratorCriticalCelsius": alertAcceleratorCriticalCelsius = try number(0...200)

@@ -28,6 +28,11 @@ struct ControllerLink: Sendable {
         _ = try await exchange(.POST, "/api/v1/agent/alerts", token: token, body: upload, as: Accepted.self)
     }
 
+    /// Reports a finished (or failed) wipe.
+    func wiped(token: String, _ report: WipeReport) async throws {
+        _ = try await exchange(.POST, "/api/v1/agent/wiped", token: token, body: report, as: Accepted.self)
+    }
+
     struct Accepted: Decodable {}
 
     func manifest(token: String, modelId: String) async throws -> ModelManifest {

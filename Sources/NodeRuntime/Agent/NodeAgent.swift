@@ -28,6 +28,8 @@ public final class NodeAgent: Sendable {
     let alertSampler: TelemetrySampler
     let thresholds: ThresholdMonitor
     private let pendingAlerts = NIOLockedValueBox<[AlertReport]>([])
+    /// Set by a release wipe: nothing starts again on this node until the agent restarts (a redeploy).
+    private let wiping = NIOLockedValueBox(false)
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -192,7 +194,7 @@ public final class NodeAgent: Sendable {
             for model in supervisor.modelsInUse { await touch(model) }
             if configuration.cleanupOnDeactivate { await evict(trigger: "deactivation", keepBytes: configuration.stagingKeepRecentBytes) }
         }
-        for (id, spec) in wanted where supervisors.withLockedValue({ $0[id] }) == nil {
+        for (id, spec) in wanted where supervisors.withLockedValue({ $0[id] }) == nil && !wiping.withLockedValue({ $0 }) {
             let supervisor = RunnerSupervisor(spec: spec, context: supervisorContext())
             supervisors.withLockedValue { $0[id] = supervisor }
             supervisor.start()
@@ -223,6 +225,22 @@ public final class NodeAgent: Sendable {
         case .restart(let id):
             guard handledCommands.withLockedValue({ $0.insert(id).inserted }) else { return }
             await restartInPlace()
+        case .wipe(let id):
+            guard handledCommands.withLockedValue({ $0.insert(id).inserted }) else { return }
+            // Erasing disks takes long: heartbeats go on meanwhile, or the controller would think the node lost.
+            Task {
+                let report = await self.wipe(commandID: id)
+                for attempt in 1...5 {
+                    guard let token = self.current?.sessionToken else { try? await Task.sleep(for: .seconds(attempt)); continue }
+                    do {
+                        try await self.link.wiped(token: token, report)
+                        return
+                    } catch {
+                        self.logger.error("wipe done but not yet reported; retrying", metadata: ["error": .string("\(error)")])
+                        try? await Task.sleep(for: .seconds(attempt))
+                    }
+                }
+            }
         }
     }
 
@@ -257,6 +275,31 @@ public final class NodeAgent: Sendable {
         return try await workers.run {
             StorageSummary(models: area.entries().map { .init(modelId: $0.modelId, bytes: $0.bytes, lastUsedAt: $0.lastUsedAt, inUse: inUse.contains($0.modelId)) },
                            eventLogBytes: eventStats.bytes, eventLogCountingOnly: eventStats.countingOnly, freeBytes: area.freeBytes())
+        }
+    }
+
+    /// The release wipe: stop every runner, delete every staged model, erase the configured devices.
+    func wipe(commandID: String) async -> WipeReport {
+        logger.notice("wiping the node for release", metadata: ["command": .string(commandID), "devices": .string(configuration.wipeDevices.joined(separator: ","))])
+        events.append(kind: "wipe.started", fields: ["command": commandID])
+        wiping.withLockedValue { $0 = true }
+        await stopAll()
+        let area = self.area
+        let devices = configuration.wipeDevices
+        let logger = self.logger
+        do {
+            let bytes = try await workers.run { () -> Int64 in
+                for entry in area.entries() { try area.remove(entry.modelId) }
+                var total: Int64 = 0
+                for device in devices { total += try DeviceEraser.erase(device, logger: logger) }
+                return total
+            }
+            events.append(kind: "wipe.done", fields: ["command": commandID, "bytes": String(bytes)])
+            return WipeReport(commandId: commandID, erased: devices, bytes: bytes)
+        } catch {
+            events.append(kind: "wipe.failed", fields: ["command": commandID, "error": "\(error)"])
+            logger.error("wipe failed", metadata: ["error": .string("\(error)")])
+            return WipeReport(commandId: commandID, erased: [], bytes: 0, error: "\(error)")
         }
     }
 

@@ -37,6 +37,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var bmcAttempts = 3
     /// Tries of a long node operation (inspection) before the node is marked failed.
     public var nodeOperationAttempts = 3
+    /// How long a release waits for the node's agent to report its wipe before the node is failed, seconds.
+    public var wipeTimeoutSeconds = 3600
     /// The model store: one `org--name` folder per model, served to node agents. Default: `<data-dir>/models`.
     public var modelStorePath: String?
     /// How often agents heartbeat (and pull their desired state), seconds.
@@ -117,7 +119,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("bmcTimeoutSeconds", "METALPLANE_BMC_TIMEOUT_SECONDS"), ("bmcAttempts", "METALPLANE_BMC_ATTEMPTS"),
         ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"), ("modelStorePath", "METALPLANE_MODEL_STORE_PATH"),
         ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
-        ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"),
+        ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"), ("wipeTimeoutSeconds", "METALPLANE_WIPE_TIMEOUT_SECONDS"),
     ]
 
     /// The effective model store folder.
@@ -165,6 +167,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "bmcAttempts": bmcAttempts = try integer(1...10)
         case "nodeOperationAttempts": nodeOperationAttempts = try integer(1...20)
         case "modelStorePath": modelStorePath = value
+        case "wipeTimeoutSeconds": wipeTimeoutSeconds = try integer(10...604_800)
         case "agentHeartbeatSeconds": agentHeartbeatSeconds = try seconds(0.05...300)
         case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
         case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)

@@ -69,6 +69,7 @@ enum AgentSchemas {
                                  "lastError": nullableString, "createdAt": integer, "updatedAt": integer, "version": integer]),
         "ModelInstanceList": list("ModelInstance"),
         "Empty": object([:]),
+        "WipeReport": object(["commandId": string, "erased": array(string), "bytes": integer, "error": string], required: ["commandId", "erased", "bytes"]),
         "TelemetryBatch": object([
             "at": integer, "intervalSeconds": number, "cpuUtilization": nullableNumber,
             "models": array(object(["modelId": string, "instanceId": string, "tokensServed": integer, "requests": integer,

@@ -78,6 +78,16 @@ enum AgentRoutes {
                 let page = try await agents.alerts(agentID: call.request.queryString("agentId"), severity: severity, page: try call.request.pageRequest())
                 return try JSONBody.response(ListBody(items: page.items, nextCursor: page.nextCursor))
             },
+            RouteSpec(.post, "/api/v1/agent/wiped", "agent.wiped",
+                      summary: "The node's agent finished the wipe a release asked for; the node is powered off and returns to the pool.",
+                      tag: "agents", access: .agent, request: "WipeReport", response: "Empty", status: 202) { call in
+                let report = try await JSONBody.decode(WipeReport.self, from: call.request, context: call.context)
+                guard let node = try await agents.nodeID(of: call.agent!.agentID) else {
+                    throw PortalError.invalidBody(field: "commandId", reason: "this agent is not bound to an enrolled node")
+                }
+                try await services.nodes.completeWipe(nodeID: node, report)
+                return try JSONBody.response([String: String](), status: .accepted)
+            },
             RouteSpec(.post, "/api/v1/agent/purge-staging", "agent.purgeStaging",
                       summary: "A node's API forwards POST /store/purge-staging here; the controller broadcasts it to every online node.",
                       tag: "agents", access: .agent, request: "PurgeRequest", response: "PurgeBroadcast", status: 202) { call in

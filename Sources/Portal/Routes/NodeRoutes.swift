@@ -63,7 +63,7 @@ enum NodeRoutes {
             },
             RouteSpec(.post, node + "/release", "nodes.release", summary: "Release a node from its project (platform admins).", tag: "nodes",
                       access: admin, response: "Node") { call in
-                try JSONBody.response(try await service.release(try call.context.parameters.require("id"), projectID: nil))
+                try JSONBody.response(try await NodeRelease.release(services, node: try call.context.parameters.require("id"), projectID: nil))
             },
             RouteSpec(.post, node + "/retire", "nodes.retire", summary: "Retire a node for good.", tag: "nodes", access: admin,
                       response: "Node") { call in

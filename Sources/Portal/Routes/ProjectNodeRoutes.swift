@@ -36,7 +36,8 @@ enum ProjectNodeRoutes {
             },
             RouteSpec(.delete, nodes + "/{id}", "projectNodes.release", summary: "Release a node of the project: quota back at once, node powered off and back to the pool.",
                       tag: "nodes", access: .authenticated(.nodesAllocate, .project), response: "TenantNode") { call in
-                let node = try await service.release(try call.context.parameters.require("id"), projectID: try call.context.parameters.require("project"))
+                let node = try await NodeRelease.release(services, node: try call.context.parameters.require("id"),
+                                                         projectID: try call.context.parameters.require("project"))
                 return try JSONBody.response(TenantNode(node))
             },
         ]

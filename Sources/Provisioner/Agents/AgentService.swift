@@ -223,6 +223,26 @@ public final class AgentService: Sendable {
         pendingCommands.withLockedValue { $0[agentID, default: []].append(command) }
     }
 
+    /// Asks the online agent on `nodeID` to wipe the node; returns the command id, or nil when no agent is online there.
+    public func requestWipe(nodeID: String) async -> String? {
+        guard let row = try? await database.read({ try $0.query("SELECT id FROM agents WHERE node_id = ? AND state = 'online'", [.text(nodeID)]).first }),
+              let agentID = try? row.string("id"),
+              lastSeen.withLockedValue({ $0[agentID] }) != nil else { return nil }
+        let command = Identifier.make("wipe", at: clock.nowMillis())
+        send(.wipe(id: command), to: agentID)
+        return command
+    }
+
+    /// The agent bound to an enrolled node, if one ever joined naming it.
+    public func agentID(onNode nodeID: String) async throws -> String? {
+        try await database.read { try $0.query("SELECT id FROM agents WHERE node_id = ? ORDER BY registered_at DESC", [.text(nodeID)]).first?.string("id") }
+    }
+
+    /// The enrolled node an agent runs on.
+    public func nodeID(of agentID: String) async throws -> String? {
+        try await database.read { try $0.query("SELECT node_id FROM agents WHERE id = ?", [.text(agentID)]).first?.optionalString("node_id") }
+    }
+
     /// Agents by id, optionally only those in `state`.
     public func agents(state: Agent.State? = nil, page: PageRequest) async throws -> Page<Agent> {
         var sql = "SELECT * FROM agents WHERE id > ?"

@@ -14,9 +14,16 @@ public final class NodeService: Sendable {
     let logger: Logger
     /// How many times a long operation is tried before the node is marked failed.
     let maxAttempts: Int
+    /// The agents, which wipe their node on release.
+    let agents: AgentService?
+    /// How long a release waits for the node's agent to report its wipe.
+    let wipeTimeoutMillis: Int64
 
     /// A service sealing BMC passwords with `secretsKey` (32 bytes).
-    public init(database: any Database, clock: WallClock, redfish: RedfishClient, secretsKey: [UInt8], logger: Logger, maxAttempts: Int = 3) throws {
+    public init(database: any Database, clock: WallClock, redfish: RedfishClient, secretsKey: [UInt8], logger: Logger, maxAttempts: Int = 3,
+                agents: AgentService? = nil, wipeTimeoutSeconds: Int = 3600) throws {
+        self.agents = agents
+        self.wipeTimeoutMillis = Int64(wipeTimeoutSeconds) * 1000
         self.database = database
         self.clock = clock
         self.redfish = redfish

@@ -1,7 +1,7 @@
 import Storage
 
-/// A long step on a node (inspection now; deploy and wipe next), recorded so that it shows progress,
-/// can be retried, and resumes after a controller restart.
+/// A long step on a node (inspection, deploy, release with its wipe), recorded so that it shows
+/// progress, can be retried, and resumes after a controller restart.
 public struct NodeOperation: Sendable, Equatable, Codable, RowDecodable {
     public enum Kind: String, Sendable, Codable {
         case inspect
@@ -10,7 +10,8 @@ public struct NodeOperation: Sendable, Equatable, Codable, RowDecodable {
     }
 
     public enum State: String, Sendable, Codable {
-        case pending, running, succeeded, failed
+        /// `waiting`: handed to the node's agent (a wipe); it ends when the agent reports, or fails at the timeout.
+        case pending, running, waiting, succeeded, failed
     }
 
     public var id: String

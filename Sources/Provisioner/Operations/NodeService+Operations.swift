@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Logging
+import NodeContract
 import Redfish
 import Storage
 
@@ -10,6 +11,7 @@ extension NodeService {
     /// a rack of nodes is inspected in parallel). Returns how many it ran.
     @discardableResult
     public func runDueOperations() async -> Int {
+        await failOverdueWipes()
         let pending = (try? await database.read {
             try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('pending', 'running') ORDER BY created_at, id LIMIT 256")
         }) ?? []
@@ -36,9 +38,19 @@ extension NodeService {
             case .deploy:
                 try await deploy(node, operation: operation.id)
             case .release:
+                // A node whose agent is online is wiped by it first; the operation waits for its report.
+                if let agents, let command = await agents.requestWipe(nodeID: node.id) {
+                    let now = clock.nowMillis()
+                    try await database.write {
+                        try $0.execute("UPDATE node_operations SET state = 'waiting', progress = ?, updated_at = ? WHERE id = ?",
+                                       [.text("wipe requested from the node's agent (command \(command))"), .integer(now), .text(operation.id)])
+                    }
+                    logger.info("release: wipe requested from the node's agent", metadata: ["node": .string(node.name), "command": .string(command)])
+                    return
+                }
                 try await redfish.reset(try await endpoint(of: node), .forceOff)
                 try await finish(node, action: .released, operation: operation.id,
-                                 progress: "powered off; back in the pool (disk wipe through the deploy ramdisk is not built yet)")
+                                 progress: "powered off; back in the pool (no agent online on the node, so its disks were not wiped)")
             }
         } catch {
             await record(failure: error, of: operation)
@@ -78,6 +90,39 @@ extension NodeService {
         }
     }
 
+    /// The node's agent reported its wipe: power the node off through its BMC and return it to the pool
+    /// (or fail the release with the agent's reason).
+    public func completeWipe(nodeID: String, _ report: WipeReport) async throws {
+        guard let operation = try await database.read({
+            try $0.queryFirst(NodeOperation.self, "SELECT * FROM node_operations WHERE node_id = ? AND kind = 'release' AND state = 'waiting'", [.text(nodeID)])
+        }) else { throw ProvisionerError.invalidField(field: "commandId", reason: "no release of this node is waiting for a wipe") }
+        let node = try await node(nodeID)
+        if let error = report.error {
+            await record(failure: ProvisionerError.invalidField(field: "wipe", reason: error), of: operation, final: true)
+            return
+        }
+        do {
+            try await redfish.reset(try await endpoint(of: node), .forceOff)
+            try await finish(node, action: .released, operation: operation.id,
+                             progress: "wiped by the node's agent (\(report.erased.count) devices, \(report.bytes) bytes erased, staged models deleted); powered off; back in the pool")
+            logger.info("release complete: node wiped and powered off", metadata: ["node": .string(node.name), "bytes": .stringConvertible(report.bytes)])
+        } catch {
+            await record(failure: error, of: operation)
+        }
+    }
+
+    /// Releases whose agent never reported a wipe within the timeout fail (the node goes to `failed`).
+    private func failOverdueWipes() async {
+        let cutoff = clock.nowMillis() - wipeTimeoutMillis
+        let overdue = (try? await database.read {
+            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state = 'waiting' AND updated_at < ?", [.integer(cutoff)])
+        }) ?? []
+        for operation in overdue {
+            await record(failure: ProvisionerError.invalidField(field: "wipe", reason: "the node's agent did not report its wipe within \(wipeTimeoutMillis / 1000) s"),
+                         of: operation, final: true)
+        }
+    }
+
     private func progress(_ operation: String, _ text: String) async throws {
         let now = clock.nowMillis()
         try await database.write { try $0.execute("UPDATE node_operations SET progress = ?, updated_at = ? WHERE id = ?", [.text(text), .integer(now), .text(operation)]) }
@@ -96,10 +141,10 @@ extension NodeService {
     }
 
     /// A failed attempt goes back to pending until the attempts run out; then the node is marked failed.
-    private func record(failure error: any Error, of operation: NodeOperation) async {
+    private func record(failure error: any Error, of operation: NodeOperation, final forced: Bool = false) async {
         let now = clock.nowMillis()
         let reason = (error as? any DomainError)?.message ?? String(describing: error)
-        let final = operation.attempts + 1 >= maxAttempts
+        let final = forced || operation.attempts + 1 >= maxAttempts
         logger.warning("node operation failed", metadata: ["operation": .string(operation.id), "final": .stringConvertible(final), "error": .string(reason)])
         _ = try? await database.write { connection in
             try connection.execute("UPDATE node_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",

@@ -75,6 +75,16 @@ public final class InstanceService: Sendable {
         }
     }
 
+    /// Stops every instance of an agent (its node is being released from its project).
+    @discardableResult
+    public func stopAll(agentID: String) async throws -> Int {
+        let now = clock.nowMillis()
+        return try await database.write {
+            try $0.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = 'running'",
+                           [.integer(now), .text(agentID)])
+        }
+    }
+
     /// The instances an agent should run now.
     public func desired(for agentID: String) async throws -> DesiredState {
         DesiredState(instances: try await database.read {
