@@ -40,8 +40,17 @@ final class AgentProcess: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func kill(_ signal: Int32) {
+        guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, signal)
         process.waitUntilExit()
+    }
+
+    /// Kills the agent and every runner it recorded, whatever state a failed test left them in.
+    func stopEverything() {
+        kill(SIGKILL)
+        if let pids = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/runners.json"))) as? [String: Int] {
+            for pid in pids.values { Foundation.kill(Int32(pid), SIGKILL) }
+        }
     }
 
     deinit {

@@ -72,6 +72,7 @@ func isRunning(_ pid: Int32) -> Bool {
         let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: token,
                                      environment: ["METALPLANE_LLAMA_SERVER": llamaServer, "METALPLANE_STAGING_KEEP_RECENT_GB": "0",
                                                    "METALPLANE_RESTART_BACKOFF_SECONDS": "0.2"])
+        defer { agent.stopEverything() }
         let joined = try #require(try await onlineAgent(controller, admin: admin), "the agent joins: \(agent.log)")
         let agentID = try #require(joined["id"] as? String)
         #expect(((joined["inventory"] as? [String: Any])?["memoryMiB"] as? Int ?? 0) > 0, "it reports its inventory")
@@ -146,6 +147,7 @@ func isRunning(_ pid: Int32) -> Bool {
                                      environment: ["METALPLANE_WARMUP_DEADLINE_SECONDS": "1.5", "METALPLANE_RESTART_BACKOFF_SECONDS": "0.3",
                                                    // Any available memory is "too little": a node_memory alert fires at the first check.
                                                    "METALPLANE_ALERT_CHECK_SECONDS": "0.3", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN": "1.0"])
+        defer { agent.stopEverything() }
         let agentID = try #require(try await onlineAgent(controller, admin: admin)?["id"] as? String)
         func run(_ model: String, _ arguments: [String] = [], companions: [String] = []) async throws -> String {
             let body: [String: Any] = ["agentId": agentID, "modelId": model, "engine": "engine-sim", "arguments": arguments, "companions": companions]
@@ -226,10 +228,6 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect((lost["lastError"] as? String)?.contains("node lost") == true, "\(lost)")
         let agentState = try await controller.call(.GET, "/api/v1/agents/\(agentID)", bearer: admin).json["state"] as? String
         #expect(agentState == "lost")
-        // Stop what the dead agent left running.
-        if let pids = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.stateDirectory + "/runners.json"))) as? [String: Int] {
-            for pid in pids.values { kill(Int32(pid), SIGKILL) }
-        }
         controller.kill(SIGTERM)
         try? FileManager.default.removeItem(atPath: store)
     }

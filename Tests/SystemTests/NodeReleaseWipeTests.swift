@@ -49,6 +49,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: disk) }
         let token = try #require(try await json(.POST, "/api/v1/join-tokens", "{}")["token"] as? String)
         let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: token, environment: ["METALPLANE_NODE_NAME": "wipe-node", "METALPLANE_WIPE_DEVICES": disk])
+        defer { agent.stopEverything() }
         #expect(try await node(until: "active")["state"] as? String == "active", "deploy completes on join: \(agent.log)")
         let agentID = try #require((try await json(.GET, "/api/v1/agents")["items"] as? [[String: Any]])?.first?["id"] as? String)
         let instance = try #require(try await json(.POST, "/api/v1/instances", #"{"agentId": "\#(agentID)", "modelId": "acme/tiny", "engine": "engine-sim"}"#)["id"] as? String)

@@ -69,18 +69,25 @@ final class TelemetrySampler: Sendable {
                     "requests": PrometheusText.total(samples, ["vllm:request_success_total", "sglang:num_requests_total"]) ?? 0,
                     "preemptions": PrometheusText.total(samples, ["vllm:num_preemptions_total"]) ?? 0,
                 ]
-                let before = last.engine[instance.instanceId] ?? counters
+                // A new runner's counters start at zero, so its first interval counts everything it did; a
+                // counter that went down means the runner restarted, and its value is this interval's.
+                let before = last.engine[instance.instanceId] ?? [:]
                 last.engine[instance.instanceId] = counters
-                let tokens = Int64(max(counters["tokens"]! - before["tokens"]!, 0))
+                func counterDelta(_ key: String) -> Int64 {
+                    let now = counters[key] ?? 0
+                    let then = before[key] ?? 0
+                    return Int64(now >= then ? now - then : now)
+                }
+                let tokens = counterDelta("tokens")
                 if PrometheusText.total(samples, ["vllm:num_preemptions_total"]) != nil {
-                    kvEvictions = (kvEvictions ?? 0) + Int64(max(counters["preemptions"]! - before["preemptions"]!, 0))
+                    kvEvictions = (kvEvictions ?? 0) + counterDelta("preemptions")
                 }
                 let latency = samples.filter { $0.name == "vllm:e2e_request_latency_seconds_bucket" }
                 let hits = PrometheusText.total(samples, ["vllm:gpu_prefix_cache_hits_total", "vllm:prefix_cache_hits_total"])
                 let queries = PrometheusText.total(samples, ["vllm:gpu_prefix_cache_queries_total", "vllm:prefix_cache_queries_total"])
                 return TelemetryBatch.Model(
                     modelId: instance.modelId, instanceId: instance.instanceId, tokensServed: tokens,
-                    requests: Int64(max(counters["requests"]! - before["requests"]!, 0)),
+                    requests: counterDelta("requests"),
                     latencyP50Seconds: PrometheusText.quantile(0.5, buckets: latency), latencyP95Seconds: PrometheusText.quantile(0.95, buckets: latency),
                     tokensPerSecond: interval > 0 ? Double(tokens) / interval : 0,
                     queueDepth: PrometheusText.total(samples, ["vllm:num_requests_waiting", "llamacpp:requests_deferred", "sglang:num_queue_reqs"]).map { Int($0) },
