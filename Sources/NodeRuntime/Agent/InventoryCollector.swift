@@ -8,13 +8,13 @@ enum InventoryCollector {
     static func collect() -> InventoryReport {
         let linux = try? LinuxInventoryParsers.read()
         var accelerators: [Provisioner.Accelerator] = []
-        if let output = run("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"]) {
+        if let output = VendorTool.output("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"]) {
             accelerators += (try? VendorToolParsers.nvidiaSMI(output)) ?? []
         }
-        if let output = run("rocm-smi", ["--showproductname", "--showmeminfo", "vram", "--json"]) {
+        if let output = VendorTool.output("rocm-smi", ["--showproductname", "--showmeminfo", "vram", "--json"]) {
             accelerators += (try? VendorToolParsers.rocmSMI(output)) ?? []
         }
-        if let output = run("xpu-smi", ["discovery", "--json"]) {
+        if let output = VendorTool.output("xpu-smi", ["discovery", "--json"]) {
             accelerators += (try? VendorToolParsers.xpuSMI(output)) ?? []
         }
         return InventoryReport(
@@ -23,21 +23,5 @@ enum InventoryCollector {
             accelerators: accelerators.map { .init(vendor: $0.vendor, model: $0.model, memoryMiB: $0.memoryMiB, count: $0.count, interconnect: $0.interconnect) },
             disks: linux?.disks.map { "\($0.name) \($0.bytes / 1_000_000_000) GB" } ?? [],
             nics: linux?.nics.map { [$0.name, $0.mac].compactMap { $0 }.joined(separator: " ") } ?? [])
-    }
-
-    /// A tool's standard output, or nil when it is not installed or fails.
-    private static func run(_ tool: String, _ arguments: [String]) -> String? {
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        guard let found = paths.map({ "\($0)/\(tool)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: found)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 }

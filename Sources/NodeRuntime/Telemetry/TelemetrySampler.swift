@@ -123,18 +123,7 @@ final class TelemetrySampler: Sendable {
 
     /// The vendor tool's temperature and power query, when it is installed.
     private static func nvidiaSMI() -> String? {
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        guard let tool = paths.map({ "\($0)/nvidia-smi" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--query-gpu=index,temperature.gpu,power.draw", "--format=csv,noheader,nounits"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        VendorTool.output("nvidia-smi", ["--query-gpu=index,temperature.gpu,power.draw", "--format=csv,noheader,nounits"])
     }
 }
 

@@ -2,25 +2,8 @@ import Core
 import NodeContract
 
 /// Component schemas of node agents, the model store and model instances.
-enum AgentSchemas {
-    private static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
-        var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
-        if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
-        return .object(schema)
-    }
+enum AgentSchemas: SchemaVocabulary {
 
-    private static func ref(_ name: String) -> JSONValue { .object(["$ref": .string("#/components/schemas/\(name)")]) }
-    private static func array(_ item: JSONValue) -> JSONValue { .object(["type": "array", "items": item]) }
-    private static func list(_ item: String) -> JSONValue { object(["items": array(ref(item)), "nextCursor": nullableString], required: ["items"]) }
-    private static func enumeration(_ values: [String]) -> JSONValue { .object(["type": "string", "enum": .array(values.map { .string($0) })]) }
-
-    private static let string: JSONValue = .object(["type": "string"])
-    private static let nullableString: JSONValue = .object(["type": .array(["string", "null"])])
-    private static let integer: JSONValue = .object(["type": "integer"])
-    private static let nullableInteger: JSONValue = .object(["type": .array(["integer", "null"])])
-    private static let number: JSONValue = .object(["type": "number"])
-    private static let nullableNumber: JSONValue = .object(["type": .array(["number", "null"])])
-    private static let boolean: JSONValue = .object(["type": "boolean"])
     private static let engines = enumeration(EngineKind.allCases.map(\.rawValue))
     private static let phases = enumeration(["staging", "starting", "warmingUp", "ready", "failed", "stopped"])
 

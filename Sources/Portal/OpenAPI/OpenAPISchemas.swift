@@ -4,24 +4,8 @@ import HTTPTypes
 import Core
 
 /// The component schemas of the OpenAPI document, next to the wire types they describe.
-enum OpenAPISchemas {
-    private static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
-        var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
-        if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
-        return .object(schema)
-    }
-
-    private static let string: JSONValue = .object(["type": "string"])
-    private static let nullableString: JSONValue = .object(["type": .array(["string", "null"])])
-    private static let integer: JSONValue = .object(["type": "integer"])
-    private static let nullableInteger: JSONValue = .object(["type": .array(["integer", "null"])])
-    private static let boolean: JSONValue = .object(["type": "boolean"])
+enum OpenAPISchemas: SchemaVocabulary {
     private static let role: JSONValue = .object(["type": "string", "enum": .array(["platform-admin", "domain-admin", "org-admin", "project-admin", "member", "viewer"])])
-
-    private static func list(_ item: String) -> JSONValue {
-        object(["items": .object(["type": "array", "items": .object(["$ref": .string("#/components/schemas/\(item)")])]),
-                "nextCursor": nullableString], required: ["items"])
-    }
 
     static let all: [String: JSONValue] = [
         "Error": object(["error": object(["code": string, "message": string, "requestId": string, "details": .object(["type": "object"])],

@@ -2,21 +2,8 @@ import Core
 import Provisioner
 
 /// Component schemas of tenants, orgs, projects, quotas, invitations and pools.
-enum TenancySchemas {
-    private static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
-        var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
-        if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
-        return .object(schema)
-    }
+enum TenancySchemas: SchemaVocabulary {
 
-    private static func ref(_ name: String) -> JSONValue { .object(["$ref": .string("#/components/schemas/\(name)")]) }
-    private static func array(_ item: JSONValue) -> JSONValue { .object(["type": "array", "items": item]) }
-    private static func list(_ item: String) -> JSONValue { object(["items": array(ref(item)), "nextCursor": nullableString], required: ["items"]) }
-
-    private static let string: JSONValue = .object(["type": "string"])
-    private static let nullableString: JSONValue = .object(["type": .array(["string", "null"])])
-    private static let integer: JSONValue = .object(["type": "integer"])
-    private static let nullableInteger: JSONValue = .object(["type": .array(["integer", "null"])])
     private static let status: JSONValue = .object(["type": "string", "enum": ["active", "archived"]])
 
     static let all: [String: JSONValue] = [
