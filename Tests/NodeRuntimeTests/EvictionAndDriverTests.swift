@@ -41,8 +41,8 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("driver-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        FileManager.default.createFile(atPath: folder + "/small.gguf", contents: Data(count: 10))
-        FileManager.default.createFile(atPath: folder + "/model.gguf", contents: Data(count: 100))
+        _ = FileManager.default.createFile(atPath: folder + "/small.gguf", contents: Data(count: 10))
+        _ = FileManager.default.createFile(atPath: folder + "/model.gguf", contents: Data(count: 100))
         let configuration = AgentConfiguration()
         let llama = try EngineDriver.launch(spec(.llamaServer, vendor: "nvidia", devices: [0, 1]), modelFolder: folder, port: 9000,
                                             configuration: configuration, selfExecutable: "/bin/metalplane")

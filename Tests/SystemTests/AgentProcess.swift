@@ -29,7 +29,7 @@ final class AgentProcess: @unchecked Sendable {
         process.arguments = ["node", "--controller", controllerURL, "--state-dir", stateDirectory, "--node-cache-path", cachePath,
                              "--listen", "127.0.0.1:\(port)", "--hostname", "test-node"] + (joinToken.map { ["--join-token", $0] } ?? [])
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = FileHandle(forWritingAtPath: logPath)
         _ = try? log?.seekToEnd()
         process.standardOutput = log

@@ -42,8 +42,8 @@ final class ControllerProcess: @unchecked Sendable {
         environment["METALPLANE_SPARE_SIGNING_KEYS"] = "1"
         environment.merge(self.environment) { $1 }
         process.environment = environment
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()

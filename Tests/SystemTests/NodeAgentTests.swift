@@ -19,7 +19,7 @@ func isRunning(_ pid: Int32) -> Bool {
         for (model, files) in models {
             let folder = root + "/" + model.replacingOccurrences(of: "/", with: "--")
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for (name, data) in files { FileManager.default.createFile(atPath: folder + "/" + name, contents: data) }
+            for (name, data) in files { _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: data) }
         }
         if withSmolLM {
             let gguf = try #require(installedPeers()["SMOLLM2_GGUF"], "scripts/install-deps.sh installs llama-server and SmolLM2 (peers.env)")
@@ -115,7 +115,7 @@ func isRunning(_ pid: Int32) -> Bool {
         agent.kill(SIGKILL)
         let strayFolder = agent.cachePath + "/acme--stray"
         try FileManager.default.createDirectory(atPath: strayFolder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: strayFolder + "/w.bin.partial", contents: Data(count: 100))
+        _ = FileManager.default.createFile(atPath: strayFolder + "/w.bin.partial", contents: Data(count: 100))
         let orphanPid = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.stateDirectory + "/runners.json"))) as? [String: Int])?[instanceID])
         try agent.start(joinToken: nil)
         let rejoined = try #require(try await onlineAgent(controller, admin: admin, not: oldSession), "rejoined: \(agent.log)")
@@ -159,10 +159,10 @@ func isRunning(_ pid: Int32) -> Bool {
         // partial copy of acme/spare fails its checksum, is thrown away and copied again.
         let fastFolder = agent.cachePath + "/acme--fast"
         try FileManager.default.createDirectory(atPath: fastFolder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: fastFolder + "/w.bin.partial", contents: Data(repeating: 7, count: 100_000))
+        _ = FileManager.default.createFile(atPath: fastFolder + "/w.bin.partial", contents: Data(repeating: 7, count: 100_000))
         let spareFolder = agent.cachePath + "/acme--spare"
         try FileManager.default.createDirectory(atPath: spareFolder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: spareFolder + "/s.bin.partial", contents: Data(repeating: 9, count: 512))
+        _ = FileManager.default.createFile(atPath: spareFolder + "/s.bin.partial", contents: Data(repeating: 9, count: 512))
         let wedged = try await run("acme/wedged", ["--hang-warmup"])
         let fast = try await run("acme/fast", companions: ["acme/drafter"])
         let spare = try await run("acme/spare")

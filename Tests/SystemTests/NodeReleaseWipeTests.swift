@@ -11,7 +11,7 @@ import Testing
         defer { bmc.stop() }
         let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: store + "/acme--tiny", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: store + "/acme--tiny/w.bin", contents: Data(count: 2048))
+        _ = FileManager.default.createFile(atPath: store + "/acme--tiny/w.bin", contents: Data(count: 2048))
         let controller = try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.3",
                                                                    "METALPLANE_BMC_TIMEOUT_SECONDS": "5"])
         let admin = try await controller.token()
@@ -45,7 +45,7 @@ import Testing
 
         // The deployed image's agent joins naming its node: the node is active.
         let disk = FileManager.default.temporaryDirectory.appendingPathComponent("mp-disk-\(UUID().uuidString).img").path
-        FileManager.default.createFile(atPath: disk, contents: Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }))
+        _ = FileManager.default.createFile(atPath: disk, contents: Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }))
         defer { try? FileManager.default.removeItem(atPath: disk) }
         let token = try #require(try await json(.POST, "/api/v1/join-tokens", "{}")["token"] as? String)
         let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: token, environment: ["METALPLANE_NODE_NAME": "wipe-node", "METALPLANE_WIPE_DEVICES": disk])

@@ -49,13 +49,13 @@ public final class BMCEmulator: @unchecked Sendable {
         emulator.executableURL = URL(fileURLWithPath: Self.executable)
         emulator.arguments = ["--config", directory + "/emulator.conf"]
         emulator.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: directory + "/emulator.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/emulator.log", contents: nil)
         emulator.standardOutput = FileHandle(forWritingAtPath: directory + "/emulator.log")
         emulator.standardError = FileHandle(forWritingAtPath: directory + "/emulator.log")
         try emulator.run()
         images.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         images.arguments = ["python3", "-m", "http.server", String(imagePort), "--bind", "127.0.0.1", "--directory", directory]
-        FileManager.default.createFile(atPath: directory + "/images.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/images.log", contents: nil)
         images.standardOutput = FileHandle(forWritingAtPath: directory + "/images.log")
         images.standardError = FileHandle(forWritingAtPath: directory + "/images.log")
         try images.run()
