@@ -12,6 +12,7 @@ public struct NodeOperationRunner: Service {
     }
 
     public func run() async throws {
+        await nodes.requeueWaitingOperations()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let ran = await nodes.runDueOperations()
             if ran == 0 { try? await Task.sleep(for: interval) }

@@ -111,6 +111,12 @@ extension NodeService {
         }
     }
 
+    /// At start: an operation that was waiting for an agent (a wipe command is held in memory and
+    /// died with the previous process) runs again, so the command is sent again.
+    public func requeueWaitingOperations() async {
+        _ = try? await database.write { try $0.execute("UPDATE node_operations SET state = 'pending' WHERE state = 'waiting'", []) }
+    }
+
     /// Releases whose agent never reported a wipe within the timeout fail (the node goes to `failed`).
     private func failOverdueWipes() async {
         let cutoff = clock.nowMillis() - wipeTimeoutMillis
