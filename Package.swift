@@ -69,6 +69,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "NodeContract",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
@@ -79,7 +80,10 @@ let package = Package(
         // The two servers.
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -63,11 +63,15 @@ public final class ControllerRuntime: Sendable {
                                     maxAttempts: configuration.nodeOperationAttempts,
                                     agents: agents, wipeTimeoutSeconds: configuration.wipeTimeoutSeconds)
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
+        let instances = InstanceService(database: database, clock: clock)
+        let usage = UsageLedger(database: database, logger: logger)
+        let router = InferenceRouter(instances: instances, usage: usage, logger: logger)
+        await router.refresh()
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
-                                          agents: agents, instances: InstanceService(database: database, clock: clock),
+                                          agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          clock: clock, metrics: metrics, migrationsDone: true)
+                                          usage: usage, router: router, clock: clock, metrics: metrics, migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
     }
@@ -110,11 +114,13 @@ public final class ControllerRuntime: Sendable {
     /// The background loops that run beside the HTTP server: node operations, and the watch that
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
-        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances)]
+        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances),
+         RouterUpkeep(router: services.router, usage: services.usage)]
     }
 
     /// Closes the store (after queued writes) and the worker threads.
     public func close() async {
+        await services.usage.flush()
         await services.database.close()
         await services.identity.shutdown()
         await services.nodes.shutdown()

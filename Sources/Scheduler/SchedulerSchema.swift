@@ -14,5 +14,6 @@ public enum SchedulerSchema {
             "CREATE INDEX instances_agent ON instances (agent_id, desired)",
             "CREATE INDEX instances_model ON instances (model_id, phase)",
         ]),
+        UsageLedger.migration,
     ]
 }

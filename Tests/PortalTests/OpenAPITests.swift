@@ -46,6 +46,8 @@ import Testing
                     #expect(spec.path.hasPrefix("/api/v1/"))
                 case .agent:
                     #expect(spec.path.hasPrefix("/api/v1/agent/") || spec.path.hasPrefix("/api/v1/store/models/"), "\(spec.path) is for node agents")
+                case .projectAPIKey:
+                    #expect(spec.path.hasPrefix("/v1/"), "\(spec.path): only the OpenAI-compatible router takes project API keys alone")
                 }
             }
         }

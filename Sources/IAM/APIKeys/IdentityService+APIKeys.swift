@@ -120,6 +120,6 @@ extension IdentityService {
         guard let realm = realm(id: key.realmID) else { throw IAMError.invalidToken("unknown API key") }
         guard realm.status == .active else { throw IAMError.realmSuspended(realm.name) }
         return Principal(kind: .apiKey, id: key.id, name: APIKey.marker + key.prefix, realmID: realm.id, realmName: realm.name,
-                         tenantID: realm.tenantID, bindings: try await bindings(of: .apiKey, id: key.id))
+                         tenantID: realm.tenantID, bindings: try await bindings(of: .apiKey, id: key.id), projectID: key.projectID)
     }
 }

@@ -25,10 +25,13 @@ public struct Principal: Sendable, Equatable {
     public var bindings: [RoleBinding]
     /// The session (refresh-token family) an access token belongs to.
     public var sessionID: String?
+    /// The project an API key belongs to (nil for realm-wide keys and for users and clients).
+    public var projectID: String?
 
     /// A principal with all its facts.
     public init(kind: Kind, id: String, name: String, realmID: String, realmName: String, tenantID: String?,
-                bindings: [RoleBinding], sessionID: String? = nil) {
+                bindings: [RoleBinding], sessionID: String? = nil, projectID: String? = nil) {
+        self.projectID = projectID
         self.kind = kind
         self.id = id
         self.name = name

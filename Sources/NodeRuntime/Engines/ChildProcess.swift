@@ -7,16 +7,24 @@ final class ChildProcess: Sendable {
     private let process: Process
     private let exit = NIOLockedValueBox<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
     let pid: Int32
+    /// util-linux's setpriv, which sets the parent-death signal and execs the runner (same PID).
+    static let setpriv = "/usr/bin/setpriv"
 
     /// Starts `executable` with `arguments`, the agent's environment plus `environment`, output to `logPath`.
     init(executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
         let process = Process()
-        if executable.contains("/") {
+        if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
+            // The runner dies with its agent (SIGKILL on the parent's death): a node whose agent is gone
+            // serves nothing, so requests in flight fail at once instead of hanging on an unsupervised engine.
+            process.executableURL = URL(fileURLWithPath: Self.setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else if executable.contains("/") {
             process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
         } else {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable] + arguments
         }
-        process.arguments = executable.contains("/") ? arguments : [executable] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)

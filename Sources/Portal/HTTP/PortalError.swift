@@ -10,6 +10,8 @@ public enum PortalError: DomainError, Equatable {
     case invalidHeader(name: String, reason: String)
     case bodyTooLarge(limit: Int)
     case unauthenticated
+    /// The route takes a project's API key, not a user's or client's token.
+    case apiKeyRequired
     case routeNotFound(String)
     case methodNotAllowed
     case idempotencyKeyReused
@@ -23,6 +25,7 @@ public enum PortalError: DomainError, Equatable {
         case .invalidHeader: "invalid_header"
         case .bodyTooLarge: "payload_too_large"
         case .unauthenticated: "unauthenticated"
+        case .apiKeyRequired: "api_key_required"
         case .routeNotFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .idempotencyKeyReused: "idempotency_key_reused"
@@ -36,6 +39,7 @@ public enum PortalError: DomainError, Equatable {
         case .invalidBody, .invalidQuery, .invalidHeader, .methodNotAllowed: .invalidRequest
         case .bodyTooLarge: .payloadTooLarge
         case .unauthenticated: .unauthenticated
+        case .apiKeyRequired: .forbidden
         case .routeNotFound: .notFound
         case .idempotencyKeyReused: .unprocessable
         case .idempotencyKeyInFlight: .conflict
@@ -50,6 +54,7 @@ public enum PortalError: DomainError, Equatable {
         case .invalidHeader(let name, let reason): "header \(name): \(reason)"
         case .bodyTooLarge(let limit): "request body exceeds the limit of \(limit) bytes"
         case .unauthenticated: "authentication required: send Authorization: Bearer <access token or API key>"
+        case .apiKeyRequired: "inference takes a project's API key (Authorization: Bearer mpk_…), not a user or client token"
         case .routeNotFound(let path): "no route for \(path)"
         case .methodNotAllowed: "method not allowed on this path"
         case .idempotencyKeyReused: "this Idempotency-Key was used with a different request"

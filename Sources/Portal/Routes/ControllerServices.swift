@@ -21,6 +21,8 @@ public struct ControllerServices: Sendable {
     public let agents: AgentService
     public let instances: InstanceService
     public let modelStore: ModelStore
+    public let usage: UsageLedger
+    public let router: InferenceRouter
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// Set once migrations have run: `/readyz` reports it.

@@ -38,6 +38,16 @@ struct RouteRegistrar: Sendable {
                 agent = AgentCaller(agentID: session.agentID, sessionID: session.sessionID)
                 context.logger[metadataKey: "agent"] = .string(session.agentID)
             }
+            if case .projectAPIKey = spec.access {
+                let principal = try await authenticate(request)
+                guard principal.kind == .apiKey else { throw PortalError.apiKeyRequired }
+                // A viewer key may read the project, not spend its accelerators.
+                guard principal.bindings.contains(where: { $0.role.permissions.contains(.inference) }) else {
+                    throw IAMError.forbidden(permission: Permission.inference.rawValue)
+                }
+                context.principal = principal
+                context.logger[metadataKey: "actor"] = .string(principal.name)
+            }
             if case .authenticated(let permission, let source) = spec.access {
                 let principal = try await authenticate(request)
                 context.principal = principal

@@ -18,6 +18,8 @@ public struct RouteSpec: Sendable {
         case authenticated(Permission, ScopeSource)
         /// A node agent, by the session token its registration returned.
         case agent
+        /// A project's API key: the OpenAI-compatible router.
+        case projectAPIKey
     }
 
     /// How the scope of the target resource is found.
@@ -101,10 +103,11 @@ public struct RouteSpec: Sendable {
         self.handler = handler
     }
 
-    /// Whether calls change state and so are audited. Agent traffic (heartbeats, telemetry) is
-    /// not: it is machine chatter at thousands of calls a second, recorded in the agents' state instead.
+    /// Whether calls change state and so are audited. Agent traffic (heartbeats, telemetry) and
+    /// inference requests are not: thousands a second, recorded in the agents' state and the usage ledger instead.
     public var isMutating: Bool {
         if case .agent = access { return false }
+        if case .projectAPIKey = access { return false }
         return method != .get && method != .head
     }
 }
