@@ -120,7 +120,8 @@ func isRunning(_ pid: Int32) -> Bool {
         try agent.start(joinToken: nil)
         let rejoined = try #require(try await onlineAgent(controller, admin: admin, not: oldSession), "rejoined: \(agent.log)")
         #expect(rejoined["id"] as? String == agentID && rejoined["sessionId"] as? String != oldSession)
-        #expect(!isRunning(Int32(orphanPid)), "the orphaned runner was stopped")
+        // The runner died with its agent (parent-death signal); the new session's orphan sweep is the backstop.
+        #expect(try await eventually(3) { isRunning(Int32(orphanPid)) ? nil : true } == true, "the orphaned runner was stopped")
         #expect(!FileManager.default.fileExists(atPath: strayFolder), "startup evicts copies orphaned by the crashed session")
         _ = try await instance(controller, instanceID, admin: admin, until: { $0["phase"] as? String == "ready" })
 
