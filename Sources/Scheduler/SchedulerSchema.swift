@@ -15,5 +15,12 @@ public enum SchedulerSchema {
             "CREATE INDEX instances_model ON instances (model_id, phase)",
         ]),
         UsageLedger.migration,
+        // Placement: the memory an instance holds on its node, and its part of a multi-node placement.
+        Migration(module: "scheduler", version: 3, statements: [
+            "ALTER TABLE instances ADD COLUMN memory_bytes BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE instances ADD COLUMN placement_id TEXT",
+            "ALTER TABLE instances ADD COLUMN shard_rank BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE instances ADD COLUMN shard TEXT",
+        ]),
     ]
 }

@@ -238,6 +238,16 @@ public final class AgentService: Sendable {
         try await database.read { try $0.query("SELECT id FROM agents WHERE node_id = ? ORDER BY registered_at DESC", [.text(nodeID)]).first?.string("id") }
     }
 
+    /// The online agents of these enrolled nodes, by node id.
+    public func onlineAgents(onNodes nodeIDs: [String]) async throws -> [String: Agent] {
+        guard !nodeIDs.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: nodeIDs.count).joined(separator: ", ")
+        let agents = try await database.read {
+            try $0.query(Agent.self, "SELECT * FROM agents WHERE state = 'online' AND node_id IN (\(marks))", nodeIDs.map { .text($0) })
+        }
+        return Dictionary(agents.compactMap { agent in agent.nodeId.map { ($0, withLiveness(agent)) } }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The enrolled node an agent runs on.
     public func nodeID(of agentID: String) async throws -> String? {
         try await database.read { try $0.query("SELECT node_id FROM agents WHERE id = ?", [.text(agentID)]).first?.optionalString("node_id") }

@@ -45,6 +45,47 @@ public final class InstanceService: Sendable {
         }
     }
 
+    /// Records a placement: one instance per shard, on each shard's agent, holding the shard's memory.
+    public func place(_ shards: [PlacementShard], agents: [String: String], card: ModelCard, engine: EngineKind, projectID: String,
+                      sharding: Sharding) async throws -> [ModelInstance] {
+        let now = clock.nowMillis()
+        let placement = Identifier.make("plc", at: now)
+        let encoder = JSONEncoder()
+        return try await database.write { connection in
+            var created: [ModelInstance] = []
+            for (rank, shard) in shards.enumerated() {
+                guard let agent = agents[shard.nodeId] else { throw SchedulerError.invalidField(field: "nodes", reason: "node \(shard.nodeName) has no agent") }
+                let id = Identifier.make("inst", at: now)
+                try connection.execute(
+                    """
+                    INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, desired, phase, restarts,
+                                           memory_bytes, placement_id, shard_rank, shard, created_at, updated_at, version)
+                    VALUES (?, ?, ?, ?, ?, '[]', '[]', NULL, ?, 'running', 'staging', 0, ?, ?, ?, ?, ?, ?, 1)
+                    """,
+                    [.text(id), .text(agent), .text(projectID), .text(card.modelId), .text(engine.rawValue),
+                     .text(String(decoding: try encoder.encode(card.companions), as: UTF8.self)), .integer(shard.neededBytes), .text(placement),
+                     .int(rank), .text(String(decoding: try encoder.encode(shard), as: UTF8.self)), .integer(now), .integer(now)])
+                created.append(try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!)
+            }
+            return created
+        }
+    }
+
+    /// The project's instances wanted running, by id.
+    public func instances(projectID: String) async throws -> [ModelInstance] {
+        try await database.read {
+            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE project_id = ? AND desired = 'running' ORDER BY id LIMIT 10000", [.text(projectID)])
+        }
+    }
+
+    /// Memory held by running instances, by agent.
+    public func reservedBytes() async throws -> [String: Int64] {
+        let rows = try await database.read {
+            try $0.query("SELECT agent_id, SUM(memory_bytes) AS held FROM instances WHERE desired = 'running' GROUP BY agent_id", [])
+        }
+        return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("agent_id"), try $0.int64("held")) })
+    }
+
     /// One instance.
     public func instance(_ id: String) async throws -> ModelInstance {
         guard let found = try await database.read({ try $0.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)]) }) else {

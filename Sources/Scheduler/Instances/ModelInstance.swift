@@ -21,6 +21,11 @@ public struct ModelInstance: Sendable, Equatable, Codable, RowDecodable {
     public var endpoint: String?
     public var restarts: Int64
     public var lastError: String?
+    /// Memory the instance holds on its node (placement counts it as used).
+    public var memoryBytes: Int64
+    /// The placement this instance is part of, and its part (rank 0 serves requests).
+    public var placementId: String?
+    public var shard: PlacementShard?
     public var createdAt: Int64
     public var updatedAt: Int64
     public var version: Int64
@@ -41,6 +46,9 @@ public struct ModelInstance: Sendable, Equatable, Codable, RowDecodable {
         endpoint = try row.optionalString("endpoint")
         restarts = try row.int64("restarts")
         lastError = try row.optionalString("last_error")
+        memoryBytes = try row.int64("memory_bytes")
+        placementId = try row.optionalString("placement_id")
+        shard = try row.optionalString("shard").flatMap { try? JSONDecoder().decode(PlacementShard.self, from: Data($0.utf8)) }
         createdAt = try row.int64("created_at")
         updatedAt = try row.int64("updated_at")
         version = try row.int64("version")

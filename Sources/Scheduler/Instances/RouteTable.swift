@@ -22,7 +22,7 @@ extension InstanceService {
     /// The route table from the store: instances wanted running, reported ready, with an endpoint and a project.
     public func routeTable() async throws -> RouteTable {
         let rows = try await database.read {
-            try $0.query("SELECT id, project_id, model_id, endpoint FROM instances WHERE desired = 'running' AND phase = 'ready' AND endpoint IS NOT NULL AND project_id IS NOT NULL ORDER BY id", [])
+            try $0.query("SELECT id, project_id, model_id, endpoint FROM instances WHERE desired = 'running' AND phase = 'ready' AND endpoint IS NOT NULL AND project_id IS NOT NULL AND shard_rank = 0 ORDER BY id", [])
         }
         var table = RouteTable()
         for row in rows {
