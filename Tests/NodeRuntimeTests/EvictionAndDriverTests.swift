@@ -73,6 +73,14 @@ import Testing
 }
 
 @Suite struct AgentConfigurationTests {
+    @Test func theDeployExampleIsAValidConfiguration() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var configuration = AgentConfiguration()
+        configuration.hostname = "small-disk-node"
+        try configuration.apply(yaml: try String(contentsOf: root.appendingPathComponent("deploy/node.example.yaml"), encoding: .utf8))
+        #expect(configuration.controllerURL == "https://controller.example:8080" && configuration.stagingKeepRecentGB == 0)
+    }
+
     @Test func theRunbooksStagingSectionAndThisNodesOverridesApply() throws {
         var configuration = AgentConfiguration()
         configuration.hostname = "gpu-7"
