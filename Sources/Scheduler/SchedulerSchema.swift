@@ -22,5 +22,16 @@ public enum SchedulerSchema {
             "ALTER TABLE instances ADD COLUMN shard_rank BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE instances ADD COLUMN shard TEXT",
         ]),
+        // Hot-swap: the name clients call an instance by (kept across a swap), whether the router sends
+        // it traffic, and the swaps themselves.
+        Migration(module: "scheduler", version: 4, statements: [
+            "ALTER TABLE instances ADD COLUMN served_model TEXT",
+            "ALTER TABLE instances ADD COLUMN serving BIGINT NOT NULL DEFAULT 1",
+            """
+            CREATE TABLE swaps (
+                id TEXT PRIMARY KEY, from_instance TEXT NOT NULL, to_instance TEXT NOT NULL, phase TEXT NOT NULL, error TEXT,
+                started_at BIGINT NOT NULL, flipped_at BIGINT, finished_at BIGINT, health_millis DOUBLE PRECISION)
+            """,
+        ]),
     ]
 }

@@ -39,6 +39,9 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var nodeOperationAttempts = 3
     /// How long a placement waits for memory information of nodes that just joined before answering 503, seconds.
     public var placementInfoWaitSeconds = 15
+    /// Hot-swap: how long the new instance may take to load, and the time each health-check prompt must answer within.
+    public var swapLoadTimeoutSeconds = 600
+    public var swapHealthBudgetMillis = 5000
     /// How long a release waits for the node's agent to report its wipe before the node is failed, seconds.
     public var wipeTimeoutSeconds = 3600
     /// The model store: one `org--name` folder per model, served to node agents. Default: `<data-dir>/models`.
@@ -122,7 +125,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"), ("modelStorePath", "METALPLANE_MODEL_STORE_PATH"),
         ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
         ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"), ("wipeTimeoutSeconds", "METALPLANE_WIPE_TIMEOUT_SECONDS"),
-        ("placementInfoWaitSeconds", "METALPLANE_PLACEMENT_INFO_WAIT_SECONDS"),
+        ("placementInfoWaitSeconds", "METALPLANE_PLACEMENT_INFO_WAIT_SECONDS"), ("swapLoadTimeoutSeconds", "METALPLANE_SWAP_LOAD_TIMEOUT_SECONDS"),
+        ("swapHealthBudgetMillis", "METALPLANE_SWAP_HEALTH_BUDGET_MILLIS"),
     ]
 
     /// The effective model store folder.
@@ -172,6 +176,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "modelStorePath": modelStorePath = value
         case "wipeTimeoutSeconds": wipeTimeoutSeconds = try integer(10...604_800)
         case "placementInfoWaitSeconds": placementInfoWaitSeconds = try integer(0...300)
+        case "swapLoadTimeoutSeconds": swapLoadTimeoutSeconds = try integer(1...86_400)
+        case "swapHealthBudgetMillis": swapHealthBudgetMillis = try integer(10...600_000)
         case "agentHeartbeatSeconds": agentHeartbeatSeconds = try seconds(0.05...300)
         case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
         case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)

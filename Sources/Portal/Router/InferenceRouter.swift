@@ -83,7 +83,7 @@ public final class InferenceRouter: Sendable {
             upstream.method = .POST
             upstream.headers.add(name: "Content-Type", value: "application/json")
             upstream.headers.add(name: "X-Request-Id", value: context.requestID)
-            upstream.body = .bytes(payload)
+            upstream.body = .bytes(replica.modelID == model ? payload : Self.renamed(payload, to: replica.modelID))
             let response: HTTPClientResponse
             do {
                 response = try await Self.upstream.execute(upstream, timeout: .minutes(10))
@@ -138,6 +138,16 @@ public final class InferenceRouter: Sendable {
         return OpenAIError.response(.serviceUnavailable, type: "server_error", code: "instance_unavailable", retryable: true,
                                     message: "no replica of \(model) answered; retry shortly")
     }
+
+    /// The body with `model` set to the engine's own model (a hot-swapped replica serves the old name).
+    static func renamed(_ payload: ByteBuffer, to model: String) -> ByteBuffer {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView))) as? [String: Any] else { return payload }
+        object["model"] = model
+        return (try? JSONSerialization.data(withJSONObject: object)).map { ByteBuffer(bytes: $0) } ?? payload
+    }
+
+    /// Requests in flight on an instance (a swap waits for the old one's to drain).
+    func inFlight(_ instanceID: String) -> Int { outstanding.withLockedValue { $0[instanceID] ?? 0 } }
 
     /// Whether `error` happened before the request could reach the engine (refused or timed-out connect).
     static func neverConnected(_ error: any Error) -> Bool {

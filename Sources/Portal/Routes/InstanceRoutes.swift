@@ -32,6 +32,22 @@ enum InstanceRoutes {
                 let found = try await instances.instance(try call.context.parameters.require("id"))
                 return try JSONBody.response(found, version: found.version)
             },
+            RouteSpec(.post, "/api/v1/instances/{id}/swap", "instances.swap",
+                      summary: "Hot-swap to a new model or quantization: load it, health-check it, flip the router, drain and unload the old one (202; follow the swap).",
+                      tag: "instances", access: admin, request: "SwapRequest", response: "Swap", status: 202) { call in
+                let request = try await JSONBody.decode(SwapRequest.self, from: call.request, context: call.context)
+                let (swap, _) = try await instances.beginSwap(of: try call.context.parameters.require("id"), to: request)
+                let runner = HotSwap(instances: instances, router: services.router, logger: call.context.logger,
+                                     loadTimeout: .seconds(services.configuration.swapLoadTimeoutSeconds),
+                                     healthBudgetMillis: Double(services.configuration.swapHealthBudgetMillis), drainTimeout: .seconds(300))
+                Task { await runner.run(swap) }
+                call.audit.target = swap.id
+                return try JSONBody.response(swap, status: .accepted)
+            },
+            RouteSpec(.get, "/api/v1/swaps/{id}", "swaps.get", summary: "A hot-swap's phase: loading, checking, draining, done or failed.",
+                      tag: "instances", access: admin, response: "Swap") { call in
+                try JSONBody.response(try await instances.swap(try call.context.parameters.require("id")))
+            },
             RouteSpec(.delete, "/api/v1/instances/{id}", "instances.stop",
                       summary: "Deactivate an instance: the agent stops it and its staged copy becomes an eviction candidate.", tag: "instances",
                       access: admin, response: "ModelInstance") { call in
