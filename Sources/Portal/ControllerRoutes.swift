@@ -11,6 +11,6 @@ enum ControllerRoutes {
             + TenantRoutes.routes(services) + HierarchyRoutes.routes(services) + InvitationRoutes.routes(services) + PoolRoutes.routes(services)
             + NodeRoutes.routes(services) + ProjectNodeRoutes.routes(services)
             + AgentRoutes.routes(services) + StoreRoutes.routes(services) + InstanceRoutes.routes(services)
-            + InferenceRoutes.routes(services) + PlacementRoutes.routes(services)
+            + InferenceRoutes.routes(services) + PlacementRoutes.routes(services) + TracingRoutes.routes(services)
     }
 }

@@ -65,7 +65,8 @@ public final class ControllerRuntime: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
         let instances = InstanceService(database: database, clock: clock)
         let usage = UsageLedger(database: database, logger: logger)
-        let router = InferenceRouter(instances: instances, usage: usage, logger: logger)
+        let router = InferenceRouter(instances: instances, usage: usage,
+                                     traces: TraceStore(directory: configuration.dataDirectory + "/traces"), logger: logger)
         await router.refresh()
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
@@ -115,7 +116,9 @@ public final class ControllerRuntime: Sendable {
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
         [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances),
-         RouterUpkeep(router: services.router, usage: services.usage)]
+         RouterUpkeep(router: services.router, usage: services.usage),
+         TraceJanitor(traces: services.router.traces, retentionDays: services.configuration.traceRetentionDays,
+                      interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger)]
     }
 
     /// Closes the store (after queued writes) and the worker threads.

@@ -54,6 +54,7 @@ extension TestClientProtocol {
                 parameters["id:agents"] = "agent_of_the_platform"
                 parameters["id:instances"] = "inst_of_the_platform"
                 parameters["id:swaps"] = "swap_of_the_platform"
+                parameters["taskId"] = "task_of_the_platform"
                 parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }

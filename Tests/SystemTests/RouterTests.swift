@@ -14,8 +14,9 @@ struct RouterWorld {
     let apiKey: String
     let agentID: String
 
-    static func make(store: String, agentEnvironment: [String: String] = [:]) async throws -> RouterWorld {
-        let controller = try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.2"])
+    static func make(store: String, agentEnvironment: [String: String] = [:], controllerEnvironment: [String: String] = [:]) async throws -> RouterWorld {
+        let controller = try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.2"]
+                                                         .merging(controllerEnvironment) { $1 })
         let admin = try await controller.token()
         let created = try await controller.call(.POST, "/api/v1/tenants", bearer: admin, json: """
             {"name": "Router Co", "slug": "routerco", "admin": {"username": "boss"}, "quota": {"accelerators": {"nvidia/H100": 8}}, "network": {"vrfs": 1, "vlansPerVrf": 1}}
@@ -56,6 +57,13 @@ struct RouterWorld {
     func stop() {
         agent.stopEverything()
         controller.kill(SIGTERM)
+    }
+}
+
+extension Array {
+    func asyncFirst(where predicate: (Element) async throws -> Bool) async rethrows -> Element? {
+        for element in self where try await predicate(element) { return element }
+        return nil
     }
 }
 
@@ -160,6 +168,45 @@ struct RouterWorld {
                 }
             }
         }
+    }
+
+    @Test func tracingRecordsNewRequestsOnlyWithTheirTimingsAndTheJanitorPrunesThem() async throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: store + "/acme--traced", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: store + "/acme--traced/w.bin", contents: Data(count: 64))
+        // Retention of 3 seconds (in days), the janitor every second.
+        let world = try await RouterWorld.make(store: store, controllerEnvironment: ["METALPLANE_TRACE_RETENTION_DAYS": String(3.0 / 86_400),
+                                                                                   "METALPLANE_TRACE_JANITOR_SECONDS": "1"])
+        defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
+        _ = try await world.run("acme/traced", engine: "engine-sim", arguments: ["--ttft-ms", "30", "--itl-ms", "5"])
+        let c = world.controller
+        func ask(stream: Bool) async throws {
+            let reply = try await world.inference(.POST, "/v1/chat/completions",
+                                                  json: #"{"model": "acme/traced", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6, "stream": \#(stream)}"#)
+            #expect(reply.status == 200)
+        }
+        try await ask(stream: false)
+        #expect(try await c.call(.GET, "/v1/tracing", bearer: world.admin).json["enabled"] as? Bool == false, "off by default")
+        #expect(try await c.call(.PUT, "/v1/tracing", bearer: world.admin, json: #"{"enabled": true}"#).json["enabled"] as? Bool == true)
+        #expect(try await c.call(.PUT, "/v1/tracing", bearer: world.apiKey, json: #"{"enabled": false}"#).status == 403, "operators only")
+        try await ask(stream: true)
+        try await ask(stream: false)
+        _ = try await c.call(.PUT, "/v1/tracing", bearer: world.admin, json: #"{"enabled": false}"#)
+        try await ask(stream: true)
+        let listed = try await c.call(.GET, "/v1/traces", bearer: world.admin).json["traces"] as? [[String: Any]] ?? []
+        #expect(listed.count == 2 && listed.allSatisfy { $0["modelId"] as? String == "acme/traced" }, "only requests made while on: \(listed)")
+        let streamed = try #require(try await listed.asyncFirst { summary in
+            try await c.call(.GET, "/v1/traces/\(summary["taskId"] as! String)/stats", bearer: world.admin).json["streamed"] as? Bool == true
+        })
+        let stats = try await c.call(.GET, "/v1/traces/\(streamed["taskId"] as! String)/stats", bearer: world.admin).json
+        #expect((stats["firstTokenMillis"] as? Double ?? 0) >= 25 && (stats["perTokenMillis"] as? Double ?? 0) > 0, "\(stats)")
+        #expect((stats["totalMillis"] as? Double ?? 0) >= (stats["firstTokenMillis"] as? Double ?? 0) && stats["queueMillis"] is Double)
+        let cluster = try await c.call(.GET, "/v1/traces/cluster", bearer: world.admin).json["traces"] as? [Any]
+        #expect(cluster?.count == 2, "a single controller: the cluster view is its own")
+        let pruned = try await eventually(8) { () -> Bool? in
+            ((try await c.call(.GET, "/v1/traces", bearer: world.admin).json["traces"] as? [Any]) ?? [1]).isEmpty ? true : nil
+        }
+        #expect(pruned == true, "the janitor prunes traces past the retention")
     }
 
     /// A streamed chat completion: its SSE events and when it ended.

@@ -39,6 +39,11 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var nodeOperationAttempts = 3
     /// How long a placement waits for memory information of nodes that just joined before answering 503, seconds.
     public var placementInfoWaitSeconds = 15
+    /// Router traces are kept this many days, and the janitor looks every `traceJanitorSeconds` (hourly).
+    public var traceRetentionDays = 3.0
+    public var traceJanitorSeconds = 3600
+    /// Other controllers `GET /v1/traces/cluster` asks (base URLs); their traces are merged by task id.
+    public var tracingPeers: [String] = []
     /// Hot-swap: how long the new instance may take to load, and the time each health-check prompt must answer within.
     public var swapLoadTimeoutSeconds = 600
     public var swapHealthBudgetMillis = 5000
@@ -126,7 +131,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
         ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"), ("wipeTimeoutSeconds", "METALPLANE_WIPE_TIMEOUT_SECONDS"),
         ("placementInfoWaitSeconds", "METALPLANE_PLACEMENT_INFO_WAIT_SECONDS"), ("swapLoadTimeoutSeconds", "METALPLANE_SWAP_LOAD_TIMEOUT_SECONDS"),
-        ("swapHealthBudgetMillis", "METALPLANE_SWAP_HEALTH_BUDGET_MILLIS"),
+        ("swapHealthBudgetMillis", "METALPLANE_SWAP_HEALTH_BUDGET_MILLIS"), ("traceRetentionDays", "METALPLANE_TRACE_RETENTION_DAYS"),
+        ("traceJanitorSeconds", "METALPLANE_TRACE_JANITOR_SECONDS"), ("tracingPeers", "METALPLANE_TRACING_PEERS"),
     ]
 
     /// The effective model store folder.
@@ -178,6 +184,11 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "placementInfoWaitSeconds": placementInfoWaitSeconds = try integer(0...300)
         case "swapLoadTimeoutSeconds": swapLoadTimeoutSeconds = try integer(1...86_400)
         case "swapHealthBudgetMillis": swapHealthBudgetMillis = try integer(10...600_000)
+        case "traceRetentionDays": traceRetentionDays = try seconds(0...3650)
+        case "traceJanitorSeconds": traceJanitorSeconds = try integer(1...86_400)
+        case "tracingPeers":
+            tracingPeers = value.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",")
+                .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }.filter { !$0.isEmpty }
         case "agentHeartbeatSeconds": agentHeartbeatSeconds = try seconds(0.05...300)
         case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
         case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)

@@ -18,6 +18,7 @@ import Scheduler
 public final class InferenceRouter: Sendable {
     let instances: InstanceService
     let usage: UsageLedger
+    let traces: TraceStore
     let logger: Logger
     private let table = NIOLockedValueBox(RouteTable())
     private let outstanding = NIOLockedValueBox<[String: Int]>([:])
@@ -30,9 +31,10 @@ public final class InferenceRouter: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: pool, decompression: .disabled))
     }()
 
-    init(instances: InstanceService, usage: UsageLedger, logger: Logger) {
+    init(instances: InstanceService, usage: UsageLedger, traces: TraceStore, logger: Logger) {
         self.instances = instances
         self.usage = usage
+        self.traces = traces
         self.logger = logger
     }
 
@@ -75,10 +77,17 @@ public final class InferenceRouter: Sendable {
             payload = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: amended))
         }
         let account = Accounting(ledger: usage, projectID: project, apiKeyID: principal.id, modelID: model, started: started)
+        // Tracing applies to requests that start while it is on.
+        let trace = traces.isEnabled
+            ? RequestTrace(store: traces, taskID: Identifier.make("task", at: Int64(Date().timeIntervalSince1970 * 1000)), model: model, project: project,
+                           streamed: streaming, received: started)
+            : nil
         var tried = Set<String>()
         while let replica = choose(from: replicas.filter { !tried.contains($0.instanceID) }) {
             tried.insert(replica.instanceID)
             begin(replica)
+            trace?.routed = ContinuousClock.now
+            trace?.instance = replica.instanceID
             var upstream = HTTPClientRequest(url: replica.endpoint + path)
             upstream.method = .POST
             upstream.headers.add(name: "Content-Type", value: "application/json")
@@ -96,9 +105,11 @@ public final class InferenceRouter: Sendable {
                 // The replica had the request and died before answering: a retry is the client's call.
                 end(replica)
                 account.finish(instance: replica.instanceID, usageIn: "", ok: false)
+                trace?.finish(outcome: "failed")
                 return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
                                             message: "the instance serving \(model) was lost during the request; retry it")
             }
+            trace?.answered = ContinuousClock.now
             var headers: HTTPFields = [.contentType: response.headers.first(name: "Content-Type") ?? "application/json"]
             headers[HTTPField.Name("X-Metalplane-Instance")!] = replica.instanceID
             if !streaming || response.status != .ok {
@@ -106,10 +117,12 @@ public final class InferenceRouter: Sendable {
                     let collected = try await response.body.collect(upTo: 64 << 20)
                     end(replica)
                     account.finish(instance: replica.instanceID, usageIn: String(buffer: collected), ok: response.status == .ok)
+                    trace?.finish(outcome: response.status == .ok ? "ok" : "engine_\(response.status.code)")
                     return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: collected))
                 } catch {
                     end(replica)
                     account.finish(instance: replica.instanceID, usageIn: "", ok: false)
+                    trace?.finish(outcome: "failed")
                     return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
                                                 message: "the instance serving \(model) was lost during the request; retry it")
                 }
@@ -121,6 +134,7 @@ public final class InferenceRouter: Sendable {
                 var ok = true
                 do {
                     for try await chunk in response.body {
+                        trace?.chunk()
                         try await writer.write(chunk)
                         tail = String((tail + String(buffer: chunk)).suffix(8192))
                     }
@@ -131,10 +145,12 @@ public final class InferenceRouter: Sendable {
                 }
                 router.end(replica)
                 account.finish(instance: replica.instanceID, usageIn: tail, ok: ok)
+                trace?.finish(outcome: ok ? "ok" : "failed")
                 try await writer.finish(nil)
             })
         }
         account.finish(instance: nil, usageIn: "", ok: false)
+        trace?.finish(outcome: "unavailable")
         return OpenAIError.response(.serviceUnavailable, type: "server_error", code: "instance_unavailable", retryable: true,
                                     message: "no replica of \(model) answered; retry shortly")
     }
