@@ -55,6 +55,7 @@ extension TestClientProtocol {
                 parameters["id:instances"] = "inst_of_the_platform"
                 parameters["id:swaps"] = "swap_of_the_platform"
                 parameters["taskId"] = "task_of_the_platform"
+                parameters["placementId"] = "plc_of_b"
                 parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }

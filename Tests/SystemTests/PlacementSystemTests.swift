@@ -80,5 +80,20 @@ import Testing
             return reply.status == 200 ? reply.json : nil
         }
         #expect((answered?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 2)
+
+        // Each placement is one inference cluster against the project's `clusters` quota.
+        #expect(try await c.call(.PUT, base + "/quota", bearer: world.tenantAdmin, json: #"{"clusters": 2}"#).status == 200)
+        let third = try await place(#"{"model_id": "acme/small"}"#)
+        let overQuota = third.json["error"] as? [String: Any]
+        #expect(third.status == 400 && overQuota?["code"] as? String == "quota_exceeded", "\(third.json)")
+        #expect((overQuota?["message"] as? String)?.contains("limit 2, 2 in use, 0 free") == true, "\(third.json)")
+        // Stopping a placement stops its instances and gives its unit back.
+        let bigPlacement = try #require(placed.json["placementId"] as? String)
+        let stopped = try await c.call(.DELETE, base + "/placements/\(bigPlacement)", bearer: world.tenantAdmin)
+        #expect((stopped.json["items"] as? [[String: Any]])?.allSatisfy { $0["desired"] as? String == "stopped" } == true, "\(stopped.json)")
+        let used = try await c.call(.GET, base + "/quota", bearer: world.tenantAdmin).json["quota"] as? [String: Any]
+        #expect((used?["clusters"] as? [String: Any])?["used"] as? Int == 1, "\(String(describing: used))")
+        #expect(try await place(#"{"model_id": "acme/small"}"#).status == 201)
+        #expect(try await c.call(.DELETE, base + "/placements/\(bigPlacement)", bearer: world.tenantAdmin).status == 404)
     }
 }

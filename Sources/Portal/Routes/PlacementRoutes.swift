@@ -41,6 +41,15 @@ enum PlacementRoutes {
                 return try JSONBody.response(PlacementResult(placementId: instances.first?.placementId ?? "", modelId: card.modelId, shards: shards,
                                                              instances: instances), status: .created)
             },
+            RouteSpec(.delete, base + "/placements/{placementId}", "placement.stop",
+                      summary: "Stop a placement's instances (the whole inference cluster) and give back its clusters quota.",
+                      tag: "placement", access: .authenticated(.nodesAllocate, .project), response: "ModelInstanceList") { call in
+                let placement = try call.context.parameters.require("placementId")
+                let stopped = try await services.instances.stopPlacement(placement, projectID: try call.context.parameters.require("project"))
+                call.audit.target = placement
+                await services.router.refresh()
+                return try JSONBody.response(["items": stopped])
+            },
             RouteSpec(.get, base + "/instance/previews", "placement.previews",
                       summary: "Every sharding × node count for a model: valid ones with per-node memory deltas, invalid ones with their reason.",
                       tag: "placement", access: .authenticated(.realmRead, .project), query: ["model_id", "excluded_node_ids"], response: "PlacementPreviews") { call in

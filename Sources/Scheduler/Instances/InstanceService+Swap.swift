@@ -39,8 +39,8 @@ public struct SwapRequest: Sendable, Decodable {
 }
 
 extension InstanceService {
-    /// Starts a swap: the new instance is created on the same node for the same project, under the
-    /// name clients already use, and not yet served.
+    /// Starts a swap: the new instance is created on the same node for the same project and placement
+    /// (so the cluster keeps its one unit of quota), under the name clients already use, and not yet served.
     public func beginSwap(of id: String, to request: SwapRequest) async throws -> (Swap, ModelInstance) {
         guard ModelManifest.isValid(request.modelId) else { throw SchedulerError.invalidField(field: "modelId", reason: "must be org/name") }
         let now = clock.nowMillis()
@@ -58,8 +58,9 @@ extension InstanceService {
             try connection.execute(
                 """
                 INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, desired, phase, restarts,
-                                       memory_bytes, served_model, serving, created_at, updated_at, version)
-                SELECT ?, agent_id, project_id, ?, ?, ?, devices, vendor, '[]', 'running', 'staging', 0, memory_bytes, ?, 0, ?, ?, 1 FROM instances WHERE id = ?
+                                       memory_bytes, placement_id, shard_rank, shard, served_model, serving, created_at, updated_at, version)
+                SELECT ?, agent_id, project_id, ?, ?, ?, devices, vendor, '[]', 'running', 'staging', 0, memory_bytes, placement_id, shard_rank, shard,
+                       ?, 0, ?, ?, 1 FROM instances WHERE id = ?
                 """,
                 [.text(newID), .text(request.modelId), .text((request.engine ?? old.engine).rawValue), .text(arguments), .text(served),
                  .integer(now), .integer(now), .text(id)])

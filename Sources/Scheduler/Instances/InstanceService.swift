@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import NodeContract
+import Quota
 import Storage
 
 /// Model instances: created by operators (and by placement), turned into each agent's desired
@@ -45,13 +46,19 @@ public final class InstanceService: Sendable {
         }
     }
 
-    /// Records a placement: one instance per shard, on each shard's agent, holding the shard's memory.
+    /// Records a placement (one inference cluster, counted once against the project's `clusters`
+    /// quota): one instance per shard, on each shard's agent, holding the shard's memory.
     public func place(_ shards: [PlacementShard], agents: [String: String], card: ModelCard, engine: EngineKind, projectID: String,
                       sharding: Sharding) async throws -> [ModelInstance] {
         let now = clock.nowMillis()
         let placement = Identifier.make("plc", at: now)
         let encoder = JSONEncoder()
         return try await database.write { connection in
+            do {
+                try QuotaLedger.consume(["clusters": 1], at: "project:\(projectID)", on: connection)
+            } catch let refusal as QuotaError {
+                throw SchedulerError.clusterQuotaExceeded(refusal.message)
+            }
             var created: [ModelInstance] = []
             for (rank, shard) in shards.enumerated() {
                 guard let agent = agents[shard.nodeId] else { throw SchedulerError.invalidField(field: "nodes", reason: "node \(shard.nodeName) has no agent") }
@@ -110,9 +117,27 @@ public final class InstanceService: Sendable {
     public func stop(_ id: String) async throws -> ModelInstance {
         let now = clock.nowMillis()
         return try await database.write { connection in
-            guard try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE id = ?",
-                                         [.integer(now), .text(id)]) == 1 else { throw SchedulerError.instanceNotFound(id) }
+            guard let before = try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)]) else {
+                throw SchedulerError.instanceNotFound(id)
+            }
+            try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE id = ?",
+                                   [.integer(now), .text(id)])
+            if before.desired == .running { try Self.releaseEndedPlacements([before], on: connection) }
             return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
+        }
+    }
+
+    /// Stops a placement's instances (the whole inference cluster) and gives back its quota.
+    public func stopPlacement(_ placementID: String, projectID: String) async throws -> [ModelInstance] {
+        let now = clock.nowMillis()
+        return try await database.write { connection in
+            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? AND project_id = ? AND desired = 'running'",
+                                               [.text(placementID), .text(projectID)])
+            guard !running.isEmpty else { throw SchedulerError.placementNotFound(placementID) }
+            try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE placement_id = ? AND desired = 'running'",
+                                   [.integer(now), .text(placementID)])
+            try Self.releaseEndedPlacements(running, on: connection)
+            return try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? ORDER BY shard_rank, id", [.text(placementID)])
         }
     }
 
@@ -120,9 +145,23 @@ public final class InstanceService: Sendable {
     @discardableResult
     public func stopAll(agentID: String) async throws -> Int {
         let now = clock.nowMillis()
-        return try await database.write {
-            try $0.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = 'running'",
-                           [.integer(now), .text(agentID)])
+        return try await database.write { connection in
+            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = 'running'", [.text(agentID)])
+            let stopped = try connection.execute(
+                "UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = 'running'",
+                [.integer(now), .text(agentID)])
+            try Self.releaseEndedPlacements(running, on: connection)
+            return stopped
+        }
+    }
+
+    /// Gives back the `clusters` quota of each placement among `stopped` that has no running instance left.
+    static func releaseEndedPlacements(_ stopped: [ModelInstance], on connection: any SQLConnection) throws {
+        var placements: [String: String] = [:]
+        for instance in stopped { if let placement = instance.placementId, let project = instance.projectId { placements[placement] = project } }
+        for (placement, project) in placements {
+            let left = try connection.query("SELECT 1 FROM instances WHERE placement_id = ? AND desired = 'running' LIMIT 1", [.text(placement)])
+            if left.isEmpty { try QuotaLedger.release(["clusters": 1], at: "project:\(project)", on: connection) }
         }
     }
 
