@@ -193,7 +193,9 @@ extension Array {
         try await ask(stream: false)
         _ = try await c.call(.PUT, "/v1/tracing", bearer: world.admin, json: #"{"enabled": false}"#)
         try await ask(stream: true)
-        let listed = try await c.call(.GET, "/v1/traces", bearer: world.admin).json["traces"] as? [[String: Any]] ?? []
+        let listing = try await c.call(.GET, "/v1/traces", bearer: world.admin).json
+        let listed = listing["traces"] as? [[String: Any]] ?? []
+        #expect(listing["total"] as? Int == 2)
         #expect(listed.count == 2 && listed.allSatisfy { $0["modelId"] as? String == "acme/traced" }, "only requests made while on: \(listed)")
         let streamed = try #require(try await listed.asyncFirst { summary in
             try await c.call(.GET, "/v1/traces/\(summary["taskId"] as! String)/stats", bearer: world.admin).json["streamed"] as? Bool == true

@@ -28,7 +28,10 @@ public final class InferenceRouter: Sendable {
     static let upstream: HTTPClient = {
         var pool = HTTPClient.Configuration.ConnectionPool()
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: pool, decompression: .disabled))
+        var configuration = HTTPClient.Configuration(connectionPool: pool, decompression: .disabled)
+        // No distributed-tracing span per forwarded request: the router keeps its own traces.
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     init(instances: InstanceService, usage: UsageLedger, traces: TraceStore, logger: Logger) {
@@ -92,7 +95,7 @@ public final class InferenceRouter: Sendable {
             upstream.method = .POST
             upstream.headers.add(name: "Content-Type", value: "application/json")
             upstream.headers.add(name: "X-Request-Id", value: context.requestID)
-            upstream.body = .bytes(replica.modelID == model ? payload : Self.renamed(payload, to: replica.modelID))
+            upstream.body = .bytes(replica.modelID == model ? payload : Self.renamed(payload, from: model, to: replica.modelID))
             let response: HTTPClientResponse
             do {
                 response = try await Self.upstream.execute(upstream, timeout: .minutes(10))
@@ -104,7 +107,7 @@ public final class InferenceRouter: Sendable {
             } catch {
                 // The replica had the request and died before answering: a retry is the client's call.
                 end(replica)
-                account.finish(instance: replica.instanceID, usageIn: "", ok: false)
+                account.finish(instance: replica.instanceID, usageIn: ByteBuffer(), ok: false)
                 trace?.finish(outcome: "failed")
                 return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
                                             message: "the instance serving \(model) was lost during the request; retry it")
@@ -116,12 +119,12 @@ public final class InferenceRouter: Sendable {
                 do {
                     let collected = try await response.body.collect(upTo: 64 << 20)
                     end(replica)
-                    account.finish(instance: replica.instanceID, usageIn: String(buffer: collected), ok: response.status == .ok)
+                    account.finish(instance: replica.instanceID, usageIn: collected, ok: response.status == .ok)
                     trace?.finish(outcome: response.status == .ok ? "ok" : "engine_\(response.status.code)")
                     return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: collected))
                 } catch {
                     end(replica)
-                    account.finish(instance: replica.instanceID, usageIn: "", ok: false)
+                    account.finish(instance: replica.instanceID, usageIn: ByteBuffer(), ok: false)
                     trace?.finish(outcome: "failed")
                     return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
                                                 message: "the instance serving \(model) was lost during the request; retry it")
@@ -130,13 +133,23 @@ public final class InferenceRouter: Sendable {
             headers[.cacheControl] = "no-cache"
             let router = self
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                var tail = ""
+                var tail = ByteBuffer()
                 var ok = true
                 do {
                     for try await chunk in response.body {
                         trace?.chunk()
                         try await writer.write(chunk)
-                        tail = String((tail + String(buffer: chunk)).suffix(8192))
+                        // The usage object comes in the last chunks: keep the newest 8 KiB.
+                        if chunk.readableBytes >= 8192 {
+                            tail = chunk.getSlice(at: chunk.readerIndex + chunk.readableBytes - 8192, length: 8192) ?? chunk
+                        } else {
+                            if tail.readableBytes + chunk.readableBytes > 8192 {
+                                tail.moveReaderIndex(forwardBy: min(tail.readableBytes, tail.readableBytes + chunk.readableBytes - 8192))
+                                tail.discardReadBytes()
+                            }
+                            var copy = chunk
+                            tail.writeBuffer(&copy)
+                        }
                     }
                 } catch {
                     ok = false
@@ -149,15 +162,41 @@ public final class InferenceRouter: Sendable {
                 try await writer.finish(nil)
             })
         }
-        account.finish(instance: nil, usageIn: "", ok: false)
+        account.finish(instance: nil, usageIn: ByteBuffer(), ok: false)
         trace?.finish(outcome: "unavailable")
         return OpenAIError.response(.serviceUnavailable, type: "server_error", code: "instance_unavailable", retryable: true,
                                     message: "no replica of \(model) answered; retry shortly")
     }
 
-    /// The body with `model` set to the engine's own model (a hot-swapped replica serves the old name).
-    static func renamed(_ payload: ByteBuffer, to model: String) -> ByteBuffer {
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView))) as? [String: Any] else { return payload }
+    /// The body with `model` set to the engine's own model (a served name, or a hot-swapped replica
+    /// that serves the old name): the `"model": "<name>"` value is spliced in place, and the body is
+    /// re-encoded only when that value cannot be found as written.
+    static func renamed(_ payload: ByteBuffer, from name: String, to model: String) -> ByteBuffer {
+        let bytes = payload.readableBytesView
+        let key = Array(#""model""#.utf8)
+        let expected = Array(name.utf8)
+        var index = bytes.startIndex
+        while let found = bytes[index...].firstRange(of: key) {
+            var cursor = found.upperBound
+            func skipSpaces() { while cursor < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 } }
+            skipSpaces()
+            if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: ":") {
+                cursor += 1
+                skipSpaces()
+                let valueStart = cursor + 1
+                if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: "\""), valueStart + expected.count < bytes.endIndex,
+                   bytes[valueStart..<(valueStart + expected.count)].elementsEqual(expected), bytes[valueStart + expected.count] == UInt8(ascii: "\"") {
+                    var spliced = ByteBuffer()
+                    spliced.reserveCapacity(payload.readableBytes + model.utf8.count)
+                    spliced.writeBytes(bytes[bytes.startIndex..<valueStart])
+                    spliced.writeString(model)
+                    spliced.writeBytes(bytes[(valueStart + expected.count)...])
+                    return spliced
+                }
+            }
+            index = found.upperBound
+        }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return payload }
         object["model"] = model
         return (try? JSONSerialization.data(withJSONObject: object)).map { ByteBuffer(bytes: $0) } ?? payload
     }
@@ -201,7 +240,7 @@ struct Accounting: Sendable {
     let modelID: String
     let started: ContinuousClock.Instant
 
-    func finish(instance: String?, usageIn text: String, ok: Bool) {
+    func finish(instance: String?, usageIn text: ByteBuffer, ok: Bool) {
         let elapsed = ContinuousClock.now - started
         ledger.record(.init(projectID: projectID, apiKeyID: apiKeyID, modelID: modelID, instanceID: instance,
                             promptTokens: Self.last("prompt_tokens", in: text), completionTokens: Self.last("completion_tokens", in: text),
@@ -209,11 +248,26 @@ struct Accounting: Sendable {
                             durationMillis: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15))
     }
 
-    /// The last `"name": N` in the text (the final usage object of a body or a stream).
-    static func last(_ name: String, in text: String) -> Int {
-        guard let range = text.range(of: "\"\(name)\":", options: .backwards) else { return 0 }
-        let digits = text[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber }
-        return Int(digits) ?? 0
+    /// The last `"name": N` in the bytes (the final usage object of a body or a stream).
+    static func last(_ name: String, in buffer: ByteBuffer) -> Int {
+        let bytes = buffer.readableBytesView
+        let key = Array("\"\(name)\":".utf8)
+        guard bytes.count >= key.count else { return 0 }
+        var start = bytes.endIndex - key.count
+        while start >= bytes.startIndex {
+            if bytes[start] == key[0], bytes[start..<(start + key.count)].elementsEqual(key) {
+                var value = 0
+                var cursor = start + key.count
+                while cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: " ") { cursor += 1 }
+                while cursor < bytes.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[cursor]), value < 1 << 40 {
+                    value = value * 10 + Int(bytes[cursor] - UInt8(ascii: "0"))
+                    cursor += 1
+                }
+                return value
+            }
+            start -= 1
+        }
+        return 0
     }
 }
 

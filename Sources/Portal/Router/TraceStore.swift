@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
 
-/// Request traces of the router (a debugging aid, off by default): one JSON file per traced request
-/// under `<data-dir>/traces`, written on a serial queue, pruned by the janitor after the retention.
+/// Request traces of the router (a debugging aid, off by default): JSON lines in hourly segment
+/// files under `<data-dir>/traces`, appended in batches on a serial queue, pruned by the janitor
+/// after the retention a segment at a time.
 public final class TraceStore: Sendable {
     /// The timing summary of one request, keyed by its task id (not the completion's response id).
     public struct Trace: Sendable, Codable, Equatable {
@@ -32,8 +33,16 @@ public final class TraceStore: Sendable {
         public var modelId: String
     }
 
+    /// What one list call returns: the newest traces and how many are kept in all.
+    public struct Listing: Sendable, Codable, Equatable {
+        public var traces: [Summary]
+        public var total: Int
+    }
+
     let directory: String
     private let enabled = NIOLockedValueBox(false)
+    /// Finished traces not yet appended to their segment file.
+    private let pending = NIOLockedValueBox([Trace]())
     private let queue = DispatchQueue(label: "metalplane.traces")
 
     public init(directory: String) {
@@ -47,9 +56,14 @@ public final class TraceStore: Sendable {
         set { enabled.withLockedValue { $0 = newValue } }
     }
 
+    /// Queues a finished trace; the queue appends a batch every 200 ms, so a traced request costs
+    /// a lock and an array append, not a file write.
     func save(_ trace: Trace) {
-        let path = directory + "/\(trace.taskId).json"
-        queue.async { try? JSONEncoder().encode(trace).write(to: URL(fileURLWithPath: path)) }
+        let first = pending.withLockedValue { queued -> Bool in
+            queued.append(trace)
+            return queued.count == 1
+        }
+        if first { queue.asyncAfter(deadline: .now() + .milliseconds(200)) { self.flushNow() } }
     }
 
     /// Runs file work on the trace queue, off Swift's cooperative pool.
@@ -57,43 +71,95 @@ public final class TraceStore: Sendable {
         await withCheckedContinuation { continuation in queue.async { continuation.resume(returning: work()) } }
     }
 
-    /// Traces on this controller, newest first.
-    public func list(limit: Int = 1000) async -> [Summary] {
-        await onQueue { self.listNow(limit: limit) }
+    /// The newest traces on this controller, and how many it keeps.
+    public func list(limit: Int = 1000) async -> Listing {
+        await onQueue {
+            self.flushNow()
+            var newest: [Summary] = []
+            var total = 0
+            for segment in self.segments() {
+                let traces = self.read(segment)
+                total += traces.count
+                for trace in traces.reversed() where newest.count < limit {
+                    newest.append(Summary(taskId: trace.taskId, createdAt: trace.createdAt, modelId: trace.modelId))
+                }
+            }
+            return Listing(traces: newest, total: total)
+        }
     }
 
     public func load(_ taskId: String) async -> Trace? {
-        await onQueue { self.loadNow(taskId) }
+        guard taskId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+        return await onQueue {
+            self.flushNow()
+            let needle = "\"taskId\":\"\(taskId)\""
+            for segment in self.segments() {
+                guard let text = try? String(contentsOfFile: segment, encoding: .utf8), text.contains(needle) else { continue }
+                for line in text.split(separator: "\n") where line.contains(needle) {
+                    return try? JSONDecoder().decode(Trace.self, from: Data(line.utf8))
+                }
+            }
+            return nil
+        }
     }
 
-    /// Deletes traces older than `retentionSeconds`; returns how many.
+    /// Deletes the hourly segments last written before `retentionSeconds` ago; returns how many traces went.
     @discardableResult
     public func prune(olderThan retentionSeconds: Double) async -> Int {
-        await onQueue { self.pruneNow(olderThan: retentionSeconds) }
-    }
-
-    private func listNow(limit: Int) -> [Summary] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted(by: >)
-        return names.prefix(limit).compactMap { loadNow(String($0.dropLast(5))) }.map { Summary(taskId: $0.taskId, createdAt: $0.createdAt, modelId: $0.modelId) }
-    }
-
-    private func loadNow(_ taskId: String) -> Trace? {
-        guard taskId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
-              let data = FileManager.default.contents(atPath: directory + "/\(taskId).json") else { return nil }
-        return try? JSONDecoder().decode(Trace.self, from: data)
-    }
-
-    private func pruneNow(olderThan retentionSeconds: Double) -> Int {
-        let cutoff = Date().addingTimeInterval(-retentionSeconds)
-        var removed = 0
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
-            let path = directory + "/" + name
-            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff {
-                try? FileManager.default.removeItem(atPath: path)
-                removed += 1
+        await onQueue {
+            self.flushNow()
+            let cutoff = Date().addingTimeInterval(-retentionSeconds)
+            var removed = 0
+            for segment in self.segments() {
+                if let modified = (try? FileManager.default.attributesOfItem(atPath: segment))?[.modificationDate] as? Date, modified < cutoff {
+                    removed += self.read(segment).count
+                    try? FileManager.default.removeItem(atPath: segment)
+                }
             }
+            return removed
         }
-        return removed
+    }
+
+    /// Appends what is pending to this hour's segment (`traces-YYYYMMDDHH.jsonl`). On the queue only.
+    private func flushNow() {
+        let batch = pending.withLockedValue { queued -> [Trace] in
+            defer { queued.removeAll(keepingCapacity: true) }
+            return queued
+        }
+        guard !batch.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var data = Data()
+        for trace in batch {
+            guard let line = try? encoder.encode(trace) else { continue }
+            data.append(line)
+            data.append(0x0A)
+        }
+        let path = directory + "/traces-\(Self.hour(Date())).jsonl"
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: data)
+    }
+
+    /// Segment paths, newest first.
+    private func segments() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("traces-") && $0.hasSuffix(".jsonl") }.sorted(by: >).map { directory + "/" + $0 }
+    }
+
+    private func read(_ segment: String) -> [Trace] {
+        let decoder = JSONDecoder()
+        return ((try? String(contentsOfFile: segment, encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { try? decoder.decode(Trace.self, from: Data($0.utf8)) }
+    }
+
+    private static func hour(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour], from: date)
+        return String(format: "%04d%02d%02d%02d", parts.year!, parts.month!, parts.day!, parts.hour!)
     }
 }
 

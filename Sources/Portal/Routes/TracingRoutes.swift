@@ -25,8 +25,12 @@ enum TracingRoutes {
                 try JSONBody.response(TracingState(enabled: traces.isEnabled))
             },
             RouteSpec(.get, "/v1/traces", "traces.list", summary: "Traces on this controller, newest first: taskId, createdAt, modelId.", tag: "tracing",
-                      access: admin, response: "TraceList") { _ in
-                try JSONBody.response(["traces": await traces.list()])
+                      access: admin, query: ["limit"], response: "TraceList") { call in
+                let limit = try call.request.queryString("limit").map { text in
+                    guard let value = Int(text), (1...10_000).contains(value) else { throw PortalError.invalidQuery(parameter: "limit", reason: "must be 1–10000") }
+                    return value
+                } ?? 1000
+                return try JSONBody.response(await traces.list(limit: limit))
             },
             RouteSpec(.get, "/v1/traces/{taskId}/stats", "traces.stats",
                       summary: "One trace's timing summary: queue, routing, first token, per token, total.", tag: "tracing", access: admin,
@@ -38,11 +42,11 @@ enum TracingRoutes {
             RouteSpec(.get, "/v1/traces/cluster", "traces.cluster",
                       summary: "Traces of this controller and every reachable peer (tracingPeers), deduplicated by task id.", tag: "tracing",
                       access: admin, response: "TraceClusterList") { call in
-                var merged = Dictionary(await traces.list().map { ($0.taskId, $0) }, uniquingKeysWith: { first, _ in first })
+                var merged = Dictionary(await traces.list().traces.map { ($0.taskId, $0) }, uniquingKeysWith: { first, _ in first })
                 var unreachable: [String] = []
                 for peer in services.configuration.tracingPeers {
                     guard let body = try? await peerGet(peer + "/v1/traces", call.request),
-                          let list = try? JSONDecoder().decode([String: [TraceStore.Summary]].self, from: body)["traces"] else {
+                          let list = try? JSONDecoder().decode(TraceStore.Listing.self, from: body).traces else {
                         unreachable.append(peer)
                         continue
                     }

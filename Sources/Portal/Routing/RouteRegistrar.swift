@@ -72,10 +72,14 @@ struct RouteRegistrar: Sendable {
     }
 
     private func bearer(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "), header.count > 7 else {
+        // Byte checks, not Foundation's: this runs on every routed inference request.
+        guard let header = request.headers[.authorization], header.utf8.count > 7,
+              header.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else {
             throw PortalError.unauthenticated
         }
-        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let credential = header.utf8.dropFirst(7).drop { $0 == 0x20 || $0 == 0x09 }
+        let end = credential.lastIndex { $0 != 0x20 && $0 != 0x09 }.map { credential.index(after: $0) } ?? credential.startIndex
+        return String(Substring(credential[..<end]))
     }
 
     /// Resolves where the target sits and asks the Authorizer; hidden or unknown targets answer 404.

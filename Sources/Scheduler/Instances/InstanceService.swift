@@ -23,6 +23,10 @@ public final class InstanceService: Sendable {
         for (index, companion) in (request.companions ?? []).enumerated() where !ModelManifest.isValid(companion) {
             throw SchedulerError.invalidField(field: "companions[\(index)]", reason: "must be org/name")
         }
+        if let served = request.servedModelName,
+           !(1...128).contains(served.count) || !served.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) }) {
+            throw SchedulerError.invalidField(field: "servedModelName", reason: "1–128 letters, digits, '.', '_', '-', '/', ':'")
+        }
         if let vendor = request.vendor, !["nvidia", "amd", "intel"].contains(vendor) {
             throw SchedulerError.invalidField(field: "vendor", reason: "must be nvidia, amd or intel")
         }
@@ -34,13 +38,13 @@ public final class InstanceService: Sendable {
         func json(_ value: some Encodable) throws -> SQLValue { .text(String(decoding: try JSONEncoder().encode(value), as: UTF8.self)) }
         let values: [SQLValue] = [.text(id), .text(request.agentId), .text(request.projectId), .text(request.modelId), .text(request.engine.rawValue),
                                   try json(request.arguments ?? []), try json(request.devices ?? []), .text(request.vendor),
-                                  try json(request.companions ?? []), .integer(now), .integer(now)]
+                                  try json(request.companions ?? []), .text(request.servedModelName), .integer(now), .integer(now)]
         return try await database.write { connection in
             try connection.execute(
                 """
-                INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, desired, phase,
+                INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, served_model, desired, phase,
                                        restarts, created_at, updated_at, version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 'staging', 0, ?, ?, 1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 'staging', 0, ?, ?, 1)
                 """, values)
             return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
         }

@@ -11,6 +11,8 @@ public struct ModelInstance: Sendable, Equatable, Codable, RowDecodable {
     public var agentId: String
     public var projectId: String?
     public var modelId: String
+    /// The name clients call it by, when that is not `modelId` (a served name, or the old model after a swap).
+    public var servedModel: String?
     public var engine: EngineKind
     public var arguments: [String]
     public var devices: [Int]
@@ -36,6 +38,7 @@ public struct ModelInstance: Sendable, Equatable, Codable, RowDecodable {
         agentId = try row.string("agent_id")
         projectId = try row.optionalString("project_id")
         modelId = try row.string("model_id")
+        servedModel = try row.optionalString("served_model")
         engine = EngineKind(rawValue: try row.string("engine")) ?? .engineSim
         arguments = try strings("arguments")
         devices = (try? JSONDecoder().decode([Int].self, from: Data(try row.string("devices").utf8))) ?? []
@@ -70,4 +73,7 @@ public struct InstanceRequest: Sendable, Decodable {
     public var vendor: String?
     public var companions: [String]?
     public var projectId: String?
+    /// The name clients call (as vLLM's `--served-model-name`); the router writes the engine's own
+    /// model id into the requests it forwards. Defaults to `modelId`.
+    public var servedModelName: String?
 }
