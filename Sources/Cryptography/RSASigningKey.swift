@@ -30,13 +30,15 @@ public final class RSASigningKey: @unchecked Sendable {
 
     /// Reads a PKCS#8 private key in PEM.
     public convenience init(privateKeyPEM pem: String) throws {
+        // The BIO borrows the bytes without copying them, so it is read and freed while they are pinned;
+        // a BIO kept past the closure read freed memory (seen in release builds as a failed restart).
         let bytes = Array(pem.utf8)
-        let bio = bytes.withUnsafeBytes { BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }
-        guard let bio else { throw CryptoError.last("BIO_new_mem_buf") }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-            throw CryptoError.invalidKey("not a PEM private key")
+        let key: OpaquePointer? = try bytes.withUnsafeBytes { buffer in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { throw CryptoError.last("BIO_new_mem_buf") }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
         }
+        guard let key else { throw CryptoError.invalidKey("not a PEM private key") }
         self.init(pkey: key, hasPrivateKey: true)
     }
 

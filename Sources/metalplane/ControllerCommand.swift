@@ -1,5 +1,6 @@
 import UnixSignals
 import ArgumentParser
+import Cryptography
 import Foundation
 import Hummingbird
 import Logging
@@ -37,6 +38,7 @@ struct ControllerCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        OpenSSLProcess.keepStateUntilExit()
         let environment = ProcessInfo.processInfo.environment
         var settings = ControllerConfiguration()
         do {
