@@ -107,7 +107,7 @@ let package = Package(
 
         // The one binary.
         .executableTarget(name: "metalplane", dependencies: [
-            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract",
+            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -57,17 +57,14 @@ enum PlacementRoutes {
                 let excluded = Set((call.request.queryString("excluded_node_ids") ?? "").split(separator: ",").map(String.init))
                 let card = try await services.modelStore.card(model)
                 let fleet = try await ProjectFleet.load(services, projectID: try call.context.parameters.require("project"))
-                var previews: [Preview] = []
-                for sharding in Sharding.allCases {
-                    for count in 1...max(min(fleet.nodes.count, 8), 1) {
-                        switch Placement.place(card.placementModel, sharding: sharding, minNodes: count, excluded: excluded, nodes: fleet.nodes) {
-                        case .success(let shards): previews.append(Preview(sharding: sharding, minNodes: count, valid: true, shards: shards, reason: nil))
+                let previews = Placement.previews(card.placementModel, maxNodes: min(fleet.nodes.count, 8), excluded: excluded, nodes: fleet.nodes)
+                    .map { sharding, count, result in
+                        switch result {
+                        case .success(let shards): Preview(sharding: sharding, minNodes: count, valid: true, shards: shards, reason: nil)
                         case .failure(let refusal):
-                            previews.append(Preview(sharding: sharding, minNodes: count, valid: false, shards: nil,
-                                                    reason: Preview.Reason(code: refusal.code, message: refusal.message)))
+                            Preview(sharding: sharding, minNodes: count, valid: false, shards: nil, reason: Preview.Reason(code: refusal.code, message: refusal.message))
                         }
                     }
-                }
                 return try JSONBody.response(Previews(modelId: card.modelId, previews: previews))
             },
             RouteSpec(.get, base + "/state", "placement.state",

@@ -119,17 +119,56 @@ public enum Placement {
     /// Excluded ids that match no node (stale per-session ids) are ignored.
     public static func place(_ model: PlacementModel, sharding: Sharding, minNodes: Int, excluded: Set<String>,
                              nodes: [PlacementNode]) -> Result<[PlacementShard], PlacementRefusal> {
-        guard !nodes.isEmpty else { return .failure(.noNodes) }
+        place(model, sharding: sharding, minNodes: minNodes, on: Fleet(nodes: nodes, excluded: excluded, growTo: max(minNodes, 1)))
+    }
+
+    /// Every sharding × node count from 1 to `maxNodes`, sharing one look at the fleet.
+    public static func previews(_ model: PlacementModel, maxNodes: Int, excluded: Set<String>,
+                                nodes: [PlacementNode]) -> [(sharding: Sharding, minNodes: Int, result: Result<[PlacementShard], PlacementRefusal>)] {
+        let fleet = Fleet(nodes: nodes, excluded: excluded, growTo: max(maxNodes, 1))
+        return Sharding.allCases.flatMap { sharding in
+            (1...max(maxNodes, 1)).map { count in (sharding, count, place(model, sharding: sharding, minNodes: count, on: fleet)) }
+        }
+    }
+
+    /// What every placement over one fleet shares, worked out once: the candidates, their linked
+    /// components, the node with the most free memory, and each component's greedy growth (from its node
+    /// with the most free memory, always adding the linked node with the most). The growth is the
+    /// same whatever the size asked, so the group of k nodes is its first k.
+    struct Fleet {
+        let all: [PlacementNode]
+        let candidates: [PlacementNode]
+        let pending: [PlacementNode]
+        let byID: [String: PlacementNode]
+        let components: [[PlacementNode]]
+        /// The node with the most free memory: a model that does not fit it alone fits no node alone.
+        let best: PlacementNode?
+        let growths: [[PlacementNode]]
+
+        init(nodes: [PlacementNode], excluded: Set<String>, growTo: Int) {
+            all = nodes
+            candidates = excluded.isEmpty ? nodes : nodes.filter { !excluded.contains($0.id) }
+            pending = candidates.filter { $0.freeBytes == nil }
+            byID = Dictionary(candidates.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            components = pending.isEmpty ? Placement.components(of: candidates, byID: byID) : []
+            best = candidates.min { Placement.free($0) != Placement.free($1) ? Placement.free($0) > Placement.free($1) : $0.id < $1.id }
+            let byID = byID
+            growths = components.map { Placement.grow($0, byID: byID, upTo: growTo) }
+        }
+    }
+
+    static func free(_ node: PlacementNode) -> Int64 { node.freeBytes ?? 0 }
+
+    static func place(_ model: PlacementModel, sharding: Sharding, minNodes: Int, on fleet: Fleet) -> Result<[PlacementShard], PlacementRefusal> {
+        guard !fleet.all.isEmpty else { return .failure(.noNodes) }
         if sharding == .tensor && !model.supportsTensorSharding { return .failure(.tensorShardingUnsupported(model: model.id)) }
         let count = max(minNodes, 1)
         if sharding == .pipeline && model.layers < count { return .failure(.tooFewLayers(model: model.id, layers: model.layers, nodes: count)) }
-        let candidates = nodes.filter { !excluded.contains($0.id) }
-        guard !candidates.isEmpty else { return .failure(.exclusionsRemovedAll(excluded: nodes.count - candidates.count)) }
-        let pending = candidates.filter { $0.freeBytes == nil }
-        guard pending.isEmpty else { return .failure(.infoPending(nodes: pending.map(\.name))) }
-        let groups = connectedGroups(of: candidates, size: count)
+        guard !fleet.candidates.isEmpty else { return .failure(.exclusionsRemovedAll(excluded: fleet.all.count - fleet.candidates.count)) }
+        guard fleet.pending.isEmpty else { return .failure(.infoPending(nodes: fleet.pending.map(\.name))) }
+        let groups = connectedGroups(of: fleet, size: count)
         guard !groups.isEmpty else {
-            return .failure(.noConnectedGroup(minNodes: count, largestGroup: components(of: candidates).map(\.count).max() ?? 0))
+            return .failure(.noConnectedGroup(minNodes: count, largestGroup: fleet.components.map(\.count).max() ?? 0))
         }
         var firstRefusal: PlacementRefusal?
         for group in groups {
@@ -190,8 +229,7 @@ public enum Placement {
     }
 
     /// Linked components of the candidates (a link counts when both ends are candidates).
-    static func components(of nodes: [PlacementNode]) -> [[PlacementNode]] {
-        let byID = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    static func components(of nodes: [PlacementNode], byID: [String: PlacementNode]) -> [[PlacementNode]] {
         var seen = Set<String>()
         var result: [[PlacementNode]] = []
         for node in nodes where !seen.contains(node.id) {
@@ -211,25 +249,31 @@ public enum Placement {
         return result
     }
 
-    /// One connected set of exactly `size` nodes per component big enough, grown greedily from the
-    /// node with the most free memory by always adding the linked node with the most; best sets first.
-    static func connectedGroups(of nodes: [PlacementNode], size: Int) -> [[PlacementNode]] {
-        func free(_ node: PlacementNode) -> Int64 { node.freeBytes ?? 0 }
-        if size == 1 { return nodes.sorted { free($0) != free($1) ? free($0) > free($1) : $0.id < $1.id }.map { [$0] } }
-        let byID = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var groups: [[PlacementNode]] = []
-        for component in components(of: nodes) where component.count >= size {
-            guard let start = component.max(by: { free($0) != free($1) ? free($0) < free($1) : $0.id > $1.id }) else { continue }
-            var chosen = [start]
-            var ids: Set<String> = [start.id]
-            while chosen.count < size {
-                let frontier = chosen.flatMap(\.neighbours).filter { !ids.contains($0) }.compactMap { byID[$0] }
-                guard let next = frontier.max(by: { free($0) != free($1) ? free($0) < free($1) : $0.id > $1.id }) else { break }
-                chosen.append(next)
-                ids.insert(next.id)
-            }
-            if chosen.count == size { groups.append(chosen) }
+    /// One connected set of exactly `size` nodes per component big enough (its growth's first
+    /// `size` nodes); best sets (most free memory) first.
+    static func connectedGroups(of fleet: Fleet, size: Int) -> [[PlacementNode]] {
+        if size == 1 { return fleet.best.map { [[$0]] } ?? [] }
+        let groups = fleet.growths.filter { $0.count >= size }.map { Array($0.prefix(size)) }
+        return groups.map { ($0, $0.reduce(0) { $0 + free($1) }) }.sorted { $0.1 > $1.1 }.map(\.0)
+    }
+
+    /// A component's nodes in greedy order, up to `limit`.
+    static func grow(_ component: [PlacementNode], byID: [String: PlacementNode], upTo limit: Int) -> [PlacementNode] {
+        func better(_ a: PlacementNode, _ b: PlacementNode) -> Bool { free(a) != free(b) ? free(a) > free(b) : a.id < b.id }
+        guard let start = component.min(by: better) else { return [] }
+        var chosen = [start]
+        var ids: Set<String> = [start.id]
+        var frontier: [String: PlacementNode] = [:]
+        func reach(from node: PlacementNode) {
+            for neighbour in node.neighbours where !ids.contains(neighbour) { if let found = byID[neighbour] { frontier[neighbour] = found } }
         }
-        return groups.sorted { $0.map(free).reduce(0, +) > $1.map(free).reduce(0, +) }
+        reach(from: start)
+        while chosen.count < limit, let next = frontier.values.min(by: better) {
+            frontier[next.id] = nil
+            chosen.append(next)
+            ids.insert(next.id)
+            reach(from: next)
+        }
+        return chosen
     }
 }

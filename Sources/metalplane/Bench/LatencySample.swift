@@ -16,6 +16,8 @@ struct LatencySample {
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
 
+    mutating func add(_ value: Double) { millis.append(value) }
+
     mutating func merge(_ other: LatencySample) { millis += other.millis }
 
     var total: Double { millis.reduce(0, +) }
