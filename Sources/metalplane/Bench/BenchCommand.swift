@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks; results can be written to docs/benchmarks.md.",
                                                     subcommands: [APIBenchCommand.self, OnboardingBenchCommand.self, NodesBenchCommand.self, AgentsBenchCommand.self,
-                                                                   RouterBenchCommand.self, PlacementBenchCommand.self])
+                                                                   RouterBenchCommand.self, PlacementBenchCommand.self, FailureBenchCommand.self])
 }

@@ -21,16 +21,22 @@ final class RouterBenchWorld: @unchecked Sendable {
         self.project = project
     }
 
-    static func make(controller: ControllerProcess, endpoint: String, model: String) async throws -> RouterBenchWorld {
+    /// A call to the controller; non-2xx answers throw.
+    static func call(_ base: String, _ method: HTTPMethod, _ path: String, _ token: String?, _ body: String?) async throws -> [String: Any] {
+        var headers = [("Content-Type", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let reply = try await HTTPCall.send(method, base + path, headers: headers, body: body.map { Data($0.utf8) })
+        guard (200..<300).contains(reply.status) else { throw CLIError.http(status: reply.status, body: reply.text) }
+        return reply.body.isEmpty ? [:] : try reply.json()
+    }
+
+    /// The tenant `benchco` with an org, a project and the project's API key.
+    static func tenant(controller: ControllerProcess) async throws -> (admin: String, boss: String, project: String, key: String) {
         let base = controller.baseURL
-        let admin = try await controller.adminToken()
         func call(_ method: HTTPMethod, _ path: String, _ token: String?, _ body: String?) async throws -> [String: Any] {
-            var headers = [("Content-Type", "application/json")]
-            if let token { headers.append(("Authorization", "Bearer \(token)")) }
-            let reply = try await HTTPCall.send(method, base + path, headers: headers, body: body.map { Data($0.utf8) })
-            guard (200..<300).contains(reply.status) else { throw CLIError.http(status: reply.status, body: reply.text) }
-            return reply.body.isEmpty ? [:] : try reply.json()
+            try await Self.call(base, method, path, token, body)
         }
+        let admin = try await controller.adminToken()
         let tenant = try await call(.POST, "/api/v1/tenants", admin, #"{"name": "Bench Co", "slug": "benchco", "admin": {"username": "boss"}}"#)
         let invitation = (tenant["adminInvitation"] as? [String: Any])?["token"] as? String ?? ""
         _ = try await call(.POST, "/api/v1/invitations/accept", nil, #"{"token": "\#(invitation)", "password": "bench-boss-password-1"}"#)
@@ -39,6 +45,15 @@ final class RouterBenchWorld: @unchecked Sendable {
         let org = try await call(.POST, "/api/v1/tenants/benchco/orgs", boss, #"{"name": "Bench", "slug": "bench"}"#)["id"] as? String ?? ""
         let project = try await call(.POST, "/api/v1/tenants/benchco/orgs/\(org)/projects", boss, #"{"name": "Router", "slug": "router"}"#)["id"] as? String ?? ""
         let key = try await call(.POST, "/api/v1/api-keys", boss, #"{"name": "bench", "projectId": "\#(project)", "roles": ["member"]}"#)["key"] as? String ?? ""
+        return (admin, boss, project, key)
+    }
+
+    static func make(controller: ControllerProcess, endpoint: String, model: String) async throws -> RouterBenchWorld {
+        let base = controller.baseURL
+        func call(_ method: HTTPMethod, _ path: String, _ token: String?, _ body: String?) async throws -> [String: Any] {
+            try await Self.call(base, method, path, token, body)
+        }
+        let (admin, boss, project, key) = try await tenant(controller: controller)
 
         let join = try await call(.POST, "/api/v1/join-tokens", admin, #"{"description": "router bench (simulated agent)"}"#)["token"] as? String ?? ""
         let inventory = InventoryReport(cpuModel: "simulated", cpuCores: 2, memoryMiB: 16_384, accelerators: [], disks: [], nics: [])
