@@ -77,11 +77,15 @@ public final class TraceStore: Sendable {
             self.flushNow()
             var newest: [Summary] = []
             var total = 0
+            let decoder = JSONDecoder()
             for segment in self.segments() {
-                let traces = self.read(segment)
-                total += traces.count
-                for trace in traces.reversed() where newest.count < limit {
-                    newest.append(Summary(taskId: trace.taskId, createdAt: trace.createdAt, modelId: trace.modelId))
+                // Lines are counted for the total; only the newest `limit` are decoded.
+                let lines = ((try? String(contentsOfFile: segment, encoding: .utf8)) ?? "").split(separator: "\n")
+                total += lines.count
+                for line in lines.reversed() where newest.count < limit {
+                    if let trace = try? decoder.decode(Trace.self, from: Data(line.utf8)) {
+                        newest.append(Summary(taskId: trace.taskId, createdAt: trace.createdAt, modelId: trace.modelId))
+                    }
                 }
             }
             return Listing(traces: newest, total: total)
@@ -112,7 +116,7 @@ public final class TraceStore: Sendable {
             var removed = 0
             for segment in self.segments() {
                 if let modified = (try? FileManager.default.attributesOfItem(atPath: segment))?[.modificationDate] as? Date, modified < cutoff {
-                    removed += self.read(segment).count
+                    removed += ((try? String(contentsOfFile: segment, encoding: .utf8)) ?? "").split(separator: "\n").count
                     try? FileManager.default.removeItem(atPath: segment)
                 }
             }
@@ -147,12 +151,6 @@ public final class TraceStore: Sendable {
     private func segments() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasPrefix("traces-") && $0.hasSuffix(".jsonl") }.sorted(by: >).map { directory + "/" + $0 }
-    }
-
-    private func read(_ segment: String) -> [Trace] {
-        let decoder = JSONDecoder()
-        return ((try? String(contentsOfFile: segment, encoding: .utf8)) ?? "").split(separator: "\n")
-            .compactMap { try? decoder.decode(Trace.self, from: Data($0.utf8)) }
     }
 
     private static func hour(_ date: Date) -> String {
