@@ -87,7 +87,7 @@ struct RouterBenchCommand: AsyncParsableCommand {
         let accounted = try await world.accountedRequests()
         let tables = printed.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("###") }.joined(separator: "\n")
         let section = """
-            ## Router overhead beside vllm-router and sglang-router
+            ## Router overhead beside vllm-router\(sglang ? " and sglang-router" : "")
 
             Command: `../shared/bench/router-anchors/setup.sh && swift build -c release && .build/release/metalplane bench router --duration \(duration) --output docs/benchmarks.md`
 
@@ -96,6 +96,8 @@ struct RouterBenchCommand: AsyncParsableCommand {
             2-core machine with the load generator. Metalplane's replica is an instance reported by a **simulated agent** whose engine endpoint
             is the stub. Requests go through the production path: the project's API key, usage accounting, and tracing switched on
             (\(traced) traces recorded during the run, \(accounted) requests accounted).
+            For scale, measured by hand with `wrk -t1` on this machine: Hummingbird alone (`GET /healthz` of the controller, no upstream) answers about 26,000 requests/s at
+            concurrency 32 and takes 0.24 ms mean at concurrency 1, which is about vllm-router's whole proxy latency here.
 
             \(tables)
 

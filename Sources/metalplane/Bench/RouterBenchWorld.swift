@@ -76,18 +76,19 @@ final class RouterBenchWorld: @unchecked Sendable {
         return world
     }
 
-    /// Traces the controller holds.
+    /// Traces the controller holds (with a fresh token: the run outlasts the first one).
     func tracedCount() async throws -> Int {
-        let reply = try await HTTPCall.send(.GET, controller.baseURL + "/v1/traces?limit=1", headers: [("Authorization", "Bearer \(admin)")])
-        return try reply.json()["total"] as? Int ?? 0
+        let token = try await controller.adminToken()
+        return try await Self.call(controller.baseURL, .GET, "/v1/traces?limit=1", token, nil)["total"] as? Int ?? 0
     }
 
     /// Requests the usage ledger recorded for the project.
     func accountedRequests() async throws -> Int {
         try await Task.sleep(for: .seconds(1.5))  // the ledger flushes once a second
-        let reply = try await HTTPCall.send(.GET, controller.baseURL + "/api/v1/tenants/benchco/projects/\(project)/usage",
-                                            headers: [("Authorization", "Bearer \(tenantAdmin)")])
-        return (try reply.json()["items"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
+        let boss = try await TokenClient.passwordGrant(server: controller.baseURL, realm: "benchco", clientID: "metalplane-cli", username: "boss",
+                                                       password: "bench-boss-password-1").accessToken
+        let usage = try await Self.call(controller.baseURL, .GET, "/api/v1/tenants/benchco/projects/\(project)/usage", boss, nil)
+        return (usage["items"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
     }
 
     func stop() { heartbeat?.cancel() }
