@@ -8,15 +8,13 @@ import NodeContract
 final class RouterBenchWorld: @unchecked Sendable {
     let controller: ControllerProcess
     let admin: String
-    let tenantAdmin: String
     let apiKey: String
     let project: String
     private var heartbeat: Task<Void, Never>?
 
-    private init(controller: ControllerProcess, admin: String, tenantAdmin: String, apiKey: String, project: String) {
+    private init(controller: ControllerProcess, admin: String, apiKey: String, project: String) {
         self.controller = controller
         self.admin = admin
-        self.tenantAdmin = tenantAdmin
         self.apiKey = apiKey
         self.project = project
     }
@@ -53,7 +51,7 @@ final class RouterBenchWorld: @unchecked Sendable {
         func call(_ method: HTTPMethod, _ path: String, _ token: String?, _ body: String?) async throws -> [String: Any] {
             try await Self.call(base, method, path, token, body)
         }
-        let (admin, boss, project, key) = try await tenant(controller: controller)
+        let (admin, _, project, key) = try await tenant(controller: controller)
 
         let join = try await call(.POST, "/api/v1/join-tokens", admin, #"{"description": "router bench (simulated agent)"}"#)["token"] as? String ?? ""
         let inventory = InventoryReport(cpuModel: "simulated", cpuCores: 2, memoryMiB: 16_384, accelerators: [], disks: [], nics: [])
@@ -63,7 +61,7 @@ final class RouterBenchWorld: @unchecked Sendable {
         let instance = try await call(.POST, "/api/v1/instances", admin,
                                       #"{"agentId": "\#(registered.agentId)", "modelId": "bench/stub", "servedModelName": "\#(model)", "engine": "engine-sim", "projectId": "\#(project)"}"#)
         let instanceID = instance["id"] as? String ?? ""
-        let world = RouterBenchWorld(controller: controller, admin: admin, tenantAdmin: boss, apiKey: key, project: project)
+        let world = RouterBenchWorld(controller: controller, admin: admin, apiKey: key, project: project)
         let beat = String(decoding: try JSONEncoder().encode(HeartbeatRequest(observed: ObservedState(instances: [
             .init(instanceId: instanceID, modelId: "bench/stub", phase: .ready, endpoint: endpoint)]))), as: UTF8.self)
         world.heartbeat = Task {
