@@ -33,5 +33,9 @@ public enum SchedulerSchema {
                 started_at BIGINT NOT NULL, flipped_at BIGINT, finished_at BIGINT, health_millis DOUBLE PRECISION)
             """,
         ]),
+        // Router switches every controller of a highly available set reads (tracing on or off).
+        Migration(module: "scheduler", version: 5, statements: [
+            "CREATE TABLE router_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ]),
     ]
 }

@@ -209,6 +209,11 @@ extension Array {
             ((try await c.call(.GET, "/v1/traces", bearer: world.admin).json["traces"] as? [Any]) ?? [1]).isEmpty ? true : nil
         }
         #expect(pruned == true, "the janitor prunes traces past the retention")
+        // The switch is kept in the store: a restarted controller (or another one on the same store) follows it.
+        _ = try await c.call(.PUT, "/v1/tracing", bearer: world.admin, json: #"{"enabled": true}"#)
+        c.kill(SIGTERM)
+        try await c.start()
+        #expect(try await c.call(.GET, "/v1/tracing", bearer: world.admin).json["enabled"] as? Bool == true, "tracing survives a restart")
     }
 
     /// A streamed chat completion: its SSE events and when it ended.

@@ -44,6 +44,7 @@ public final class InferenceRouter: Sendable {
     /// Reloads the route table from the store (a background loop does this continually).
     func refresh() async {
         if let fresh = try? await instances.routeTable() { table.withLockedValue { $0 = fresh } }
+        if let tracing = try? await instances.tracingEnabled() { traces.isEnabled = tracing }
     }
 
     /// Models the caller's project can reach now.

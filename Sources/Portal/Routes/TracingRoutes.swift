@@ -6,6 +6,7 @@ import Hummingbird
 import IAM
 import NIOCore
 import NIOHTTP1
+import Scheduler
 
 /// Router tracing, as the runbook describes it: toggled for new requests, listed, a timing summary
 /// per task id, and a cluster-wide read that asks the other controllers and merges by task id.
@@ -17,6 +18,8 @@ enum TracingRoutes {
             RouteSpec(.put, "/v1/tracing", "tracing.set", summary: "Switch tracing on or off for new requests ({\"enabled\": true}).", tag: "tracing",
                       access: admin, request: "TracingState", response: "TracingState") { call in
                 let state = try await JSONBody.decode(TracingState.self, from: call.request, context: call.context)
+                // Stored, so every controller sharing the store (and this one after a restart) follows.
+                try await services.instances.setTracing(state.enabled)
                 traces.isEnabled = state.enabled
                 return try JSONBody.response(TracingState(enabled: traces.isEnabled))
             },
