@@ -45,12 +45,7 @@ struct FailureBenchCommand: AsyncParsableCommand {
         do {
             for trial in 1...trials {
                 try await waitForRouter(base: base, key: key, client: client)
-                var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-                request.method = .POST
-                request.headers.add(name: "Authorization", value: "Bearer \(key)")
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: #"{"model": "bench/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 400, "stream": true}"#))
-                let response = try await client.execute(request, timeout: .seconds(60))
+                let response = try await client.execute(Self.chat(base: base, key: key, maxTokens: 400, stream: true), timeout: .seconds(60))
                 var iterator = response.body.makeAsyncIterator()
                 _ = try await iterator.next()  // the stream is flowing
                 try await Task.sleep(for: .milliseconds(200))
@@ -101,17 +96,22 @@ struct FailureBenchCommand: AsyncParsableCommand {
     private func waitForRouter(base: String, key: String, client: HTTPClient) async throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"model": "bench/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}"#))
-            if let reply = try? await client.execute(request, timeout: .seconds(5)) {
+            if let reply = try? await client.execute(Self.chat(base: base, key: key, maxTokens: 1, stream: false), timeout: .seconds(5)) {
                 _ = try? await reply.body.collect(upTo: 1 << 20)
                 if reply.status == .ok { return }
             }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw CLIError.io("the router did not serve bench/sim again within 60 s")
+    }
+
+    /// A chat completion for `bench/sim` through the router with the project's key.
+    static func chat(base: String, key: String, maxTokens: Int, stream: Bool) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model": "bench/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": \#(maxTokens), "stream": \#(stream)}"#))
+        return request
     }
 }
