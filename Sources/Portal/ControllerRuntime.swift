@@ -3,6 +3,7 @@ import Core
 import Cryptography
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import IAM
 import Logging
 import NetworkPools
@@ -106,9 +107,17 @@ public final class ControllerRuntime: Sendable {
         return router
     }
 
+    /// The HTTP/1.1 server, with the inference router in each connection's pipeline.
+    public func httpServer() -> HTTPServerBuilder {
+        let router = services.router
+        let identity = services.identity
+        let limit = max(services.configuration.maxBodyBytes, 8 << 20)
+        return .http1(configuration: .init(additionalChannelHandlers: [RouterChannelHandler(router: router, identity: identity, maxBodyBytes: limit)]))
+    }
+
     /// The HTTP application bound to `host:port`.
     public func application(host: String, port: Int) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
+        Application(router: router(), server: httpServer(), configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
                     logger: logger)
     }
 

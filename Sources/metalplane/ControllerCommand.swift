@@ -58,6 +58,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let runtime = try await ControllerRuntime.open(settings, environment: environment, logger: logger)
         let app = Application(
             router: runtime.router(),
+            server: runtime.httpServer(),
             configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
             onServerRunning: { channel in
                 logger.notice("controller listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",

@@ -129,6 +129,67 @@ extension Array {
         // A user token is not a project API key; another tenant's key sees nothing (covered by the isolation test's shape).
         let byUser = try await world.controller.call(.POST, "/v1/chat/completions", bearer: world.tenantAdmin, json: #"{"model": "x", "messages": []}"#)
         #expect(byUser.status == 403)
+        try await checkPipelinedRequestsAndRefusals(world)
+    }
+
+    /// The router answers in the HTTP pipeline itself: requests pipelined on one connection, routed
+    /// and not, are answered in order, and bad requests get typed refusals with the request id.
+    private func checkPipelinedRequestsAndRefusals(_ world: RouterWorld) async throws {
+        let script = #"""
+            import json, socket, sys
+            port, key = int(sys.argv[1]), sys.argv[2]
+            def request(method, path, body=b"", auth=True, extra=""):
+                head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\nContent-Type: application/json\r\n{extra}"
+                if auth: head += f"Authorization: Bearer {key}\r\n"
+                return head.encode() + b"\r\n" + body
+            def read(stream):
+                status = int(stream.readline().split()[1])
+                headers = {}
+                while (line := stream.readline().strip()):
+                    name, value = line.decode().split(":", 1)
+                    headers[name.lower()] = value.strip()
+                if "content-length" in headers:
+                    body = stream.read(int(headers["content-length"]))
+                else:
+                    body = b""
+                    while (size := int(stream.readline().strip(), 16)):
+                        body += stream.read(size); stream.readline()
+                    stream.readline()
+                try: code = json.loads(body).get("error", {}).get("code", "ok")
+                except Exception: code = "?"
+                return [status, code, headers.get("x-request-id", "")]
+            chat = json.dumps({"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}).encode()
+            connection = socket.create_connection(("127.0.0.1", port))
+            connection.sendall(request("POST", "/v1/chat/completions", chat) + request("GET", "/healthz", auth=False)
+                               + request("POST", "/v1/chat/completions", b'{"model": "x"', extra="X-Request-Id: req-pipelined-3\r\n")
+                               + request("POST", "/v1/completions", b'{"prompt": "hi"}') + request("POST", "/v1/chat/completions", chat))
+            stream = connection.makefile("rb")
+            out = {"pipelined": [read(stream) for _ in range(5)]}
+            other = socket.create_connection(("127.0.0.1", port)).makefile("rwb")
+            other.write(request("POST", "/v1/chat/completions", chat, auth=False, extra="X-Request-Id: req-no-key\r\n")); other.flush()
+            out["unauthenticated"] = read(other)
+            other.write(request("POST", "/v1/chat/completions", b"{" + b" " * (8 << 20) + b"}")); other.flush()
+            out["tooLarge"] = read(other)
+            print(json.dumps(out))
+            """#
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString).py").path
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", path, String(world.controller.port), world.apiKey]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: [Any]], "\(text)")
+        let pipelined = (result["pipelined"] as? [[Any]] ?? []).map { "\($0[0]) \($0[1])" }
+        #expect(pipelined == ["200 ok", "200 ok", "400 invalid_body", "400 missing_model", "200 ok"], "\(result)")
+        #expect((result["pipelined"]?[2] as? [Any])?[2] as? String == "req-pipelined-3", "the caller's request id is kept: \(result)")
+        #expect(result["unauthenticated"]?.prefix(3).map { "\($0)" } == ["401", "unauthenticated", "req-no-key"], "\(result)")
+        #expect(result["tooLarge"]?.prefix(2).map { "\($0)" } == ["413", "payload_too_large"], "\(result)")
     }
 
     @Test func killingTheEngineOrTheNodeFailsInFlightRequestsFastWithARetryableError() async throws {

@@ -98,12 +98,7 @@ extension IdentityService {
 
     /// The principal of a presented `mp_` key; checks the secret in constant time, expiry, revocation and realm status.
     func authenticateAPIKey(_ presented: String) async throws -> Principal {
-        let body = presented.dropFirst(APIKey.marker.count)
-        guard body.count > APIKey.prefixLength + 1, body[body.index(body.startIndex, offsetBy: APIKey.prefixLength)] == "_" else {
-            throw IAMError.invalidToken("malformed API key")
-        }
-        let prefix = String(body.prefix(APIKey.prefixLength))
-        let secret = String(body.dropFirst(APIKey.prefixLength + 1))
+        let (prefix, secret) = try Self.splitAPIKey(presented)
         let key: APIKey
         if let cached = apiKeyCache.withLockedValue({ $0[prefix] }) {
             key = cached
@@ -113,13 +108,42 @@ extension IdentityService {
             apiKeyCache.withLockedValue { $0[prefix] = loaded }
             key = loaded
         }
-        guard Digest.constantTimeEqual(Array(Digest.sha256Hex(secret).utf8), Array(key.secretHash.utf8)) else {
-            throw IAMError.invalidToken("unknown API key")
+        let realm = try checkedRealm(of: key, secret: secret)
+        return principal(of: key, in: realm, bindings: try await bindings(of: .apiKey, id: key.id))
+    }
+
+    /// The principal of a presented `mp_` key from the caches alone, without suspending (the
+    /// router's hot path); nil when the key or its bindings are not cached yet, and the caller
+    /// falls back to `authenticate(bearer:)`.
+    public func cachedAPIKeyPrincipal(_ presented: String) throws(IAMError) -> Principal? {
+        let (prefix, secret) = try Self.splitAPIKey(presented)
+        guard let key = apiKeyCache.withLockedValue({ $0[prefix] }),
+              let bindings = bindingCache.withLockedValue({ $0[key.id] }) else { return nil }
+        return principal(of: key, in: try checkedRealm(of: key, secret: secret), bindings: bindings)
+    }
+
+    private static func splitAPIKey(_ presented: String) throws(IAMError) -> (prefix: String, secret: String) {
+        guard presented.hasPrefix(APIKey.marker) else { throw .invalidToken("malformed API key") }
+        let body = presented.dropFirst(APIKey.marker.count)
+        guard body.count > APIKey.prefixLength + 1, body[body.index(body.startIndex, offsetBy: APIKey.prefixLength)] == "_" else {
+            throw .invalidToken("malformed API key")
         }
-        guard key.isLive(at: clock.nowMillis()) else { throw IAMError.invalidToken("API key revoked or expired") }
-        guard let realm = realm(id: key.realmID) else { throw IAMError.invalidToken("unknown API key") }
-        guard realm.status == .active else { throw IAMError.realmSuspended(realm.name) }
-        return Principal(kind: .apiKey, id: key.id, name: APIKey.marker + key.prefix, realmID: realm.id, realmName: realm.name,
-                         tenantID: realm.tenantID, bindings: try await bindings(of: .apiKey, id: key.id), projectID: key.projectID)
+        return (String(body.prefix(APIKey.prefixLength)), String(body.dropFirst(APIKey.prefixLength + 1)))
+    }
+
+    /// The key's realm once the secret, the key's life and the realm's status are checked.
+    private func checkedRealm(of key: APIKey, secret: String) throws(IAMError) -> Realm {
+        guard Digest.constantTimeEqual(Array(Digest.sha256Hex(secret).utf8), Array(key.secretHash.utf8)) else {
+            throw .invalidToken("unknown API key")
+        }
+        guard key.isLive(at: clock.nowMillis()) else { throw .invalidToken("API key revoked or expired") }
+        guard let realm = realm(id: key.realmID) else { throw .invalidToken("unknown API key") }
+        guard realm.status == .active else { throw .realmSuspended(realm.name) }
+        return realm
+    }
+
+    private func principal(of key: APIKey, in realm: Realm, bindings: [RoleBinding]) -> Principal {
+        Principal(kind: .apiKey, id: key.id, name: APIKey.marker + key.prefix, realmID: realm.id, realmName: realm.name,
+                  tenantID: realm.tenantID, bindings: bindings, projectID: key.projectID)
     }
 }

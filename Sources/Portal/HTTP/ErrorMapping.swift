@@ -48,12 +48,18 @@ public enum ErrorMapping {
 
     /// The JSON error response for `error`.
     public static func response(for error: any DomainError, requestID: String) -> Response {
+        let parts = parts(for: error, requestID: requestID)
+        return Response(status: parts.status, headers: parts.headers, body: .init(byteBuffer: parts.body))
+    }
+
+    /// The status, headers and body of the error response (the router's pipeline writes them itself).
+    static func parts(for error: any DomainError, requestID: String) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
         let body = ErrorBody(error: .init(code: error.code, message: error.kind == .internal ? "internal error; see the controller log for request \(requestID)" : error.message,
                                           requestId: requestID, details: error.details))
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
         let data = (try? JSONEncoder.api.encode(body)) ?? Data()
-        return Response(status: status(for: error.kind), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (status(for: error.kind), headers, ByteBuffer(bytes: data))
     }
 
     private static func decodingFailure(_ error: DecodingError) -> PortalError {

@@ -17,6 +17,13 @@ struct HotSwap: Sendable {
     let healthBudgetMillis: Double
     let drainTimeout: Duration
 
+    /// For the health check's test prompts, for the process's life (AsyncHTTPClient traps if a client is dropped unshut).
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(decompression: .disabled)
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func run(_ swap: Swap) async {
         do {
             let ready = try await waitUntilReady(swap.toInstance)
@@ -61,7 +68,7 @@ struct HotSwap: Sendable {
             let body: [String: Any] = ["model": instance.modelId, "messages": [["role": "user", "content": prompt]], "max_tokens": 2, "temperature": 0]
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
             let started = ContinuousClock.now
-            let response = try await InferenceRouter.upstream.execute(request, timeout: .milliseconds(Int64(healthBudgetMillis)))
+            let response = try await Self.client.execute(request, timeout: .milliseconds(Int64(healthBudgetMillis)))
             _ = try await response.body.collect(upTo: 1 << 20)
             let elapsed = ContinuousClock.now - started
             let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Core
 import Foundation
 import HTTPTypes
@@ -11,28 +10,20 @@ import NIOHTTP1
 import NIOPosix
 import Scheduler
 
-/// The OpenAI-compatible router: a project's API key names a model; the router picks the ready
-/// replica with the fewest outstanding requests (`ReplicaChooser` is the seam for KV/prefix-aware
-/// scoring), forwards the request, passes a stream through chunk by chunk, and records the tokens.
-/// An upstream lost mid-request fails fast with a retryable error: an SSE error event, or a 500.
+/// The OpenAI-compatible router's shared state: the route table (project → model → ready
+/// replicas), the outstanding-request counts that choose among replicas (`ReplicaChooser` is the seam
+/// for KV/prefix-aware scoring), the usage ledger and the traces. The requests themselves are served
+/// in the HTTP pipeline by `RouterChannelHandler` and `RouterExchange`.
 public final class InferenceRouter: Sendable {
     let instances: InstanceService
     let usage: UsageLedger
     let traces: TraceStore
     let logger: Logger
+    /// Keep-alive connections to engines, one pool per event loop.
+    let pools = UpstreamPools()
     private let table = NIOLockedValueBox(RouteTable())
     private let outstanding = NIOLockedValueBox<[String: Int]>([:])
     private let rotation = NIOLockedValueBox(0)
-
-    /// Upstream connections to engines, for the process's life (AsyncHTTPClient traps if a client is dropped unshut).
-    static let upstream: HTTPClient = {
-        var pool = HTTPClient.Configuration.ConnectionPool()
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-        var configuration = HTTPClient.Configuration(connectionPool: pool, decompression: .disabled)
-        // No distributed-tracing span per forwarded request: the router keeps its own traces.
-        configuration.tracing.tracer = nil
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
 
     init(instances: InstanceService, usage: UsageLedger, traces: TraceStore, logger: Logger) {
         self.instances = instances
@@ -50,123 +41,9 @@ public final class InferenceRouter: Sendable {
     /// Models the caller's project can reach now.
     func models(project: String) -> [String] { table.withLockedValue { $0.models(project: project) } }
 
-    /// Forwards an OpenAI request (`/v1/chat/completions` or `/v1/completions`) for `principal`.
-    func forward(_ request: Request, path: String, principal: Principal, context: PortalContext) async throws -> Response {
-        let started = ContinuousClock.now
-        guard let project = principal.projectID else {
-            return OpenAIError.response(.forbidden, type: "permission_error", code: "key_not_in_project",
-                                        message: "this API key belongs to no project; inference needs a project's API key")
-        }
-        let body = try await request.body.collect(upTo: max(context.maxBodyBytes, 8 << 20))
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
-            return OpenAIError.response(.badRequest, type: "invalid_request_error", code: "invalid_body", message: "the body must be a JSON object")
-        }
-        guard let model = object["model"] as? String, !model.isEmpty else {
-            return OpenAIError.response(.badRequest, type: "invalid_request_error", code: "missing_model", message: "model is required")
-        }
-        var replicas = table.withLockedValue { $0.replicas(project: project, model: model) }
-        if replicas.isEmpty {
-            await refresh()
-            replicas = table.withLockedValue { $0.replicas(project: project, model: model) }
-        }
-        guard !replicas.isEmpty else {
-            return OpenAIError.response(.notFound, type: "invalid_request_error", code: "model_not_found", message: "No instance found for model \(model)")
-        }
-        let streaming = object["stream"] as? Bool ?? false
-        var payload = body
-        if streaming, ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) != true {
-            // Ask the engine for the usage chunk, so streamed requests are accounted too.
-            var amended = object
-            amended["stream_options"] = ["include_usage": true]
-            payload = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: amended))
-        }
-        let account = Accounting(ledger: usage, projectID: project, apiKeyID: principal.id, modelID: model, started: started)
-        // Tracing applies to requests that start while it is on.
-        let trace = traces.isEnabled
-            ? RequestTrace(store: traces, taskID: Identifier.make("task", at: Int64(Date().timeIntervalSince1970 * 1000)), model: model, project: project,
-                           streamed: streaming, received: started)
-            : nil
-        var tried = Set<String>()
-        while let replica = choose(from: replicas.filter { !tried.contains($0.instanceID) }) {
-            tried.insert(replica.instanceID)
-            begin(replica)
-            trace?.routed = ContinuousClock.now
-            trace?.instance = replica.instanceID
-            var upstream = HTTPClientRequest(url: replica.endpoint + path)
-            upstream.method = .POST
-            upstream.headers.add(name: "Content-Type", value: "application/json")
-            upstream.headers.add(name: "X-Request-Id", value: context.requestID)
-            upstream.body = .bytes(replica.modelID == model ? payload : Self.renamed(payload, from: model, to: replica.modelID))
-            let response: HTTPClientResponse
-            do {
-                response = try await Self.upstream.execute(upstream, timeout: .minutes(10))
-            } catch where Self.neverConnected(error) {
-                // The request never reached this replica: another one may take it.
-                end(replica)
-                logger.warning("replica unreachable", metadata: ["instance": .string(replica.instanceID), "error": .string("\(error)")])
-                continue
-            } catch {
-                // The replica had the request and died before answering: a retry is the client's call.
-                end(replica)
-                account.finish(instance: replica.instanceID, usageIn: ByteBuffer(), ok: false)
-                trace?.finish(outcome: "failed")
-                return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
-                                            message: "the instance serving \(model) was lost during the request; retry it")
-            }
-            trace?.answered = ContinuousClock.now
-            var headers: HTTPFields = [.contentType: response.headers.first(name: "Content-Type") ?? "application/json"]
-            headers[HTTPField.Name("X-Metalplane-Instance")!] = replica.instanceID
-            if !streaming || response.status != .ok {
-                do {
-                    let collected = try await response.body.collect(upTo: 64 << 20)
-                    end(replica)
-                    account.finish(instance: replica.instanceID, usageIn: collected, ok: response.status == .ok)
-                    trace?.finish(outcome: response.status == .ok ? "ok" : "engine_\(response.status.code)")
-                    return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: collected))
-                } catch {
-                    end(replica)
-                    account.finish(instance: replica.instanceID, usageIn: ByteBuffer(), ok: false)
-                    trace?.finish(outcome: "failed")
-                    return OpenAIError.response(.internalServerError, type: "server_error", code: "instance_lost", retryable: true,
-                                                message: "the instance serving \(model) was lost during the request; retry it")
-                }
-            }
-            headers[.cacheControl] = "no-cache"
-            let router = self
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                var tail = ByteBuffer()
-                var ok = true
-                do {
-                    for try await chunk in response.body {
-                        trace?.chunk()
-                        try await writer.write(chunk)
-                        // The usage object comes in the last chunks: keep the newest 8 KiB.
-                        if chunk.readableBytes >= 8192 {
-                            tail = chunk.getSlice(at: chunk.readerIndex + chunk.readableBytes - 8192, length: 8192) ?? chunk
-                        } else {
-                            if tail.readableBytes + chunk.readableBytes > 8192 {
-                                tail.moveReaderIndex(forwardBy: min(tail.readableBytes, tail.readableBytes + chunk.readableBytes - 8192))
-                                tail.discardReadBytes()
-                            }
-                            var copy = chunk
-                            tail.writeBuffer(&copy)
-                        }
-                    }
-                } catch {
-                    ok = false
-                    let event = OpenAIError.streamEvent(code: "instance_lost", message: "the instance serving \(model) was lost during the stream; retry the request")
-                    try? await writer.write(ByteBuffer(string: event))
-                }
-                router.end(replica)
-                account.finish(instance: replica.instanceID, usageIn: tail, ok: ok)
-                trace?.finish(outcome: ok ? "ok" : "failed")
-                try await writer.finish(nil)
-            })
-        }
-        account.finish(instance: nil, usageIn: ByteBuffer(), ok: false)
-        trace?.finish(outcome: "unavailable")
-        return OpenAIError.response(.serviceUnavailable, type: "server_error", code: "instance_unavailable", retryable: true,
-                                    message: "no replica of \(model) answered; retry shortly")
+    /// The ready replicas serving `model` to `project`.
+    func replicas(project: String, model: String) -> [RouteTable.Replica] {
+        table.withLockedValue { $0.replicas(project: project, model: model) }
     }
 
     /// The body with `model` set to the engine's own model (a served name, or a hot-swapped replica
@@ -205,22 +82,14 @@ public final class InferenceRouter: Sendable {
     /// Requests in flight on an instance (a swap waits for the old one's to drain).
     func inFlight(_ instanceID: String) -> Int { outstanding.withLockedValue { $0[instanceID] ?? 0 } }
 
-    /// Whether `error` happened before the request could reach the engine (refused or timed-out connect).
-    static func neverConnected(_ error: any Error) -> Bool {
-        if error is NIOConnectionError { return true }
-        if let io = error as? IOError, io.errnoCode == ECONNREFUSED { return true }
-        if let client = error as? HTTPClientError, client == .connectTimeout { return true }
-        return false
-    }
-
-    private func choose(from replicas: [RouteTable.Replica]) -> RouteTable.Replica? {
+    func choose(from replicas: [RouteTable.Replica]) -> RouteTable.Replica? {
         let loads = outstanding.withLockedValue { counts in replicas.map { counts[$0.instanceID] ?? 0 } }
         let turn = rotation.withLockedValue { value -> Int in value &+= 1; return value }
         return ReplicaChooser.leastOutstanding(replicas, loads: loads, turn: turn)
     }
 
-    private func begin(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 0] += 1 } }
-    private func end(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 1] -= 1 } }
+    func begin(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 0] += 1 } }
+    func end(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 1] -= 1 } }
 }
 
 /// How a replica is chosen: fewest outstanding requests, ties taken in turn. A KV- or prefix-aware
@@ -274,10 +143,9 @@ struct Accounting: Sendable {
 
 /// Errors in OpenAI's wire format, which OpenAI clients parse; `retryable` says a retry can succeed.
 enum OpenAIError {
-    static func response(_ status: HTTPResponse.Status, type: String, code: String, retryable: Bool = false, message: String) -> Response {
+    static func body(type: String, code: String, retryable: Bool = false, message: String) -> ByteBuffer {
         let body: [String: Any] = ["error": ["message": message, "type": type, "code": code, "param": NSNull(), "retryable": retryable]]
-        let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: body)) ?? Data())
     }
 
     static func streamEvent(code: String, message: String) -> String {

@@ -79,11 +79,20 @@ public final class TraceStore: Sendable {
             var total = 0
             let decoder = JSONDecoder()
             for segment in self.segments() {
-                // Lines are counted for the total; only the newest `limit` are decoded.
-                let lines = ((try? String(contentsOfFile: segment, encoding: .utf8)) ?? "").split(separator: "\n")
-                total += lines.count
-                for line in lines.reversed() where newest.count < limit {
-                    if let trace = try? decoder.decode(Trace.self, from: Data(line.utf8)) {
+                guard let data = FileManager.default.contents(atPath: segment) else { continue }
+                // Lines are counted as bytes for the total; only the newest `limit` are decoded.
+                data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                    var end = bytes.count
+                    for index in stride(from: bytes.count - 1, through: 0, by: -1) where bytes[index] == 0x0A {
+                        total += 1
+                        if newest.count < limit, index + 1 < end,
+                           let trace = try? decoder.decode(Trace.self, from: Data(UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end]))) {
+                            newest.append(Summary(taskId: trace.taskId, createdAt: trace.createdAt, modelId: trace.modelId))
+                        }
+                        end = index
+                    }
+                    if newest.count < limit, end > 0,
+                       let trace = try? decoder.decode(Trace.self, from: Data(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))) {
                         newest.append(Summary(taskId: trace.taskId, createdAt: trace.createdAt, modelId: trace.modelId))
                     }
                 }
@@ -131,14 +140,10 @@ public final class TraceStore: Sendable {
             return queued
         }
         guard !batch.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var data = Data()
-        for trace in batch {
-            guard let line = try? encoder.encode(trace) else { continue }
-            data.append(line)
-            data.append(0x0A)
-        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(batch.count * 320)
+        for trace in batch { trace.appendJSONLine(to: &bytes) }
+        let data = Data(bytes)
         let path = directory + "/traces-\(Self.hour(Date())).jsonl"
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { return }
@@ -208,5 +213,47 @@ final class RequestTrace: @unchecked Sendable {
                          queueMillis: millis(received, routed) ?? 0, routingMillis: routed.flatMap { millis($0, answered) } ?? 0,
                          firstTokenMillis: millis(received, firstChunk ?? answered), perTokenMillis: perToken, chunks: chunks,
                          totalMillis: millis(received, end) ?? 0, outcome: outcome))
+    }
+}
+
+extension TraceStore.Trace {
+    /// The trace as one line of JSON with sorted keys, as `JSONEncoder` with `.sortedKeys` writes it
+    /// (absent optionals left out), written by hand: at thousands of requests a second, Foundation's
+    /// encoder took CPU the router's requests were waiting for.
+    func appendJSONLine(to bytes: inout [UInt8]) {
+        var first = true
+        func key(_ name: StaticString) {
+            bytes.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            bytes.append(contentsOf: #"":"#.utf8)
+        }
+        func string(_ value: String) {
+            bytes.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case 0..<0x20: bytes.append(contentsOf: String(format: "\\u%04x", byte).utf8)
+                default: bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        func number(_ value: Double) { bytes.append(contentsOf: (value.isFinite ? value : 0).description.utf8) }
+        key("chunks"); bytes.append(contentsOf: String(chunks).utf8)
+        key("createdAt"); bytes.append(contentsOf: String(createdAt).utf8)
+        if let firstTokenMillis { key("firstTokenMillis"); number(firstTokenMillis) }
+        if let instanceId { key("instanceId"); string(instanceId) }
+        key("modelId"); string(modelId)
+        key("outcome"); string(outcome)
+        if let perTokenMillis { key("perTokenMillis"); number(perTokenMillis) }
+        key("projectId"); string(projectId)
+        key("queueMillis"); number(queueMillis)
+        key("routingMillis"); number(routingMillis)
+        key("streamed"); bytes.append(contentsOf: (streamed ? "true" : "false").utf8)
+        key("taskId"); string(taskId)
+        key("totalMillis"); number(totalMillis)
+        bytes.append(contentsOf: "}\n".utf8)
     }
 }

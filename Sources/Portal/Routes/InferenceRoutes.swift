@@ -21,11 +21,11 @@ enum InferenceRoutes {
             RouteSpec(.post, "/v1/chat/completions", "inference.chatCompletions",
                       summary: "OpenAI chat completions, streaming (SSE passed through) or not, routed to a ready replica of the model in the key's project.",
                       tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { call in
-                try await router.forward(call.request, path: "/v1/chat/completions", principal: call.principal!, context: call.context)
+                pipelineOnly()
             },
             RouteSpec(.post, "/v1/completions", "inference.completions", summary: "OpenAI text completions, routed like chat completions.",
                       tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { call in
-                try await router.forward(call.request, path: "/v1/completions", principal: call.principal!, context: call.context)
+                pipelineOnly()
             },
             RouteSpec(.get, "/api/v1/tenants/{tenant}/projects/{project}/usage", "projects.usage",
                       summary: "Tokens and requests by API key and model (since=ms, default all).", tag: "inference",
@@ -35,5 +35,14 @@ enum InferenceRoutes {
                 return try JSONBody.response(["items": totals])
             },
         ]
+    }
+
+    /// The two POST routes are served by `RouterChannelHandler` in the HTTP pipeline before routing;
+    /// they are registered for authentication, the OpenAPI document and method checks. Only an
+    /// application built without that pipeline (Hummingbird's in-process test client) reaches this.
+    private static func pipelineOnly() -> Response {
+        Response(status: .notImplemented, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: OpenAIError.body(type: "server_error", code: "router_pipeline_missing",
+                                                          message: "inference is served by the controller's HTTP pipeline, which this server was built without")))
     }
 }

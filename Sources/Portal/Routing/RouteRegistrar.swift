@@ -34,17 +34,13 @@ struct RouteRegistrar: Sendable {
             var tenant: Tenant?
             var agent: AgentCaller?
             if case .agent = spec.access {
-                let session = try agents.authenticate(sessionToken: try bearer(request))
+                let session = try agents.authenticate(sessionToken: try Self.bearer(request.headers))
                 agent = AgentCaller(agentID: session.agentID, sessionID: session.sessionID)
                 context.logger[metadataKey: "agent"] = .string(session.agentID)
             }
             if case .projectAPIKey = spec.access {
                 let principal = try await authenticate(request)
-                guard principal.kind == .apiKey else { throw PortalError.apiKeyRequired }
-                // A viewer key may read the project, not spend its accelerators.
-                guard principal.bindings.contains(where: { $0.role.permissions.contains(.inference) }) else {
-                    throw IAMError.forbidden(permission: Permission.inference.rawValue)
-                }
+                try Self.requireInference(principal)
                 context.principal = principal
                 context.logger[metadataKey: "actor"] = .string(principal.name)
             }
@@ -67,13 +63,23 @@ struct RouteRegistrar: Sendable {
         }
     }
 
-    private func authenticate(_ request: Request) async throws -> Principal {
-        try await identity.authenticate(bearer: try bearer(request))
+    /// A project API key allowed to run inference (the router's pipeline checks the same).
+    static func requireInference(_ principal: Principal) throws {
+        guard principal.kind == .apiKey else { throw PortalError.apiKeyRequired }
+        // A viewer key may read the project, not spend its accelerators.
+        guard principal.bindings.contains(where: { $0.role.permissions.contains(.inference) }) else {
+            throw IAMError.forbidden(permission: Permission.inference.rawValue)
+        }
     }
 
-    private func bearer(_ request: Request) throws -> String {
+    private func authenticate(_ request: Request) async throws -> Principal {
+        try await identity.authenticate(bearer: try Self.bearer(request.headers))
+    }
+
+    /// The credential of an `Authorization: Bearer` header.
+    static func bearer(_ headers: HTTPFields) throws -> String {
         // Byte checks, not Foundation's: this runs on every routed inference request.
-        guard let header = request.headers[.authorization], header.utf8.count > 7,
+        guard let header = headers[.authorization], header.utf8.count > 7,
               header.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else {
             throw PortalError.unauthenticated
         }

@@ -56,7 +56,7 @@ struct APIBenchCommand: AsyncParsableCommand {
                                    ("GET /api/v1/api-keys/{id} with a JWT", "/api/v1/api-keys/\(keyID)", jwtRead),
                                    ("GET /api/v1/api-keys/{id} with an API key", "/api/v1/api-keys/\(keyID)", keyRead),
                                    ("POST /api/v1/api-keys (durable write + audit)", "/api/v1/api-keys", write)] {
-            let run = try WrkRun.run(name: name, url: base + path, seconds: duration, connections: connections, script: file)
+            let run = try await WrkRun.run(name: name, url: base + path, seconds: duration, connections: connections, script: file)
             print(String(format: "%-48@ %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", run.name as NSString,
                          run.requestsPerSecond, run.p50Millis, run.p99Millis, run.errors))
             runs.append(run)

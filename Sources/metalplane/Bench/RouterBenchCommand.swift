@@ -72,11 +72,7 @@ struct RouterBenchCommand: AsyncParsableCommand {
         harness.arguments = [anchorsDir + "/bench.sh"] + targets
         harness.currentDirectoryURL = URL(fileURLWithPath: anchorsDir)
         harness.environment = ProcessInfo.processInfo.environment.merging(["DUR": "\(duration)", "CACHE": cache]) { $1 }
-        let pipe = Pipe()
-        harness.standardOutput = pipe
-        try harness.run()
-        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        harness.waitUntilExit()
+        let printed = try await ChildOutput.run(harness).output
         // The exit status is not used: the harness's trap fails when its own stub could not bind (ours holds the port).
         guard let source = printed.split(separator: "\n").first(where: { $0.hasPrefix("source: ") }) else {
             throw CLIError.io("bench.sh failed:\n\(printed)")

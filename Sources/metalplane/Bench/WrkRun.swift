@@ -10,19 +10,14 @@ struct WrkRun {
     var requests: Int
 
     /// Runs wrk against `url` for `seconds` with `connections` connections on 2 threads.
-    static func run(name: String, url: String, seconds: Int, connections: Int, script: String?) throws -> WrkRun {
+    static func run(name: String, url: String, seconds: Int, connections: Int, script: String?) async throws -> WrkRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["wrk", "-t2", "-c\(connections)", "-d\(seconds)s", "--latency"]
         if let script { arguments += ["-s", script] }
         process.arguments = arguments + [url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIError.io("wrk failed (is it installed? apt-get install wrk):\n\(output)") }
+        let (output, status) = try await ChildOutput.run(process, mergingStandardError: true)
+        guard status == 0 else { throw CLIError.io("wrk failed (is it installed? apt-get install wrk):\n\(output)") }
         return WrkRun(name: name, requestsPerSecond: number(after: "Requests/sec:", in: output),
                       p50Millis: latency("50%", in: output), p99Millis: latency("99%", in: output),
                       errors: Int(number(after: "Non-2xx or 3xx responses:", in: output)) + socketErrors(output),
