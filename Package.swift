@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CLDAP", path: "Sources/CLDAP"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // Shared kernel.
         .target(name: "Core", dependencies: [
@@ -63,6 +64,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
+        .target(name: "Backup", dependencies: ["Core", "Cryptography", "Storage", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
         .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish", "NodeContract",
             .product(name: "Logging", package: "swift-log"),
@@ -80,7 +84,7 @@ let package = Package(
 
         // The two servers.
         .target(name: "Portal", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             // The router's pipeline handler sits in Hummingbird's HTTP/1.1 channel (HummingbirdCore's server
@@ -142,6 +146,7 @@ let package = Package(
         .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], exclude: ["Fixtures"], swiftSettings: strict),
         .target(name: "TestPeers", path: "Tests/TestPeers", swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "Core", "Storage"], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"], swiftSettings: strict),

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libsqlite3-dev libssl-dev libldap-dev wrk curl; do
+for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -78,6 +78,40 @@ public final class SQLiteDatabase: Database {
         }
     }
 
+    /// A consistent copy of the whole store at `destination` (`VACUUM INTO`), taken while reads and
+    /// writes go on. Runs on a thread of its own with its own connection: it can take seconds, and
+    /// `VACUUM` cannot run inside the read transaction a pooled reader holds.
+    public func snapshot(to destination: String) async throws {
+        let path = self.path
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    let connection = try SQLiteConnection(path: path, readOnly: true, synchronous: "NORMAL")
+                    try connection.execute("VACUUM INTO ?", [.text(destination)])
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Opens a database file read-only and runs `PRAGMA integrity_check`; returns SQLite's verdict
+    /// ("ok" when sound) and the row count of every table. Blocking: call it on a worker thread.
+    public static func inspect(path: String) throws -> (integrity: String, rows: [String: Int64]) {
+        let connection = try SQLiteConnection(path: path, readOnly: true, synchronous: "NORMAL")
+        let verdict = try connection.query("PRAGMA integrity_check", []).compactMap { row -> String? in
+            if case .text(let text) = row.values.first { return text }
+            return nil
+        }.joined(separator: "; ")
+        var rows: [String: Int64] = [:]
+        for table in try connection.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name", []) {
+            let name = try table.string("name")
+            rows[name] = try connection.scalarInt("SELECT COUNT(*) FROM \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\"") ?? 0
+        }
+        return (verdict, rows)
+    }
+
     public func ping() async throws {
         _ = try await read { try $0.scalarInt("SELECT 1") }
     }

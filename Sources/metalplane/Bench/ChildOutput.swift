@@ -18,4 +18,17 @@ enum ChildOutput {
         while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         return (String(decoding: data, as: UTF8.self), process.terminationStatus)
     }
+
+    /// Ends `process`: SIGTERM, then SIGKILL if it is still running after `grace` seconds. The
+    /// anchors (Rust binaries) were seen to outlive SIGTERM when started from this process, and
+    /// `waitUntilExit` then never returned.
+    static func stop(_ process: Process, grace: Double = 2) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(grace)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let hardDeadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < hardDeadline { usleep(20_000) }
+    }
 }

@@ -52,8 +52,7 @@ final class ControllerProcess {
 
     /// Stops the controller with SIGTERM and removes its data.
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        ChildOutput.stop(process, grace: 10)
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 }

@@ -1,0 +1,43 @@
+import Storage
+
+/// One recorded backup run, from the schedule, the cron job or the API.
+public struct BackupRun: Sendable, Codable, Equatable, RowDecodable {
+    public var id: String
+    public var backupId: String
+    public var trigger: String
+    public var target: String
+    /// `running`, `succeeded` or `failed`.
+    public var status: String
+    public var startedAt: Int64
+    public var finishedAt: Int64?
+    public var bytes: Int64?
+    public var durationMillis: Int64?
+    public var error: String?
+
+    public init(row: Row) throws {
+        id = try row.string("id")
+        backupId = try row.string("backup_id")
+        trigger = try row.string("trigger")
+        target = try row.string("target")
+        status = try row.string("status")
+        startedAt = try row.int64("started_at")
+        finishedAt = try row.optionalInt64("finished_at")
+        bytes = try row.optionalInt64("bytes")
+        durationMillis = try row.optionalInt64("duration_ms")
+        error = try row.optionalString("error")
+    }
+}
+
+/// The backup module's table.
+public enum BackupSchema {
+    public static let migrations: [Migration] = [
+        Migration(module: "backup", version: 1, statements: [
+            """
+            CREATE TABLE backup_runs (
+                id TEXT PRIMARY KEY, backup_id TEXT NOT NULL, trigger TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL,
+                started_at BIGINT NOT NULL, finished_at BIGINT, bytes BIGINT, duration_ms BIGINT, error TEXT)
+            """,
+            "CREATE INDEX backup_runs_started ON backup_runs (started_at)",
+        ]),
+    ]
+}
