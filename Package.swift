@@ -90,7 +90,7 @@ let package = Package(
 
         // The two servers.
         .target(name: "Portal", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             // The router's pipeline handler sits in Hummingbird's HTTP/1.1 channel (HummingbirdCore's server
@@ -122,7 +122,7 @@ let package = Package(
 
         // The one binary.
         .executableTarget(name: "metalplane", dependencies: [
-            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract", "Scheduler",
+            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract", "Scheduler", "Backup", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -163,7 +163,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [
-            "TestPeers",
+            "TestPeers", "Storage",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -32,7 +32,8 @@ public final class BackupService: Sendable {
         public var totalBytes: Int64
     }
 
-    let database: SQLiteDatabase
+    /// The live store (nil when only reading backups, e.g. restoring on a new machine).
+    let database: SQLiteDatabase?
     public let target: any BackupTarget
     let keyring: BackupKeyring
     let settings: Settings
@@ -40,7 +41,7 @@ public final class BackupService: Sendable {
     let clock: WallClock
     let logger: Logger
 
-    public init(database: SQLiteDatabase, target: any BackupTarget, keyring: BackupKeyring, settings: Settings,
+    public init(database: SQLiteDatabase?, target: any BackupTarget, keyring: BackupKeyring, settings: Settings,
                 workers: BlockingWorkPool, clock: WallClock, logger: Logger) {
         self.database = database
         self.target = target
@@ -56,6 +57,7 @@ public final class BackupService: Sendable {
     /// Takes one backup now. `trigger` says who asked (schedule, cli, api) in the run record.
     @discardableResult
     public func run(trigger: String, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> BackupManifest {
+        guard let database else { throw BackupError.notConfigured("no store to back up (open the data directory)") }
         let lock = try BackupLock.acquire(at: settings.dataDirectory + "/backup.lock", holder: "pid \(getpid()), \(trigger)")
         defer { lock.release() }
         let started = clock.nowMillis()
@@ -155,12 +157,14 @@ public final class BackupService: Sendable {
 
     /// Recorded runs (scheduled, cron, API), newest first.
     public func runs(limit: Int = 50) async throws -> [BackupRun] {
-        try await database.read { try $0.query(BackupRun.self, "SELECT * FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT ?", [.int(limit)]) }
+        guard let database else { return [] }
+        return try await database.read { try $0.query(BackupRun.self, "SELECT * FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT ?", [.int(limit)]) }
     }
 
     /// The newest successful run, for health checks.
     public func lastSuccess() async throws -> BackupRun? {
-        try await database.read {
+        guard let database else { return nil }
+        return try await database.read {
             try $0.queryFirst(BackupRun.self, "SELECT * FROM backup_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1", [])
         }
     }

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Backup
 import Core
 import Cryptography
 import Foundation
@@ -37,7 +38,8 @@ public final class ControllerRuntime: Sendable {
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
-                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations)
+                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations
+                                   + BackupSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         let identity = IdentityService(
             database: database,
@@ -69,11 +71,13 @@ public final class ControllerRuntime: Sendable {
         let router = InferenceRouter(instances: instances, usage: usage,
                                      traces: TraceStore(directory: configuration.dataDirectory + "/traces"), logger: logger)
         await router.refresh()
+        let backups = try BackupSetup.service(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          usage: usage, router: router, clock: clock, metrics: metrics, migrationsDone: true)
+                                          usage: usage, router: router, backups: backups, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
     }
@@ -127,7 +131,8 @@ public final class ControllerRuntime: Sendable {
         [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances),
          RouterUpkeep(router: services.router, usage: services.usage),
          TraceJanitor(traces: services.router.traces, retentionDays: services.configuration.traceRetentionDays,
-                      interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger)]
+                      interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger),
+         BackupSchedule(backups: services.backups, configuration: services.configuration, clock: services.clock, logger: logger)]
     }
 
     /// Closes the store (after queued writes) and the worker threads.

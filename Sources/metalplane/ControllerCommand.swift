@@ -40,18 +40,9 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         OpenSSLProcess.keepStateUntilExit()
         let environment = ProcessInfo.processInfo.environment
-        var settings = ControllerConfiguration()
-        do {
-            if let path = config ?? environment["METALPLANE_CONFIG"] {
-                try settings.apply(yaml: try String(contentsOfFile: path, encoding: .utf8))
-            }
-            try settings.apply(environment: environment)
-            let flags: [(String, String?)] = [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL),
-                                              ("logFormat", logFormat), ("logLevel", logLevel)]
-            for case let (key, value?) in flags { try settings.set(key, value) }
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        let settings = try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL),
+                                                                          ("logFormat", logFormat), ("logLevel", logLevel)],
+                                                   environment: environment)
         let logger = LogSetup.logger(format: settings.logFormat, level: settings.logLevel)
         let (host, port) = try settings.listenAddress()
         let publicURL = settings.effectivePublicURL

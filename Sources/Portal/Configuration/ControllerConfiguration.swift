@@ -60,6 +60,30 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// The 32-byte key (base64) sealing secrets at rest such as BMC passwords; generated into the data directory if unset.
     public var secretsKey: String?
 
+    /// Where backups go: a directory (`/path` or `dir:/path`) or `s3://bucket/prefix`. Default: `<data-dir>/backups`.
+    public var backupTarget: String?
+    /// Backup encryption keys, `id:base64` (32 bytes) separated by commas; `backupKeyId` picks the one new backups use
+    /// (default: the last). Unset: one key is generated into `<data-dir>/backup.keys` — copy it off the machine.
+    public var backupKeys: String?
+    public var backupKeyId: String?
+    /// Scheduled backups: every `backupIntervalHours` (0 turns the schedule off), each moved by up to `backupJitterMinutes`.
+    public var backupIntervalHours = 6.0
+    public var backupJitterMinutes = 10.0
+    /// Retention: every backup for this many days, the last of each day for `backupDailyDays`, the last of each month for `backupMonthlyMonths` (at least 12).
+    public var backupKeepAllDays = 7
+    public var backupDailyDays = 90
+    public var backupMonthlyMonths = 24
+    /// No successful backup for this long raises an alert and shows in /readyz, hours.
+    public var backupAlertAfterHours = 7.0
+    /// S3: the endpoint, region and addressing style; credentials from `backupS3AccessKey`/`backupS3SecretKey` or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+    public var backupS3Endpoint = "https://s3.amazonaws.com"
+    public var backupS3Region = "us-east-1"
+    public var backupS3PathStyle = true
+    public var backupS3AccessKey: String?
+    public var backupS3SecretKey: String?
+    /// The configuration file this was read from (backed up with the store); not a setting.
+    public var configurationFile: String?
+
     /// VRF pools to create at start if missing (`pools.vrf` in the file); nil means the default pool.
     public var vrfPools: [PoolDefinition]?
     /// VLAN pools to create at start if missing (`pools.vlan` in the file); nil means the default pool.
@@ -133,6 +157,13 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("placementInfoWaitSeconds", "METALPLANE_PLACEMENT_INFO_WAIT_SECONDS"), ("swapLoadTimeoutSeconds", "METALPLANE_SWAP_LOAD_TIMEOUT_SECONDS"),
         ("swapHealthBudgetMillis", "METALPLANE_SWAP_HEALTH_BUDGET_MILLIS"), ("traceRetentionDays", "METALPLANE_TRACE_RETENTION_DAYS"),
         ("traceJanitorSeconds", "METALPLANE_TRACE_JANITOR_SECONDS"), ("tracingPeers", "METALPLANE_TRACING_PEERS"),
+        ("backupTarget", "METALPLANE_BACKUP_TARGET"), ("backupKeys", "METALPLANE_BACKUP_KEYS"), ("backupKeyId", "METALPLANE_BACKUP_KEY_ID"),
+        ("backupIntervalHours", "METALPLANE_BACKUP_INTERVAL_HOURS"), ("backupJitterMinutes", "METALPLANE_BACKUP_JITTER_MINUTES"),
+        ("backupKeepAllDays", "METALPLANE_BACKUP_KEEP_ALL_DAYS"), ("backupDailyDays", "METALPLANE_BACKUP_DAILY_DAYS"),
+        ("backupMonthlyMonths", "METALPLANE_BACKUP_MONTHLY_MONTHS"), ("backupAlertAfterHours", "METALPLANE_BACKUP_ALERT_AFTER_HOURS"),
+        ("backupS3Endpoint", "METALPLANE_BACKUP_S3_ENDPOINT"), ("backupS3Region", "METALPLANE_BACKUP_S3_REGION"),
+        ("backupS3PathStyle", "METALPLANE_BACKUP_S3_PATH_STYLE"), ("backupS3AccessKey", "METALPLANE_BACKUP_S3_ACCESS_KEY"),
+        ("backupS3SecretKey", "METALPLANE_BACKUP_S3_SECRET_KEY"),
     ]
 
     /// The effective model store folder.
@@ -143,6 +174,12 @@ public struct ControllerConfiguration: Sendable, Equatable {
         func integer(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
             guard let number = Int(value), range.contains(number) else {
                 throw .invalid(key: key, reason: "must be an integer in \(range.lowerBound)…\(range.upperBound), got \(value)")
+            }
+            return number
+        }
+        func decimal(_ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            guard let number = Double(value), range.contains(number) else {
+                throw .invalid(key: key, reason: "must be a number in \(range.lowerBound)…\(range.upperBound), got \(value)")
             }
             return number
         }
@@ -195,6 +232,28 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "secretsKey":
             guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }
             secretsKey = value
+        case "backupTarget":
+            guard value.hasPrefix("/") || value.hasPrefix("dir:/") || value.hasPrefix("s3://") else {
+                throw .invalid(key: key, reason: "must be an absolute directory, dir:/path or s3://bucket/prefix")
+            }
+            backupTarget = value
+        case "backupKeys": backupKeys = value
+        case "backupKeyId": backupKeyId = value
+        case "backupIntervalHours": backupIntervalHours = try decimal(0...8760)
+        case "backupJitterMinutes": backupJitterMinutes = try decimal(0...1440)
+        case "backupKeepAllDays": backupKeepAllDays = try integer(0...3650)
+        case "backupDailyDays": backupDailyDays = try integer(0...3650)
+        case "backupMonthlyMonths": backupMonthlyMonths = try integer(12...1200)
+        case "backupAlertAfterHours": backupAlertAfterHours = try decimal(0.01...8760)
+        case "backupS3Endpoint":
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw .invalid(key: key, reason: "must be an http(s) URL") }
+            backupS3Endpoint = value
+        case "backupS3Region": backupS3Region = value
+        case "backupS3PathStyle":
+            guard let flag = Bool(value.lowercased()) else { throw .invalid(key: key, reason: "must be true or false") }
+            backupS3PathStyle = flag
+        case "backupS3AccessKey": backupS3AccessKey = value
+        case "backupS3SecretKey": backupS3SecretKey = value
         default: throw .invalid(key: key, reason: "unknown setting")
         }
     }

@@ -1,3 +1,4 @@
+import Backup
 import NIOCore
 import HTTPTypes
 import Core
@@ -23,8 +24,11 @@ public struct ControllerServices: Sendable {
     public let modelStore: ModelStore
     public let usage: UsageLedger
     public let router: InferenceRouter
+    public let backups: BackupService
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
+    /// When this controller started, ms.
+    public let startedAt: Int64
     /// Set once migrations have run: `/readyz` reports it.
     public let migrationsDone: Bool
 }

@@ -1,3 +1,4 @@
+import Backup
 import Storage
 import Prometheus
 import IAM
@@ -25,7 +26,9 @@ enum HealthRoutes {
                     checks["store"] = "unreachable: \(error)"
                 }
                 let ready = checks.values.allSatisfy { $0 == "ok" }
-                return try JSONBody.response(Readiness(status: ready ? "ready" : "not_ready", checks: checks),
+                // Backups are reported, not gating: a missed backup needs an operator, not a drained controller.
+                let details = ["backup": await backupHealth(services)]
+                return try JSONBody.response(Readiness(status: ready ? "ready" : "not_ready", checks: checks, details: details),
                                              status: ready ? .ok : .serviceUnavailable)
             },
             RouteSpec(.get, "/metrics", "health.metrics", summary: "Prometheus text exposition of the controller's metrics.",
@@ -44,5 +47,25 @@ enum HealthRoutes {
     struct Readiness: Encodable {
         var status: String
         var checks: [String: String]
+        var details: [String: BackupHealth]
+    }
+
+    struct BackupHealth: Encodable {
+        /// `ok`, `missed` (no success within `backupAlertAfterHours`) or `none_yet` (the controller has not been up that long).
+        var status: String
+        var lastSuccessAt: Int64?
+        var hoursSinceSuccess: Double?
+        var limitHours: Double
+        var target: String
+    }
+
+    static func backupHealth(_ services: ControllerServices) async -> BackupHealth {
+        let limit = services.configuration.backupAlertAfterHours
+        let last = try? await services.backups.lastSuccess()
+        let hours = last?.finishedAt.map { Double(services.clock.nowMillis() - $0) / 3_600_000 }
+        let uptimeHours = Double(services.clock.nowMillis() - services.startedAt) / 3_600_000
+        let status = hours.map { $0 > limit ? "missed" : "ok" } ?? (uptimeHours > limit ? "missed" : "none_yet")
+        return BackupHealth(status: status, lastSuccessAt: last?.finishedAt, hoursSinceSuccess: hours, limitHours: limit,
+                            target: services.backups.target.description)
     }
 }

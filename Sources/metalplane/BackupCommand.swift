@@ -1,0 +1,214 @@
+import ArgumentParser
+import Backup
+import Core
+import Cryptography
+import Foundation
+import Logging
+import Portal
+import Storage
+
+/// `metalplane backup …`: the backup cron's entry point and the operator's restore tools. It reads
+/// the controller's configuration (target, keys, retention) and works beside a running controller:
+/// the snapshot is taken online, and one backup runs at a time across processes.
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Encrypted configuration backups: run, list, verify, restore, prune.",
+        subcommands: [Run.self, List.self, Verify.self, Restore.self, Prune.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "The controller's YAML configuration file (or METALPLANE_CONFIG).") var config: String?
+        @Option(name: .customLong("data-dir"), help: "The controller's data directory (default from the configuration, ./data).") var dataDir: String?
+        @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "warning"
+
+        func settings() throws -> ControllerConfiguration {
+            OpenSSLProcess.keepStateUntilExit()
+            return try ControllerSettings.load(config: config, flags: [("dataDir", dataDir)], environment: ProcessInfo.processInfo.environment)
+        }
+
+        /// The service; with `store`, over the data directory's live store (to back it up).
+        func service(store: Bool) async throws -> (BackupService, SQLiteDatabase?, BlockingWorkPool, ControllerConfiguration) {
+            let settings = try settings()
+            let logger = LogSetup.logger(format: "text", level: logLevel)
+            let workers = BlockingWorkPool(threads: 2)
+            var database: SQLiteDatabase?
+            if store {
+                let path = settings.dataDirectory + "/metalplane.sqlite"
+                guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no store at \(path) (--data-dir)") }
+                let opened = try SQLiteDatabase(path: path, synchronous: settings.sqliteSynchronous)
+                try await opened.migrate(BackupSchema.migrations)
+                database = opened
+            }
+            do {
+                return (try BackupSetup.service(settings, database: database, workers: workers, environment: ProcessInfo.processInfo.environment,
+                                                logger: logger), database, workers, settings)
+            } catch let error as BackupError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+
+    /// Prints progress to standard error at most twice a second, and at every new phase.
+    final class ProgressPrinter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var last = Date.distantPast
+        private var phase = ""
+        private let started = Date()
+
+        func report(_ step: BackupService.Progress) {
+            lock.lock()
+            defer { lock.unlock() }
+            let now = Date()
+            let key = step.phase + step.part
+            guard key != phase || now.timeIntervalSince(last) >= 0.5 else { return }
+            phase = key
+            last = now
+            let rate = Double(step.bytes) / max(now.timeIntervalSince(started), 0.001) / 1_048_576
+            let total = step.totalBytes > 0 ? " of \(Self.size(step.totalBytes))" : ""
+            FileHandle.standardError.write(Data("\(step.phase) \(step.part): \(Self.size(step.bytes))\(total) (\(String(format: "%.1f", rate)) MiB/s)\n".utf8))
+        }
+
+        static func size(_ bytes: Int64) -> String {
+            bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : bytes >= 1024 ? String(format: "%.1f KiB", Double(bytes) / 1024) : "\(bytes) B"
+        }
+    }
+
+    static func fail(_ error: any Error) -> any Error {
+        if let backup = error as? BackupError { return ValidationError("\(backup.code): \(backup.message)") }
+        return error
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a backup now (what the cron job and the systemd timer run), then prune by the retention policy.")
+        @OptionGroup var options: Options
+        @Flag(name: .customLong("no-prune"), help: "Do not prune after the backup.") var noPrune = false
+
+        func run() async throws {
+            let (service, database, workers, settings) = try await options.service(store: true)
+            let printer = ProgressPrinter()
+            do {
+                let manifest = try await service.run(trigger: "cli") { printer.report($0) }
+                print("backup \(manifest.id): \(ProgressPrinter.size(manifest.storedBytes)) in \(manifest.durationMillis) ms to \(service.target.description) (key \(manifest.keyId))")
+                if !noPrune {
+                    let plan = try await service.prune(policy: BackupSetup.policy(settings), dryRun: false)
+                    let pruned = plan.filter { !$0.keep }
+                    if !pruned.isEmpty { print("pruned \(pruned.count): \(pruned.map(\.id).joined(separator: ", "))") }
+                }
+            } catch {
+                await database?.close()
+                await workers.shutdown()
+                throw BackupCommand.fail(error)
+            }
+            await database?.close()
+            await workers.shutdown()
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the backups at the target, newest first, and the recorded runs.")
+        @OptionGroup var options: Options
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let hasStore = FileManager.default.fileExists(atPath: (try options.settings()).dataDirectory + "/metalplane.sqlite")
+            let (service, database, workers, _) = try await options.service(store: hasStore)
+            defer { Task { await workers.shutdown() } }
+            do {
+                let backups = try await service.list()
+                let runs = try await service.runs(limit: 20)
+                await database?.close()
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(ListOutput(backups: backups, runs: runs)), as: UTF8.self))
+                    return
+                }
+                print("backups at \(service.target.description):")
+                for backup in backups {
+                    let date = Date(timeIntervalSince1970: Double(backup.createdAt) / 1000)
+                    print("  \(backup.id)  \(date)  \(ProgressPrinter.size(backup.storedBytes))  key \(backup.keyId)  parts \(backup.parts.map(\.name).joined(separator: ","))")
+                }
+                if backups.isEmpty { print("  (none)") }
+                if !runs.isEmpty {
+                    print("recent runs:")
+                    for run in runs {
+                        print("  \(run.id)  \(run.status)  \(run.trigger)  \(run.bytes.map { ProgressPrinter.size($0) } ?? "-")  \(run.durationMillis.map { "\($0) ms" } ?? "-")  \(run.error ?? "")")
+                    }
+                }
+            } catch {
+                throw BackupCommand.fail(error)
+            }
+        }
+
+        struct ListOutput: Encodable {
+            var backups: [BackupManifest]
+            var runs: [BackupRun]
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a backup, check every checksum, decrypt it and open the snapshot (integrity check); the live store is not touched.")
+        @OptionGroup var options: Options
+        @Argument(help: "The backup id (default: the newest).") var id: String?
+
+        func run() async throws {
+            let (service, _, workers, _) = try await options.service(store: false)
+            defer { Task { await workers.shutdown() } }
+            do {
+                let chosen = try await BackupCommand.resolve(id, service)
+                let printer = ProgressPrinter()
+                let report = try await service.verify(chosen) { printer.report($0) }
+                print("backup \(report.id): ok (key \(report.keyId); integrity \(report.integrity); \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows)")
+            } catch {
+                throw BackupCommand.fail(error)
+            }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild a data directory from a backup (store, secrets key, configuration); start a controller with --data-dir on it.")
+        @OptionGroup var options: Options
+        @Argument(help: "The backup id (default: the newest).") var id: String?
+        @Option(help: "The directory to rebuild; it must not hold a store.") var to: String
+
+        func run() async throws {
+            let (service, _, workers, _) = try await options.service(store: false)
+            defer { Task { await workers.shutdown() } }
+            do {
+                let chosen = try await BackupCommand.resolve(id, service)
+                let printer = ProgressPrinter()
+                let report = try await service.restore(chosen, to: to) { printer.report($0) }
+                print("restored \(report.id) into \(to): \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows; start it with: metalplane controller --data-dir \(to)")
+            } catch {
+                throw BackupCommand.fail(error)
+            }
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete the backups the retention policy does not keep.")
+        @OptionGroup var options: Options
+        @Flag(name: .customLong("dry-run"), help: "Only show what would be deleted, and why each backup is kept.") var dryRun = false
+
+        func run() async throws {
+            let (service, _, workers, settings) = try await options.service(store: false)
+            defer { Task { await workers.shutdown() } }
+            do {
+                let plan = try await service.prune(policy: BackupSetup.policy(settings), dryRun: dryRun)
+                for decision in plan {
+                    print("\(decision.keep ? "keep " : (dryRun ? "would delete" : "deleted"))  \(decision.id)  \(decision.reason)")
+                }
+                if plan.isEmpty { print("no backups at \(service.target.description)") }
+            } catch {
+                throw BackupCommand.fail(error)
+            }
+        }
+    }
+
+    static func resolve(_ id: String?, _ service: BackupService) async throws -> String {
+        if let id { return id }
+        guard let newest = try await service.list().first else { throw BackupError.notFound("(none at \(service.target.description))") }
+        return newest.id
+    }
+}
