@@ -39,5 +39,13 @@ public enum BackupSchema {
             """,
             "CREATE INDEX backup_runs_started ON backup_runs (started_at)",
         ]),
+        // Where the audit archive stands: the last archived audit_log rowid, the chain's last hash, the next segment.
+        Migration(module: "backup", version: 2, statements: [
+            """
+            CREATE TABLE audit_archive (
+                id INTEGER PRIMARY KEY CHECK (id = 1), last_rowid BIGINT NOT NULL, last_hash TEXT NOT NULL,
+                next_sequence BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+        ]),
     ]
 }

@@ -72,11 +72,12 @@ public final class ControllerRuntime: Sendable {
                                      traces: TraceStore(directory: configuration.dataDirectory + "/traces"), logger: logger)
         await router.refresh()
         let backups = try BackupSetup.service(configuration, database: database, workers: workers, environment: environment, logger: logger)
+        let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          usage: usage, router: router, backups: backups, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          usage: usage, router: router, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -132,7 +133,9 @@ public final class ControllerRuntime: Sendable {
          RouterUpkeep(router: services.router, usage: services.usage),
          TraceJanitor(traces: services.router.traces, retentionDays: services.configuration.traceRetentionDays,
                       interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger),
-         BackupSchedule(backups: services.backups, configuration: services.configuration, clock: services.clock, logger: logger)]
+         BackupSchedule(backups: services.backups, configuration: services.configuration, clock: services.clock, logger: logger),
+         AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
+                       retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]
     }
 
     /// Closes the store (after queued writes) and the worker threads.

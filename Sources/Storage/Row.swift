@@ -1,7 +1,8 @@
 /// One result row, read by column name with typed accessors that fail loudly on a mismatch.
 public struct Row: Sendable {
     /// Column names to positions, shared by all rows of one result.
-    let columns: [String: Int]
+    /// Column name → index in `values`.
+    public let columns: [String: Int]
     /// The values in column order.
     public let values: [SQLValue]
 

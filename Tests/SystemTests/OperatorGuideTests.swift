@@ -64,7 +64,8 @@ import Testing
                 "PATH": binaryDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             ]) { $1 })
             #expect(result.status == 0, "\(name): \(result.output.suffix(3000))")
-            #expect(result.output.contains("integrity ok") && result.output.contains("keep ") && result.output.contains("metalplane.sqlite"),
+            #expect(result.output.contains("integrity ok") && result.output.contains("keep ") && result.output.contains("metalplane.sqlite")
+                    && result.output.contains("audit archive ok"),
                     "\(name): \(result.output.suffix(2000))")
             let restored = try await ControllerProcess(dataDirectory: workspace + "/restored", arguments: ["--public-url", controller.baseURL])
             #expect(try await restored.call(.GET, "/api/v1/tenants", bearer: try await controller.token()).status == 200)

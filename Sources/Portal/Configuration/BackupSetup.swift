@@ -22,6 +22,14 @@ public enum BackupSetup {
                       workers: workers, clock: .system, logger: logger)
     }
 
+    /// The audit archive on the same target and keys.
+    public static func auditArchive(_ configuration: ControllerConfiguration, database: SQLiteDatabase?, workers: BlockingWorkPool,
+                                    environment: [String: String], logger: Logger) throws -> AuditArchive {
+        AuditArchive(database: database, target: try target(configuration, workers: workers, environment: environment),
+                     keyring: try keyring(configuration, generating: database != nil, logger: logger), workers: workers, clock: .system,
+                     logger: logger, dataDirectory: database == nil ? nil : configuration.dataDirectory)
+    }
+
     public static func policy(_ configuration: ControllerConfiguration) -> RetentionPolicy {
         RetentionPolicy(keepAllDays: configuration.backupKeepAllDays, dailyDays: configuration.backupDailyDays,
                         monthlyMonths: configuration.backupMonthlyMonths, protectedMonths: 12)

@@ -81,6 +81,10 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var backupS3PathStyle = true
     public var backupS3AccessKey: String?
     public var backupS3SecretKey: String?
+    /// The audit log goes to the backup target in hash-chained segments every `auditArchiveSeconds` (0: off),
+    /// kept `auditArchiveMonths` (24).
+    public var auditArchiveSeconds = 60.0
+    public var auditArchiveMonths = 24
     /// The configuration file this was read from (backed up with the store); not a setting.
     public var configurationFile: String?
 
@@ -163,7 +167,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
         ("backupMonthlyMonths", "METALPLANE_BACKUP_MONTHLY_MONTHS"), ("backupAlertAfterHours", "METALPLANE_BACKUP_ALERT_AFTER_HOURS"),
         ("backupS3Endpoint", "METALPLANE_BACKUP_S3_ENDPOINT"), ("backupS3Region", "METALPLANE_BACKUP_S3_REGION"),
         ("backupS3PathStyle", "METALPLANE_BACKUP_S3_PATH_STYLE"), ("backupS3AccessKey", "METALPLANE_BACKUP_S3_ACCESS_KEY"),
-        ("backupS3SecretKey", "METALPLANE_BACKUP_S3_SECRET_KEY"),
+        ("backupS3SecretKey", "METALPLANE_BACKUP_S3_SECRET_KEY"), ("auditArchiveSeconds", "METALPLANE_AUDIT_ARCHIVE_SECONDS"),
+        ("auditArchiveMonths", "METALPLANE_AUDIT_ARCHIVE_MONTHS"),
     ]
 
     /// The effective model store folder.
@@ -252,6 +257,8 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "backupS3PathStyle":
             guard let flag = Bool(value.lowercased()) else { throw .invalid(key: key, reason: "must be true or false") }
             backupS3PathStyle = flag
+        case "auditArchiveSeconds": auditArchiveSeconds = try seconds(0...86_400)
+        case "auditArchiveMonths": auditArchiveMonths = try integer(12...1200)
         case "backupS3AccessKey": backupS3AccessKey = value
         case "backupS3SecretKey": backupS3SecretKey = value
         default: throw .invalid(key: key, reason: "unknown setting")

@@ -25,6 +25,7 @@ public struct ControllerServices: Sendable {
     public let usage: UsageLedger
     public let router: InferenceRouter
     public let backups: BackupService
+    public let auditArchive: AuditArchive
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// When this controller started, ms.
