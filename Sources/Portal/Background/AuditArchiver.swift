@@ -11,7 +11,11 @@ struct AuditArchiver: Service {
     let logger: Logger
 
     func run() async throws {
-        guard interval > .zero else { return }
+        guard interval > .zero else {
+            // Off: a service that returns would end the controller, so it waits for shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         var lastPrune = ContinuousClock.now - .seconds(86_400)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
