@@ -59,6 +59,11 @@ import Testing
         #expect(during.output.contains("seal store") && during.output.contains("upload store"), "progress is shown: \(during.output)")
         let verified = try await backup(["verify", "--data-dir", data])
         #expect(verified.status == 0 && verified.output.contains("integrity ok"), "\(verified.output)")
+        let duringID = try #require(during.output.split(separator: "\n").first { $0.hasPrefix("backup bk-") }?.split(separator: " ")[1].dropLast())
+        let duringRestore = try await backup(["restore", String(duringID), "--data-dir", data, "--to", data + "-during"])
+        #expect(duringRestore.status == 0, "the backup taken during writes restores: \(duringRestore.output)")
+        let duringTenants = try await dump(data + "-during/metalplane.sqlite", skipping: [])["tenants"]?.count ?? 0
+        #expect((3...11).contains(duringTenants), "a consistent point between the writes: \(duringTenants) tenants")
 
         // A quiet backup restores table for table (the run record itself is written after its snapshot).
         let quiet = try await backup(["run", "--data-dir", data, "--no-prune"])
@@ -105,5 +110,30 @@ import Testing
 
         let runs = try await controller.call(.GET, "/api/v1/backups", bearer: admin).json["runs"] as? [[String: Any]] ?? []
         #expect(runs.count == 2 && runs.allSatisfy { $0["status"] as? String == "succeeded" && $0["trigger"] as? String == "cli" }, "\(runs)")
+    }
+
+    @Test func theControllerBacksUpByItselfAndReportsAMissedBackup() async throws {
+        // A schedule of about two seconds, no jitter.
+        let scheduled = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0.0006", "METALPLANE_BACKUP_JITTER_MINUTES": "0"])
+        let admin = try await scheduled.token()
+        var runs: [[String: Any]] = []
+        for _ in 0..<100 where runs.count < 2 {
+            try await Task.sleep(for: .milliseconds(200))
+            runs = (try await scheduled.call(.GET, "/api/v1/backups?targets=true", bearer: admin).json["runs"] as? [[String: Any]] ?? [])
+                .filter { $0["status"] as? String == "succeeded" }
+        }
+        #expect(runs.count >= 2 && runs.allSatisfy { $0["trigger"] as? String == "schedule" }, "\(runs)")
+        scheduled.kill(SIGTERM)
+
+        // No schedule, and a 2-second alert limit: the controller reports the missed backup.
+        let idle = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0", "METALPLANE_BACKUP_ALERT_AFTER_HOURS": "0.0006"])
+        try await Task.sleep(for: .seconds(3))
+        let readiness = try await idle.call(.GET, "/readyz")
+        #expect(readiness.status == 200, "a missed backup does not drain the controller")
+        #expect(((readiness.json["details"] as? [String: Any])?["backup"] as? [String: Any])?["status"] as? String == "missed", "\(readiness.json)")
+        let metrics = String(decoding: try await idle.call(.GET, "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("metalplane_backup_missed 1"), "\(metrics.split(separator: "\n").filter { $0.contains("backup") })")
+        #expect(idle.output().stderr.contains("backup missed"), "the critical alert is logged")
+        idle.kill(SIGTERM)
     }
 }

@@ -30,7 +30,8 @@ struct BackupSchedule: Service {
             await checkMissed(lastAt: lastAt, since: started, alertedFor: &alertedFor)
             let now = clock.nowMillis()
             // A controller with no backup yet takes its first one interval after it starts.
-            if interval > 0, now >= (last == nil ? started : lastAt) + interval + jitter {
+            let due = (last == nil ? started : lastAt) + interval + jitter
+            if interval > 0, now >= due {
                 do {
                     try await backups.run(trigger: "schedule")
                     _ = try await backups.prune(policy: BackupSetup.policy(configuration), dryRun: false)
@@ -42,7 +43,10 @@ struct BackupSchedule: Service {
                     // Recorded as a failed run by the service; the schedule tries again in a minute.
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
+            // Awake each minute for the health check (sooner for a short alert limit), or when the next backup is due.
+            let checkEvery = min(60_000, max(200, Int64(configuration.backupAlertAfterHours * 900_000)))
+            let wait = interval > 0 ? min(checkEvery, max(due - clock.nowMillis(), 200)) : checkEvery
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(wait)) }
         }
     }
 

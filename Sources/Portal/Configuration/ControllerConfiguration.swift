@@ -249,7 +249,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
         case "backupKeepAllDays": backupKeepAllDays = try integer(0...3650)
         case "backupDailyDays": backupDailyDays = try integer(0...3650)
         case "backupMonthlyMonths": backupMonthlyMonths = try integer(12...1200)
-        case "backupAlertAfterHours": backupAlertAfterHours = try decimal(0.01...8760)
+        case "backupAlertAfterHours": backupAlertAfterHours = try decimal(0.0001...8760)
         case "backupS3Endpoint":
             guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw .invalid(key: key, reason: "must be an http(s) URL") }
             backupS3Endpoint = value
