@@ -6,8 +6,11 @@ public struct BackupRun: Sendable, Codable, Equatable, RowDecodable {
     public var backupId: String
     public var trigger: String
     public var target: String
-    /// `running`, `succeeded` or `failed`.
-    public var status: String
+    public enum Status: String, Sendable, Codable, Equatable {
+        case running, succeeded, failed
+    }
+
+    public var status: Status
     public var startedAt: Int64
     public var finishedAt: Int64?
     public var bytes: Int64?
@@ -19,7 +22,9 @@ public struct BackupRun: Sendable, Codable, Equatable, RowDecodable {
         backupId = try row.string("backup_id")
         trigger = try row.string("trigger")
         target = try row.string("target")
-        status = try row.string("status")
+        let text = try row.string("status")
+        guard let status = Status(rawValue: text) else { throw StoreError.decoding("backup_runs.status: unknown value \(text)") }
+        self.status = status
         startedAt = try row.int64("started_at")
         finishedAt = try row.optionalInt64("finished_at")
         bytes = try row.optionalInt64("bytes")

@@ -64,8 +64,8 @@ public final class BackupService: Sendable {
         let id = BackupManifest.newID(at: started)
         let runID = Identifier.make("brun", at: started)
         try await database.write {
-            try $0.execute("INSERT INTO backup_runs (id, backup_id, trigger, target, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)",
-                           [.text(runID), .text(id), .text(trigger), .text(self.target.description), .integer(started)])
+            try $0.execute("INSERT INTO backup_runs (id, backup_id, trigger, target, status, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [.text(runID), .text(id), .text(trigger), .text(self.target.description), .text(BackupRun.Status.running.rawValue), .integer(started)])
         }
         let work = settings.dataDirectory + "/.backup-work/" + id
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -107,8 +107,8 @@ public final class BackupService: Sendable {
             try await target.put(BackupManifest.objectName(id, "manifest.json"), from: work + "/manifest.json")
             let finished = clock.nowMillis()
             try await database.write {
-                try $0.execute("UPDATE backup_runs SET status = 'succeeded', finished_at = ?, bytes = ?, duration_ms = ? WHERE id = ?",
-                               [.integer(finished), .integer(manifest.storedBytes), .integer(finished - started), .text(runID)])
+                try $0.execute("UPDATE backup_runs SET status = ?, finished_at = ?, bytes = ?, duration_ms = ? WHERE id = ?",
+                               [.text(BackupRun.Status.succeeded.rawValue), .integer(finished), .integer(manifest.storedBytes), .integer(finished - started), .text(runID)])
             }
             logger.notice("backup done", metadata: ["backup": .string(id), "bytes": .stringConvertible(manifest.storedBytes),
                                                     "millis": .stringConvertible(finished - started), "target": .string(target.description)])
@@ -117,8 +117,8 @@ public final class BackupService: Sendable {
             let finished = clock.nowMillis()
             let reason = (error as? any DomainError)?.message ?? "\(error)"
             _ = try? await database.write {
-                try $0.execute("UPDATE backup_runs SET status = 'failed', finished_at = ?, duration_ms = ?, error = ? WHERE id = ?",
-                               [.integer(finished), .integer(finished - started), .text(reason), .text(runID)])
+                try $0.execute("UPDATE backup_runs SET status = ?, finished_at = ?, duration_ms = ?, error = ? WHERE id = ?",
+                               [.text(BackupRun.Status.failed.rawValue), .integer(finished), .integer(finished - started), .text(reason), .text(runID)])
             }
             logger.error("backup failed", metadata: ["backup": .string(id), "error": .string(reason), "target": .string(target.description)])
             throw error
@@ -165,7 +165,8 @@ public final class BackupService: Sendable {
     public func lastSuccess() async throws -> BackupRun? {
         guard let database else { return nil }
         return try await database.read {
-            try $0.queryFirst(BackupRun.self, "SELECT * FROM backup_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1", [])
+            try $0.queryFirst(BackupRun.self, "SELECT * FROM backup_runs WHERE status = ? ORDER BY finished_at DESC LIMIT 1",
+                             [.text(BackupRun.Status.succeeded.rawValue)])
         }
     }
 

@@ -131,7 +131,7 @@ struct BackupCommand: AsyncParsableCommand {
                 if !runs.isEmpty {
                     print("recent runs:")
                     for run in runs {
-                        print("  \(run.id)  \(run.status)  \(run.trigger)  \(run.bytes.map { ProgressPrinter.size($0) } ?? "-")  \(run.durationMillis.map { "\($0) ms" } ?? "-")  \(run.error ?? "")")
+                        print("  \(run.id)  \(run.status.rawValue)  \(run.trigger)  \(run.bytes.map { ProgressPrinter.size($0) } ?? "-")  \(run.durationMillis.map { "\($0) ms" } ?? "-")  \(run.error ?? "")")
                     }
                 }
             } catch {

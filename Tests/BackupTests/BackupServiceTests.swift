@@ -70,7 +70,7 @@ import Testing
         await #expect(throws: BackupError.restoreTargetNotEmpty(restored)) { try await backups.restore(manifest.id, to: restored) }
 
         let runs = try await backups.runs()
-        #expect(runs.first?.status == "succeeded" && runs.first?.backupId == manifest.id && (runs.first?.bytes ?? 0) > 0)
+        #expect(runs.first?.status == .succeeded && runs.first?.backupId == manifest.id && (runs.first?.bytes ?? 0) > 0)
         await database.close()
     }
 

@@ -51,8 +51,14 @@ enum HealthRoutes {
     }
 
     struct BackupHealth: Encodable {
-        /// `ok`, `missed` (no success within `backupAlertAfterHours`) or `none_yet` (the controller has not been up that long).
-        var status: String
+        enum Status: String, Encodable {
+            case ok, missed
+            /// No success yet, and the controller has not been up for `backupAlertAfterHours`.
+            case noneYet = "none_yet"
+        }
+
+        /// `missed`: no success within `backupAlertAfterHours`.
+        var status: Status
         var lastSuccessAt: Int64?
         var hoursSinceSuccess: Double?
         var limitHours: Double
@@ -64,7 +70,7 @@ enum HealthRoutes {
         let last = try? await services.backups.lastSuccess()
         let hours = last?.finishedAt.map { Double(services.clock.nowMillis() - $0) / 3_600_000 }
         let uptimeHours = Double(services.clock.nowMillis() - services.startedAt) / 3_600_000
-        let status = hours.map { $0 > limit ? "missed" : "ok" } ?? (uptimeHours > limit ? "missed" : "none_yet")
+        let status: BackupHealth.Status = hours.map { $0 > limit ? .missed : .ok } ?? (uptimeHours > limit ? .missed : .noneYet)
         return BackupHealth(status: status, lastSuccessAt: last?.finishedAt, hoursSinceSuccess: hours, limitHours: limit,
                             target: services.backups.target.description)
     }
