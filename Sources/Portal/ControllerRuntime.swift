@@ -133,7 +133,7 @@ public final class ControllerRuntime: Sendable {
          RouterUpkeep(router: services.router, usage: services.usage),
          TraceJanitor(traces: services.router.traces, retentionDays: services.configuration.traceRetentionDays,
                       interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger),
-         BackupSchedule(backups: services.backups, configuration: services.configuration, clock: services.clock, logger: logger),
+         BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration, clock: services.clock, logger: logger),
          AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                        retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]
     }

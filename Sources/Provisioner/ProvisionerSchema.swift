@@ -55,5 +55,6 @@ public enum ProvisionerSchema {
         ]),
         AgentSchema.migration,
         AgentService.telemetryMigration,
+        AgentService.controllerAlertsMigration,
     ]
 }

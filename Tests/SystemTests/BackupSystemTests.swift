@@ -134,6 +134,8 @@ import Testing
         let metrics = String(decoding: try await idle.call(.GET, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("metalplane_backup_missed 1"), "\(metrics.split(separator: "\n").filter { $0.contains("backup") })")
         #expect(idle.output().stderr.contains("backup missed"), "the critical alert is logged")
+        let alerts = try await idle.call(.GET, "/api/v1/alerts?severity=critical", bearer: try await idle.token()).json["items"] as? [[String: Any]] ?? []
+        #expect(alerts.contains { $0["kind"] as? String == "backup_missed" && ($0["agentId"] as? String) == nil }, "recorded with the alerts: \(alerts)")
         idle.kill(SIGTERM)
     }
 }

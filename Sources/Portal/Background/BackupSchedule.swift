@@ -3,6 +3,8 @@ import Core
 import Foundation
 import Logging
 import Metrics
+import NodeContract
+import Provisioner
 import ServiceLifecycle
 
 /// The controller's own backup schedule: a backup when the last success is `backupIntervalHours`
@@ -12,6 +14,8 @@ import ServiceLifecycle
 /// A backup started by cron at the same moment holds the lock; the schedule then tries again later.
 struct BackupSchedule: Service {
     let backups: BackupService
+    /// Where the missed-backup alert is recorded (`GET /api/v1/alerts`, with no agent).
+    let agents: AgentService
     let configuration: ControllerConfiguration
     let clock: WallClock
     let logger: Logger
@@ -58,22 +62,28 @@ struct BackupSchedule: Service {
     }
 
     /// One critical alert per missed period (keyed by the last success), one `info` when it ends:
-    /// a log line with severity and correlation id, and the `metalplane_backup_missed` gauge
-    /// (1 while missed) for Prometheus alerting. `/readyz` shows the same in its details.
+    /// recorded with the nodes' alerts (`GET /api/v1/alerts`, no agent), logged with its correlation
+    /// id, and the `metalplane_backup_missed` gauge (1 while missed) for Prometheus alerting.
     private func checkMissed(lastAt: Int64, since started: Int64, alertedFor: inout Int64?) async {
         let limit = configuration.backupAlertAfterHours
-        let hours = Double(clock.nowMillis() - max(lastAt, started)) / 3_600_000
+        let now = clock.nowMillis()
+        let hours = Double(now - max(lastAt, started)) / 3_600_000
         Gauge(label: "metalplane_backup_missed").record(hours > limit ? 1 : 0)
         if hours > limit, alertedFor != lastAt {
             alertedFor = lastAt
-            logger.critical("backup missed", metadata: [
-                "severity": "critical", "kind": "backup_missed", "correlationId": .string("backup-missed-\(lastAt)-\(started)"),
-                "hoursSinceSuccess": .string(String(format: "%.1f", hours)), "limitHours": .stringConvertible(limit),
-                "target": .string(backups.target.description)])
+            let message = lastAt == 0 ? "no successful backup since the controller started \(String(format: "%.1f", hours)) h ago (limit \(limit) h)"
+                : "no successful backup for \(String(format: "%.1f", hours)) h (limit \(limit) h) to \(backups.target.description)"
+            let correlation = "backup-missed-\(lastAt)-\(started)"
+            logger.critical("backup missed", metadata: ["severity": "critical", "kind": "backup_missed", "correlationId": .string(correlation),
+                                                        "message": .string(message)])
+            try? await agents.record(alerts: [AlertReport(correlationId: correlation, severity: .critical, kind: "backup_missed",
+                                                          message: message, value: hours, threshold: limit, at: now)], from: nil)
         } else if hours <= limit, let missed = alertedFor, missed != lastAt {
             alertedFor = nil
-            logger.notice("backups succeed again", metadata: ["severity": "info", "kind": "backup_missed",
-                                                             "correlationId": .string("backup-missed-\(missed)-\(started)")])
+            let correlation = "backup-missed-\(missed)-\(started)"
+            logger.notice("backups succeed again", metadata: ["severity": "info", "kind": "backup_missed", "correlationId": .string(correlation)])
+            try? await agents.record(alerts: [AlertReport(correlationId: correlation + "-recovered", severity: .info, kind: "backup_missed",
+                                                          message: "backups succeed again", value: hours, threshold: limit, at: now)], from: nil)
         }
     }
 }

@@ -99,7 +99,7 @@ enum AgentSchemas: SchemaVocabulary {
                                "value": number, "threshold": number, "at": integer],
                               required: ["correlationId", "severity", "kind", "message", "value", "threshold", "at"]),
         "AlertUpload": object(["alerts": array(ref("AlertReport"))], required: ["alerts"]),
-        "NodeAlert": object(["id": string, "agentId": string, "correlationId": string, "severity": string, "kind": string, "message": string,
+        "NodeAlert": object(["id": string, "agentId": nullableString, "correlationId": string, "severity": string, "kind": string, "message": string,
                              "value": number, "threshold": number, "at": integer, "receivedAt": integer]),
         "AlertList": list("NodeAlert"),
     ]

@@ -21,6 +21,22 @@ extension AgentService {
         "CREATE INDEX alerts_severity ON alerts (severity, id)",
     ])
 
+    /// Alerts from the controller itself (a missed backup) have no agent: `agent_id` becomes nullable.
+    /// SQLite cannot drop a NOT NULL constraint, so the table is rebuilt.
+    static let controllerAlertsMigration = Migration(module: "provisioner", version: 7, statements: [
+        """
+        CREATE TABLE alerts_rebuilt (
+            id TEXT PRIMARY KEY, agent_id TEXT REFERENCES agents(id) ON DELETE CASCADE, correlation_id TEXT NOT NULL,
+            severity TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, threshold DOUBLE PRECISION NOT NULL,
+            at BIGINT NOT NULL, received_at BIGINT NOT NULL)
+        """,
+        "INSERT INTO alerts_rebuilt SELECT id, agent_id, correlation_id, severity, kind, message, value, threshold, at, received_at FROM alerts",
+        "DROP TABLE alerts",
+        "ALTER TABLE alerts_rebuilt RENAME TO alerts",
+        "CREATE INDEX alerts_agent ON alerts (agent_id, id)",
+        "CREATE INDEX alerts_severity ON alerts (severity, id)",
+    ])
+
     /// Seven days of batches.
     static let telemetryRetentionMillis: Int64 = 7 * 86_400_000
 
@@ -43,8 +59,9 @@ extension AgentService {
         }
     }
 
-    /// Records alerts from `agentID`; an alert already recorded (same correlation id) is not duplicated.
-    public func record(alerts: [AlertReport], from agentID: String) async throws {
+    /// Records alerts from `agentID` (nil: the controller itself); an alert already recorded (same
+    /// correlation id) is not duplicated.
+    public func record(alerts: [AlertReport], from agentID: String?) async throws {
         let now = clock.nowMillis()
         try await database.write { connection in
             for alert in alerts {
@@ -56,7 +73,7 @@ extension AgentService {
             }
         }
         for alert in alerts where alert.severity != .info {
-            logger.warning("node alert", metadata: ["agent": .string(agentID), "severity": .string(alert.severity.rawValue), "kind": .string(alert.kind),
+            logger.warning(agentID == nil ? "controller alert" : "node alert", metadata: ["agent": .string(agentID ?? "controller"), "severity": .string(alert.severity.rawValue), "kind": .string(alert.kind),
                                                     "message": .string(alert.message), "correlationId": .string(alert.correlationId)])
         }
     }
@@ -78,7 +95,8 @@ extension AgentService {
 /// An alert as recorded by the controller.
 public struct NodeAlert: Sendable, Equatable, Codable, RowDecodable {
     public var id: String
-    public var agentId: String
+    /// Nil for the controller's own alerts.
+    public var agentId: String?
     public var correlationId: String
     public var severity: String
     public var kind: String
@@ -90,7 +108,7 @@ public struct NodeAlert: Sendable, Equatable, Codable, RowDecodable {
 
     public init(row: Row) throws {
         id = try row.string("id")
-        agentId = try row.string("agent_id")
+        agentId = try row.optionalString("agent_id")
         correlationId = try row.string("correlation_id")
         severity = try row.string("severity")
         kind = try row.string("kind")
