@@ -231,6 +231,22 @@ extension Array {
         }
     }
 
+    @Test func aControllerStoppingGracefullyFinishesTheStreamsInFlight() async throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: store + "/acme--slow", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: store + "/acme--slow/w.bin", contents: Data(count: 64))
+        let world = try await RouterWorld.make(store: store)
+        defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
+        _ = try await world.run("acme/slow", engine: "engine-sim", arguments: ["--ttft-ms", "50", "--itl-ms", "100"])
+        // A stream of about 1.2 s; SIGTERM reaches the controller in the middle of it.
+        let streamTask = Task { try await Self.stream(world, maxTokens: 12) }
+        try await Task.sleep(for: .milliseconds(500))
+        kill(world.controller.process.processIdentifier, SIGTERM)
+        let (events, _) = try await streamTask.value
+        #expect(events.last == "data: [DONE]" && !events.contains { $0.contains("\"error\"") }, "drained, not cut: \(events.suffix(3))")
+        #expect(events.count >= 12, "\(events.count) events")
+    }
+
     @Test func tracingRecordsNewRequestsOnlyWithTheirTimingsAndTheJanitorPrunesThem() async throws {
         let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: store + "/acme--traced", withIntermediateDirectories: true)

@@ -35,6 +35,9 @@ final class RouterChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var held = CircularBuffer<HTTPRequestPart>()
     /// Set while held parts are replayed, so an answer completed during the replay does not start a second one.
     private var draining = false
+    /// The server is shutting down while this connection serves a routed request: the quiesce event
+    /// (on which Hummingbird closes connections it thinks idle) waits for the answer to end.
+    private var quiesceDeferred = false
 
     init(router: InferenceRouter, identity: IdentityService, maxBodyBytes: Int) {
         self.router = router
@@ -120,6 +123,15 @@ final class RouterChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird does not see routed requests, so it would take this connection for idle and close it mid-answer.
+        if event is ChannelShouldQuiesceEvent, case .serving = mode {
+            quiesceDeferred = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, case .serving(let exchange, _) = mode { exchange.clientWritable() }
         context.fireChannelWritabilityChanged()
@@ -160,6 +172,12 @@ final class RouterChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     func exchangeEnded() {
         guard case .serving(_, let closeAfter) = mode else { return }
         mode = .idle
+        if quiesceDeferred {
+            // Shutting down: the answer is out, so the connection goes (held pipelined requests with it).
+            quiesceDeferred = false
+            context?.close(promise: nil)
+            return
+        }
         if closeAfter {
             context?.close(promise: nil)
             return
