@@ -7,6 +7,6 @@ public struct AgentLinkService: Service {
     public init(agent: NodeAgent) { self.agent = agent }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { await agent.runLink() }
+        await cancelWhenGracefulShutdown { await agent.runLink() }
     }
 }

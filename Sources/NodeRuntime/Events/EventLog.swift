@@ -59,7 +59,7 @@ public final class EventLog: Sendable {
         self.onDegrade = onDegrade
         queue.sync {
             try? FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: currentPath) { FileManager.default.createFile(atPath: currentPath, contents: nil) }
+            if !FileManager.default.fileExists(atPath: currentPath) { _ = FileManager.default.createFile(atPath: currentPath, contents: nil) }
             let handle = FileHandle(forWritingAtPath: currentPath)
             _ = try? handle?.seekToEnd()
             let size = ((try? FileManager.default.attributesOfItem(atPath: currentPath))?[.size] as? NSNumber)?.int64Value ?? 0

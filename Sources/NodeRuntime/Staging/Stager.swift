@@ -129,7 +129,7 @@ final class PartialFile: @unchecked Sendable {
             try manager.removeItem(atPath: partial)
             existing = 0
         }
-        if !manager.fileExists(atPath: partial) { manager.createFile(atPath: partial, contents: nil) }
+        if !manager.fileExists(atPath: partial) { _ = manager.createFile(atPath: partial, contents: nil) }
         guard let handle = FileHandle(forUpdatingAtPath: partial) else { throw AgentError.io("cannot open \(partial)") }
         // Resuming: hash what is already there, then append after it.
         let hasher = self.hasher
