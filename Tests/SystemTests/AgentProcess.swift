@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestPeers
 import NIOCore
 import NIOHTTP1
 
@@ -42,7 +43,7 @@ final class AgentProcess: @unchecked Sendable {
     func kill(_ signal: Int32) {
         guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        ChildExit.waitBlocking(process)
     }
 
     /// Kills the agent and every runner it recorded, whatever state a failed test left them in.

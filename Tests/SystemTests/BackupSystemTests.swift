@@ -1,4 +1,5 @@
 import Foundation
+import TestPeers
 import NIOHTTP1
 import Storage
 import Testing
@@ -22,8 +23,8 @@ import Testing
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        let status = await ChildExit.wait(process, timeout: 120) ?? -1
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
     /// Every table's rows in rowid order.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestPeers
 import NIOCore
 import NIOHTTP1
 
@@ -60,9 +61,11 @@ final class ControllerProcess: @unchecked Sendable {
         ((try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "", (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
     }
 
-    func kill(_ signal: Int32) {
+    /// Sends `signal` and waits for the process to end; returns its exit status.
+    @discardableResult
+    func kill(_ signal: Int32) -> Int32? {
         Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        return ChildExit.waitBlocking(process)
     }
 
     deinit {

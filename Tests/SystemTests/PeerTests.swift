@@ -1,5 +1,6 @@
 import NIOHTTP1
 import Foundation
+import TestPeers
 import Testing
 
 @Suite(.serialized) struct PeerTests {
@@ -58,6 +59,5 @@ func run(_ program: String, _ arguments: [String], environment extra: [String: S
     process.standardError = pipe
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    return (ChildExit.waitBlocking(process, timeout: 120) ?? -1, output)
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestPeers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -112,7 +113,7 @@ extension Array {
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        ChildExit.waitBlocking(process)
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Any], "\(text)")
         #expect(!(result["text"] as? String ?? "").isEmpty && result["completion_tokens"] as? Int == 8, "\(result)")
         #expect((result["chunks"] as? Int ?? 0) >= 2, "streamed chunk by chunk: \(result)")
@@ -183,7 +184,7 @@ extension Array {
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        ChildExit.waitBlocking(process)
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: [Any]], "\(text)")
         let pipelined = (result["pipelined"] as? [[Any]] ?? []).map { "\($0[0]) \($0[1])" }
         #expect(pipelined == ["200 ok", "200 ok", "400 invalid_body", "400 missing_model", "200 ok"], "\(result)")

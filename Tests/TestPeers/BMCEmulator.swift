@@ -70,7 +70,7 @@ public final class BMCEmulator: @unchecked Sendable {
     public func stop() {
         for process in [emulator, images] where process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            ChildExit.waitBlocking(process, timeout: 10)
         }
     }
 

@@ -27,7 +27,7 @@ public final class S3Server: @unchecked Sendable {
     public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        while process.isRunning { usleep(10_000) }
+        ChildExit.waitBlocking(process, timeout: 10)
     }
 
     deinit { stop() }
