@@ -255,11 +255,8 @@ public final class BackupService: Sendable {
     }
 
     static func sha256(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw BackupError.io("cannot read \(path)") }
-        defer { try? handle.close() }
-        let hash = StreamingSHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hash.update($0) } }
-        return hash.finalHex()
+        guard let hex = try StreamingSHA256.hex(ofFileAt: path) else { throw BackupError.io("cannot read \(path)") }
+        return hex
     }
 
     // MARK: Prune

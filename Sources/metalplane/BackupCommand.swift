@@ -25,24 +25,30 @@ struct BackupCommand: AsyncParsableCommand {
             return try ControllerSettings.load(config: config, flags: [("dataDir", dataDir)], environment: ProcessInfo.processInfo.environment)
         }
 
-        /// The service; with `store`, over the data directory's live store (to back it up).
-        func service(store: Bool) async throws -> (BackupService, SQLiteDatabase?, BlockingWorkPool, ControllerConfiguration) {
+        /// Runs `body` with the service (over the data directory's live store when `store`, to back it
+        /// up), then closes the store and the worker threads; backup errors become the command's message.
+        func withService<T>(store: Bool, _ body: (BackupService, ControllerConfiguration) async throws -> T) async throws -> T {
             let settings = try settings()
-            let logger = LogSetup.logger(format: "text", level: logLevel)
             let workers = BlockingWorkPool(threads: 2)
             var database: SQLiteDatabase?
-            if store {
-                let path = settings.dataDirectory + "/metalplane.sqlite"
-                guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no store at \(path) (--data-dir)") }
-                let opened = try SQLiteDatabase(path: path, synchronous: settings.sqliteSynchronous)
-                try await opened.migrate(BackupSchema.migrations)
-                database = opened
-            }
             do {
-                return (try BackupSetup.service(settings, database: database, workers: workers, environment: ProcessInfo.processInfo.environment,
-                                                logger: logger), database, workers, settings)
-            } catch let error as BackupError {
-                throw ValidationError(error.message)
+                let path = settings.dataDirectory + "/metalplane.sqlite"
+                if store {
+                    guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no store at \(path) (--data-dir)") }
+                    let opened = try SQLiteDatabase(path: path, synchronous: settings.sqliteSynchronous)
+                    database = opened
+                    try await opened.migrate(BackupSchema.migrations)
+                }
+                let service = try BackupSetup.service(settings, database: database, workers: workers, environment: ProcessInfo.processInfo.environment,
+                                                      logger: LogSetup.logger(format: "text", level: logLevel))
+                let result = try await body(service, settings)
+                await database?.close()
+                await workers.shutdown()
+                return result
+            } catch {
+                await database?.close()
+                await workers.shutdown()
+                throw BackupCommand.fail(error)
             }
         }
     }
@@ -83,23 +89,14 @@ struct BackupCommand: AsyncParsableCommand {
         @Flag(name: .customLong("no-prune"), help: "Do not prune after the backup.") var noPrune = false
 
         func run() async throws {
-            let (service, database, workers, settings) = try await options.service(store: true)
-            let printer = ProgressPrinter()
-            do {
+            try await options.withService(store: true) { service, settings in
+                let printer = ProgressPrinter()
                 let manifest = try await service.run(trigger: "cli") { printer.report($0) }
                 print("backup \(manifest.id): \(ProgressPrinter.size(manifest.storedBytes)) in \(manifest.durationMillis) ms to \(service.target.description) (key \(manifest.keyId))")
-                if !noPrune {
-                    let plan = try await service.prune(policy: BackupSetup.policy(settings), dryRun: false)
-                    let pruned = plan.filter { !$0.keep }
-                    if !pruned.isEmpty { print("pruned \(pruned.count): \(pruned.map(\.id).joined(separator: ", "))") }
-                }
-            } catch {
-                await database?.close()
-                await workers.shutdown()
-                throw BackupCommand.fail(error)
+                guard !noPrune else { return }
+                let pruned = try await service.prune(policy: BackupSetup.policy(settings), dryRun: false).filter { !$0.keep }
+                if !pruned.isEmpty { print("pruned \(pruned.count): \(pruned.map(\.id).joined(separator: ", "))") }
             }
-            await database?.close()
-            await workers.shutdown()
         }
     }
 
@@ -110,12 +107,9 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let hasStore = FileManager.default.fileExists(atPath: (try options.settings()).dataDirectory + "/metalplane.sqlite")
-            let (service, database, workers, _) = try await options.service(store: hasStore)
-            defer { Task { await workers.shutdown() } }
-            do {
+            try await options.withService(store: hasStore) { service, _ in
                 let backups = try await service.list()
                 let runs = try await service.runs(limit: 20)
-                await database?.close()
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -134,8 +128,6 @@ struct BackupCommand: AsyncParsableCommand {
                         print("  \(run.id)  \(run.status.rawValue)  \(run.trigger)  \(run.bytes.map { ProgressPrinter.size($0) } ?? "-")  \(run.durationMillis.map { "\($0) ms" } ?? "-")  \(run.error ?? "")")
                     }
                 }
-            } catch {
-                throw BackupCommand.fail(error)
             }
         }
 
@@ -152,15 +144,11 @@ struct BackupCommand: AsyncParsableCommand {
         @Argument(help: "The backup id (default: the newest).") var id: String?
 
         func run() async throws {
-            let (service, _, workers, _) = try await options.service(store: false)
-            defer { Task { await workers.shutdown() } }
-            do {
+            try await options.withService(store: false) { service, _ in
                 let chosen = try await BackupCommand.resolve(id, service)
                 let printer = ProgressPrinter()
                 let report = try await service.verify(chosen) { printer.report($0) }
                 print("backup \(report.id): ok (key \(report.keyId); integrity \(report.integrity); \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows)")
-            } catch {
-                throw BackupCommand.fail(error)
             }
         }
     }
@@ -173,15 +161,11 @@ struct BackupCommand: AsyncParsableCommand {
         @Option(help: "The directory to rebuild; it must not hold a store.") var to: String
 
         func run() async throws {
-            let (service, _, workers, _) = try await options.service(store: false)
-            defer { Task { await workers.shutdown() } }
-            do {
+            try await options.withService(store: false) { service, _ in
                 let chosen = try await BackupCommand.resolve(id, service)
                 let printer = ProgressPrinter()
                 let report = try await service.restore(chosen, to: to) { printer.report($0) }
                 print("restored \(report.id) into \(to): \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows; start it with: metalplane controller --data-dir \(to)")
-            } catch {
-                throw BackupCommand.fail(error)
             }
         }
     }
@@ -192,16 +176,12 @@ struct BackupCommand: AsyncParsableCommand {
         @Flag(name: .customLong("dry-run"), help: "Only show what would be deleted, and why each backup is kept.") var dryRun = false
 
         func run() async throws {
-            let (service, _, workers, settings) = try await options.service(store: false)
-            defer { Task { await workers.shutdown() } }
-            do {
+            try await options.withService(store: false) { service, settings in
                 let plan = try await service.prune(policy: BackupSetup.policy(settings), dryRun: dryRun)
                 for decision in plan {
                     print("\(decision.keep ? "keep " : (dryRun ? "would delete" : "deleted"))  \(decision.id)  \(decision.reason)")
                 }
                 if plan.isEmpty { print("no backups at \(service.target.description)") }
-            } catch {
-                throw BackupCommand.fail(error)
             }
         }
     }

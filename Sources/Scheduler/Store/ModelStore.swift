@@ -87,13 +87,8 @@ public final class ModelStore: Sendable {
 
     /// SHA-256 of a file read in 1 MiB pieces.
     public static func sha256(ofFileAt path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreFileError.unreadable(path) }
-        defer { try? handle.close() }
-        let hasher = StreamingSHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return hasher.finalHex()
+        guard let hex = try StreamingSHA256.hex(ofFileAt: path) else { throw StoreFileError.unreadable(path) }
+        return hex
     }
 }
 
