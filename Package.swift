@@ -65,40 +65,52 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Domain modules.
-        .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage", "CLDAP",
+        .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "NetworkPools", dependencies: ["Core", "Storage"], swiftSettings: strict),
-        .target(name: "Backup", dependencies: ["Core", "Cryptography", "Storage", "CZlib", "ObjectStore",
+        .target(name: "Backup", dependencies: ["Core", "Cryptography", "Storage", "CZlib", "ObjectStore", "IAM",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Quota", dependencies: ["Core", "Storage"], swiftSettings: strict),
-        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Redfish", "NodeContract",
+        .target(name: "Provisioner", dependencies: ["Core", "Cryptography", "Storage", "NetworkPools", "Quota", "Redfish", "NodeContract",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "NodeContract",
-            .product(name: "Logging", package: "swift-log"),
+        .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "Quota", "NodeContract",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
-        .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Provisioner", "Scheduler",
+        .target(name: "Tenancy", dependencies: ["Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
 
-        // The two servers.
+        // The servers. Gateway is the inference data plane: a channel handler in each HTTP
+        // connection's pipeline (NIOHTTPTypes' request and response parts), the keep-alive pool to
+        // the engines (NIOPosix), usage, traces and hot-swaps.
+        .target(name: "Gateway", dependencies: [
+            "Core", "Storage", "IAM", "Scheduler", "NodeContract",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        // Portal: the REST API, OIDC and the composition root; it hands the gateway's handler to
+        // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
+            "Gateway",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
-            // The router's pipeline handler sits in Hummingbird's HTTP/1.1 channel (HummingbirdCore's server
-            // builder, NIOHTTPTypes' request and response parts).
             .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -109,8 +121,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "NodeRuntime", dependencies: [
-            "Core", "Cryptography", "NodeContract", "Provisioner", "Tenancy",
+            "Core", "Cryptography", "NodeContract",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -120,11 +133,28 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
 
-        // The one binary.
-        .executableTarget(name: "metalplane", dependencies: [
-            "Core", "Cryptography", "Portal", "NodeRuntime", "NodeContract", "Scheduler", "Backup", "Storage",
+        // The CLI's and the benchmarks' side of the REST API: one HTTP exchange, tokens, stored sign-in.
+        .target(name: "ControllerClient", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
+        // `metalplane bench …`: measurements against real processes and peers, kept out of the executable.
+        .target(name: "Benchmarks", dependencies: [
+            "ControllerClient", "NodeContract", "Scheduler", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
+
+        // The one binary: parses arguments and wires the modules.
+        .executableTarget(name: "metalplane", dependencies: [
+            "Core", "Cryptography", "Portal", "NodeRuntime", "Backup", "Storage", "ControllerClient", "Benchmarks",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -149,19 +179,21 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "ArchitectureTests", swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
         .target(name: "TestPeers", path: "Tests/TestPeers", swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "Core", "Storage", "ObjectStore", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"], swiftSettings: strict),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core", "NodeContract"], swiftSettings: strict),
         .testTarget(name: "NodeRuntimeTests", dependencies: [
             "NodeRuntime", "NodeContract",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
-        ], swiftSettings: strict),
+        ], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: [
             "TestPeers", "Storage",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,7 +5,8 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl; do
+# prometheus: its promtool checks /metrics (a test runs `promtool check metrics`).
+for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl prometheus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 import Core
 import Cryptography
 import Foundation
+import IAM
 import Logging
 import Storage
 
@@ -61,10 +62,7 @@ public final class AuditArchive: Sendable {
                 }
                 return (try row.int64("last_rowid"), try row.string("last_hash"), try row.int64("next_sequence"))
             }
-            let rows = try await database.read { connection in
-                try connection.query("SELECT rowid AS archive_rowid, * FROM audit_log WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                                     [.integer(state.rowid), .int(perSegment)])
-            }
+            let rows = try await AuditLog(database: database).sequencedRows(after: state.rowid, limit: perSegment)
             guard !rows.isEmpty else { return archived }
             var hash = state.hash
             var lines: [String] = []

@@ -21,6 +21,10 @@ public enum IAMError: DomainError, Equatable {
     case unsupportedGrant(String)
     case invalidGrant(String)
     case invalidClient(String)
+    /// No `Authorization: Bearer` credential came with the request.
+    case credentialMissing
+    /// Inference takes a project's API key, not a user's or client's token.
+    case apiKeyRequired
 
     public var code: String {
         switch self {
@@ -37,14 +41,16 @@ public enum IAMError: DomainError, Equatable {
         case .unsupportedGrant: "unsupported_grant_type"
         case .invalidGrant: "invalid_grant"
         case .invalidClient: "invalid_client"
+        case .credentialMissing: "unauthenticated"
+        case .apiKeyRequired: "api_key_required"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
         case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: .notFound
-        case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient: .unauthenticated
-        case .forbidden, .roleEscalation: .forbidden
+        case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing: .unauthenticated
+        case .forbidden, .roleEscalation, .apiKeyRequired: .forbidden
         case .throttled: .tooManyRequests
         case .invalidField, .unsupportedGrant, .invalidGrant: .invalidRequest
         case .duplicate: .conflict
@@ -73,6 +79,8 @@ public enum IAMError: DomainError, Equatable {
         case .unsupportedGrant(let grant): "grant type \(grant) is not supported"
         case .invalidGrant(let why): why
         case .invalidClient(let why): why
+        case .credentialMissing: "authentication required: send Authorization: Bearer <access token or API key>"
+        case .apiKeyRequired: "inference takes a project's API key (Authorization: Bearer mp_…), not a user or client token"
         }
     }
 

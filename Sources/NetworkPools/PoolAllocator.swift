@@ -53,6 +53,21 @@ public enum PoolAllocator {
     }
 
     /// The tenant's VRFs with their VLANs.
+    /// The VLAN ids a tenant holds, ascending (what its nodes are tagged with at allocation).
+    public static func vlanIDs(of tenantID: String, on connection: any SQLConnection) throws -> [Int64] {
+        try connection.query("SELECT vlan_id FROM vlans WHERE tenant_id = ? ORDER BY vlan_id", [.text(tenantID)]).map { try $0.int64("vlan_id") }
+    }
+
+    /// How many VRFs a tenant holds.
+    public static func vrfCount(of tenantID: String, on connection: any SQLConnection) throws -> Int {
+        Int(try connection.scalarInt("SELECT COUNT(*) FROM vrfs WHERE tenant_id = ?", [.text(tenantID)]) ?? 0)
+    }
+
+    /// The id of the tenant's lowest-numbered VRF, if it holds any.
+    public static func firstVRFID(of tenantID: String, on connection: any SQLConnection) throws -> String? {
+        try connection.query("SELECT id FROM vrfs WHERE tenant_id = ? ORDER BY number LIMIT 1", [.text(tenantID)]).first?.string("id")
+    }
+
     public static func network(of tenantID: String, on connection: any SQLConnection) throws -> [TenantVRF] {
         let vlans = try connection.query("SELECT * FROM vlans WHERE tenant_id = ? ORDER BY vlan_id", [.text(tenantID)]).map { row in
             TenantVLAN(id: try row.string("id"), poolId: try row.string("pool_id"), vlanId: try row.int64("vlan_id"), vrfId: try row.string("vrf_id"))

@@ -50,6 +50,23 @@ public struct InstanceSpec: Sendable, Codable, Equatable {
     }
 }
 
+extension EngineKind {
+    /// What a model serves when its card does not say: chat and text completions.
+    public static let defaultEndpoints = ["chat/completions", "completions"]
+
+    /// The engine's own flags that turn on `endpoints` beyond the defaults (llama-server serves
+    /// embeddings and reranking only when started for them).
+    public func arguments(serving endpoints: [String]) -> [String] {
+        switch self {
+        case .llamaServer:
+            // OpenAI's embeddings are one vector per input: llama-server must pool the token vectors (mean).
+            (endpoints.contains("embeddings") ? ["--embeddings", "--pooling", "mean"] : []) + (endpoints.contains("rerank") ? ["--reranking"] : [])
+        case .vllm, .sglang, .engineSim:
+            []
+        }
+    }
+}
+
 /// The engines an agent can launch.
 public enum EngineKind: String, Sendable, Codable, Equatable, CaseIterable {
     /// llama.cpp's `llama-server`.

@@ -35,7 +35,7 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var count: Int
         public var interconnect: String
 
-        public init(vendor: String, model: String, memoryMiB: Int, count: Int, interconnect: String) {
+        public init(vendor: String, model: String, memoryMiB: Int, count: Int, interconnect: String = "PCIe") {
             self.vendor = vendor
             self.model = model
             self.memoryMiB = memoryMiB

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Backup
+import Gateway
 import Core
 import Cryptography
 import Foundation
@@ -38,7 +39,7 @@ public final class ControllerRuntime: Sendable {
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
-                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations
+                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
                                    + BackupSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         let identity = IdentityService(
@@ -67,17 +68,22 @@ public final class ControllerRuntime: Sendable {
                                     agents: agents, wipeTimeoutSeconds: configuration.wipeTimeoutSeconds)
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
         let instances = InstanceService(database: database, clock: clock)
-        let usage = UsageLedger(database: database, logger: logger)
-        let router = InferenceRouter(instances: instances, usage: usage,
-                                     traces: TraceStore(directory: configuration.dataDirectory + "/traces"), logger: logger)
-        await router.refresh()
+        let gateway = InferenceGateway(
+            configuration: GatewayConfiguration(
+                tracesDirectory: configuration.dataDirectory + "/traces", maxBodyBytes: max(configuration.maxBodyBytes, 8 << 20),
+                traceRetentionDays: configuration.traceRetentionDays, traceJanitorInterval: .seconds(configuration.traceJanitorSeconds),
+                swapLoadTimeout: .seconds(configuration.swapLoadTimeoutSeconds), swapHealthBudgetMillis: Double(configuration.swapHealthBudgetMillis)),
+            database: database, instances: instances, identity: identity,
+            renderError: { error, path, requestID in ErrorMapping.parts(for: ErrorMapping.domainError(from: error, path: path), requestID: requestID) },
+            logger: logger)
+        await gateway.router.refresh()
         let backups = try BackupSetup.service(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          usage: usage, router: router, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          gateway: gateway, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -114,10 +120,8 @@ public final class ControllerRuntime: Sendable {
 
     /// The HTTP/1.1 server, with the inference router in each connection's pipeline.
     public func httpServer() -> HTTPServerBuilder {
-        let router = services.router
-        let identity = services.identity
-        let limit = max(services.configuration.maxBodyBytes, 8 << 20)
-        return .http1(configuration: .init(additionalChannelHandlers: [RouterChannelHandler(router: router, identity: identity, maxBodyBytes: limit)]))
+        let gateway = services.gateway
+        return .http1(configuration: .init(additionalChannelHandlers: [gateway.channelHandler()]))
     }
 
     /// The HTTP application bound to `host:port`.
@@ -130,17 +134,15 @@ public final class ControllerRuntime: Sendable {
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
         [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances),
-         RouterUpkeep(router: services.router, usage: services.usage),
-         TraceJanitor(traces: services.router.traces, retentionDays: services.configuration.traceRetentionDays,
-                      interval: .seconds(services.configuration.traceJanitorSeconds), logger: logger),
          BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration, clock: services.clock, logger: logger),
          AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                        retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]
+            + services.gateway.services()
     }
 
     /// Closes the store (after queued writes) and the worker threads.
     public func close() async {
-        await services.usage.flush()
+        await services.gateway.close()
         await services.database.close()
         await services.identity.shutdown()
         await services.nodes.shutdown()

@@ -14,7 +14,8 @@ public enum SchedulerSchema {
             "CREATE INDEX instances_agent ON instances (agent_id, desired)",
             "CREATE INDEX instances_model ON instances (model_id, phase)",
         ]),
-        UsageLedger.migration,
+        // Version 2 created `usage_records`, now the gateway's table (`GatewaySchema`); kept as history.
+        Migration(module: "scheduler", version: 2, statements: []),
         // Placement: the memory an instance holds on its node, and its part of a multi-node placement.
         Migration(module: "scheduler", version: 3, statements: [
             "ALTER TABLE instances ADD COLUMN memory_bytes BIGINT NOT NULL DEFAULT 0",
@@ -33,9 +34,7 @@ public enum SchedulerSchema {
                 started_at BIGINT NOT NULL, flipped_at BIGINT, finished_at BIGINT, health_millis DOUBLE PRECISION)
             """,
         ]),
-        // Router switches every controller of a highly available set reads (tracing on or off).
-        Migration(module: "scheduler", version: 5, statements: [
-            "CREATE TABLE router_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        ]),
+        // Version 5 created `router_settings`, now the gateway's table (`GatewaySchema`); kept as history.
+        Migration(module: "scheduler", version: 5, statements: []),
     ]
 }

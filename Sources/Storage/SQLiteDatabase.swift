@@ -56,17 +56,27 @@ public final class SQLiteDatabase: Database {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { writeTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - start) }
+        // Statements the task asked to commit with its next write (an idempotency key's reservation).
+        let attachment = WriteAttachment.current
+        let attached = attachment?.claim()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             writer.submit(WriterThread.Job(
                 run: { connection in
                     do {
                         let value = try body(connection)
-                        return .success({ continuation.resume(returning: value) })
+                        for statement in attached ?? [] { _ = try connection.execute(statement.sql, statement.parameters) }
+                        return .success({
+                            if attached != nil { attachment?.settle(committed: true) }
+                            continuation.resume(returning: value)
+                        })
                     } catch {
                         return .failure(error)
                     }
                 },
-                fail: { continuation.resume(throwing: $0) }))
+                fail: { error in
+                    if attached != nil { attachment?.settle(committed: false) }
+                    continuation.resume(throwing: error)
+                }))
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 
 /// The one binary: the controller, the node agent, the CLI and the benchmarks.
 @main

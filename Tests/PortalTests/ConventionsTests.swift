@@ -116,7 +116,7 @@ import Testing
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains("hb_requests"))
             #expect(metrics.contains("metalplane_store_duration_seconds_bucket"))
-            #expect(metrics.contains("http_server_request_duration_bucket"))
+            #expect(metrics.contains("http_server_request_duration_seconds_bucket") && metrics.contains("hb_requests_total"))
         }
     }
 }

@@ -42,8 +42,11 @@ import Testing
                     #expect(spec.path.hasPrefix("/realms/") || ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/v1/invitations/accept",
                                                                  "/api/v1/agent/register"].contains(spec.path),
                             "\(spec.path) is open: only health, OIDC, invitation acceptance and agent registration (join token in the body) may be")
-                case .authenticated:
-                    #expect(spec.path.hasPrefix("/api/v1/") || spec.path.hasPrefix("/v1/trac"), "\(spec.path): admin routes are under /api/v1, tracing as the runbook names it")
+                case .authenticated(_, let source):
+                    let runbookRoot = ["/place_instance", "/instance/previews", "/state"].contains(spec.path)
+                    #expect(spec.path.hasPrefix("/api/v1/") || spec.path.hasPrefix("/v1/trac") || runbookRoot,
+                            "\(spec.path): admin routes are under /api/v1, tracing and the runbook's root paths as the runbook names them")
+                    if runbookRoot, case .callerProject = source {} else if runbookRoot { Issue.record("\(spec.path) must act on the caller's project") }
                 case .agent:
                     #expect(spec.path.hasPrefix("/api/v1/agent/") || spec.path.hasPrefix("/api/v1/store/models/"), "\(spec.path) is for node agents")
                 case .projectAPIKey:

@@ -76,6 +76,7 @@ final class ControllerProcess: @unchecked Sendable {
         var status: Int
         var body: Data
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+        var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     func call(_ method: HTTPMethod, _ path: String, bearer: String? = nil, json: String? = nil, form: String? = nil) async throws -> Reply {

@@ -28,6 +28,24 @@ import Testing
         #expect(result.output.contains("valid"))
     }
 
+    /// Prometheus' own checker agrees with `/metrics`: valid names, `_total` counters, HELP everywhere.
+    @Test func promtoolFindsNothingWrongWithTheMetrics() async throws {
+        let controller = try await ControllerProcess()
+        defer { controller.kill(SIGTERM) }
+        let admin = try await controller.token()
+        // Traffic of every kind first: answered, refused, not found, a store write.
+        #expect(try await controller.call(.POST, "/api/v1/realms", bearer: admin, json: #"{"name": "metrics"}"#).status == 201)
+        #expect(try await controller.call(.GET, "/api/v1/realms/nope", bearer: admin).status == 404)
+        #expect(try await controller.call(.GET, "/api/v1/tenants").status == 401)
+        let metrics = try await controller.call(.GET, "/metrics")
+        #expect(metrics.text.contains("hb_requests_total") && metrics.text.contains("metalplane_store_duration_seconds_bucket"))
+        let file = controller.dataDirectory + "-metrics.txt"
+        try metrics.text.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try run("sh", ["-c", "promtool check metrics < \"$0\"", file])
+        #expect(result.status == 0 && result.output.isEmpty, "promtool check metrics: \(result.output)")
+    }
+
     @Test func theCLILogsInShowsWhoAndCallsTheAPI() async throws {
         let controller = try await ControllerProcess()
         let credentials = controller.dataDirectory + "-cli.json"

@@ -95,5 +95,31 @@ import Testing
         #expect((used?["clusters"] as? [String: Any])?["used"] as? Int == 1, "\(String(describing: used))")
         #expect(try await place(#"{"model_id": "acme/small"}"#).status == 201)
         #expect(try await c.call(.DELETE, base + "/placements/\(bigPlacement)", bearer: world.tenantAdmin).status == 404)
+
+        // The runbook's root paths, as written, with a key of the project.
+        let projectOperator = try #require(try await c.call(.POST, "/api/v1/api-keys", bearer: world.tenantAdmin,
+                                                     json: #"{"name": "runbook", "projectId": "\#(world.project)", "roles": ["project-admin"]}"#).json["key"] as? String)
+        let state = try await c.call(.GET, "/state", bearer: projectOperator)
+        #expect(state.status == 200 && (state.json["nodeIdentities"] as? [Any])?.count == 2, "\(state.json)")
+        let rootPreviews = try await c.call(.GET, "/instance/previews?model_id=acme/big", bearer: projectOperator)
+        #expect((rootPreviews.json["previews"] as? [[String: Any]])?.isEmpty == false, "\(rootPreviews.json)")
+        #expect(try await c.call(.PUT, base + "/quota", bearer: world.tenantAdmin, json: #"{"clusters": 3}"#).status == 200)
+        let rootPlaced = try await c.call(.POST, "/place_instance", bearer: projectOperator, json: #"{"model_id": "acme/small"}"#)
+        #expect(rootPlaced.status == 201 && (rootPlaced.json["instances"] as? [[String: Any]])?.first?["projectId"] as? String == world.project,
+                "\(rootPlaced.json)")
+        // A credential that names no single project is told where to go, and nothing is placed.
+        let before = try await c.call(.GET, base + "/state", bearer: world.tenantAdmin).json["instances"] as? [Any] ?? []
+        let wrong = try await c.call(.POST, "/place_instance", bearer: world.tenantAdmin, json: #"{"model_id": "acme/small"}"#)
+        let refusal = wrong.json["error"] as? [String: Any]
+        #expect(wrong.status == 400 && refusal?["code"] as? String == "project_credential_required" && refusal?["requestId"] as? String != nil, "\(wrong.json)")
+        #expect((refusal?["details"] as? [String: Any])?["projectScopedPath"] as? String == "/api/v1/tenants/{tenant}/projects/{project}/place_instance")
+        #expect((try await c.call(.GET, base + "/state", bearer: world.tenantAdmin).json["instances"] as? [Any] ?? []).count == before.count)
+        #expect(try await c.call(.GET, "/state", bearer: world.admin).status == 400)
+
+        // OpenAI's `models.retrieve`: the id's slash arrives encoded as %2F.
+        let retrieved = try await world.inference(.GET, "/v1/models/acme%2Fsmall")
+        #expect(retrieved.status == 200 && retrieved.json["id"] as? String == "acme/small" && retrieved.json["object"] as? String == "model", "\(retrieved.json)")
+        let missing = try await world.inference(.GET, "/v1/models/acme%2Fnope")
+        #expect(missing.status == 404 && (missing.json["error"] as? [String: Any])?["code"] as? String == "model_not_found", "\(missing.json)")
     }
 }

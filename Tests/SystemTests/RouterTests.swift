@@ -76,9 +76,17 @@ extension Array {
         if link(gguf, store + "/HuggingFaceTB--SmolLM2-135M-Instruct/model.gguf") != 0 {
             try FileManager.default.copyItem(atPath: gguf, toPath: store + "/HuggingFaceTB--SmolLM2-135M-Instruct/model.gguf")
         }
-        let world = try await RouterWorld.make(store: store, agentEnvironment: ["METALPLANE_LLAMA_SERVER": try #require(installedPeers()["LLAMA_SERVER"])])
+        // The same weights as an embedding model: its card lists the embeddings endpoint, and the
+        // store holds the weights as a symbolic link, as operators keep them.
+        let embed = store + "/HuggingFaceTB--SmolLM2-135M-Embed"
+        try FileManager.default.createDirectory(atPath: embed, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: embed + "/model.gguf", withDestinationPath: gguf)
+        try #"{"engines": ["llama-server"], "endpoints": ["embeddings"]}"#.write(toFile: embed + "/metalplane-model.json", atomically: true, encoding: .utf8)
+        let world = try await RouterWorld.make(store: store, agentEnvironment: ["METALPLANE_LLAMA_SERVER": try #require(installedPeers()["LLAMA_SERVER"])],
+                                               controllerEnvironment: ["METALPLANE_AGENT_TELEMETRY_SECONDS": "1"])
         defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
-        _ = try await world.run("HuggingFaceTB/SmolLM2-135M-Instruct", engine: "llama-server")
+        let chat = try await world.run("HuggingFaceTB/SmolLM2-135M-Instruct", engine: "llama-server")
+        _ = try await world.run("HuggingFaceTB/SmolLM2-135M-Embed", engine: "llama-server")
 
         let script = """
             import json, sys, openai
@@ -96,6 +104,9 @@ extension Array {
             out["chunks"] = len(chunks)
             out["streamed"] = "".join(chunks)
             out["models"] = [m.id for m in client.models.list().data]
+            out["retrieved"] = client.models.retrieve("HuggingFaceTB/SmolLM2-135M-Instruct").id
+            embedded = client.embeddings.create(model="HuggingFaceTB/SmolLM2-135M-Embed", input=["hello", "world"])
+            out["embeddings"] = [len(item.embedding) for item in embedded.data]
             try:
                 client.chat.completions.create(model="nope/missing", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
             except openai.NotFoundError as error:
@@ -117,7 +128,10 @@ extension Array {
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Any], "\(text)")
         #expect(!(result["text"] as? String ?? "").isEmpty && result["completion_tokens"] as? Int == 8, "\(result)")
         #expect((result["chunks"] as? Int ?? 0) >= 2, "streamed chunk by chunk: \(result)")
-        #expect(result["models"] as? [String] == ["HuggingFaceTB/SmolLM2-135M-Instruct"])
+        #expect(result["models"] as? [String] == ["HuggingFaceTB/SmolLM2-135M-Embed", "HuggingFaceTB/SmolLM2-135M-Instruct"])
+        #expect(result["retrieved"] as? String == "HuggingFaceTB/SmolLM2-135M-Instruct", "\(result)")
+        // Two inputs, two vectors of the model's width (SmolLM2-135M: 576).
+        #expect(result["embeddings"] as? [Int] == [576, 576], "\(result)")
         #expect(result["missing"] as? String == "No instance found for model nope/missing")
 
         // Accounting: two completions, 8 + 12 completion tokens, by key and model.
@@ -127,6 +141,15 @@ extension Array {
             return items.first { ($0["completionTokens"] as? Int ?? 0) >= 20 }
         }
         #expect(usage?["modelId"] as? String == "HuggingFaceTB/SmolLM2-135M-Instruct" && (usage?["promptTokens"] as? Int ?? 0) > 0, "\(usage ?? [:])")
+        // llama-server exports no latency histogram: the node's telemetry carries the router's own p50/p95 of the instance.
+        let timed = try await eventually(10) { () -> [String: Any]? in
+            let batches = try await world.controller.call(.GET, "/api/v1/agents/\(world.agentID)/telemetry?limit=100", bearer: world.admin)
+                .json["items"] as? [[String: Any]] ?? []
+            return batches.flatMap { $0["models"] as? [[String: Any]] ?? [] }
+                .first { $0["instanceId"] as? String == chat && ($0["latencyP50Seconds"] as? Double ?? 0) > 0 }
+        }
+        let p50 = try #require(timed?["latencyP50Seconds"] as? Double)
+        #expect((timed?["latencyP95Seconds"] as? Double ?? 0) >= p50 && p50 < 60, "\(timed ?? [:])")
         // A user token is not a project API key; another tenant's key sees nothing (covered by the isolation test's shape).
         let byUser = try await world.controller.call(.POST, "/v1/chat/completions", bearer: world.tenantAdmin, json: #"{"model": "x", "messages": []}"#)
         #expect(byUser.status == 403)

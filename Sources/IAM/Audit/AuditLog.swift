@@ -21,6 +21,16 @@ public struct AuditLog: Sendable {
         }
     }
 
+    /// Records in the order they were written, after the store's sequence number `rowid`, each row
+    /// with every column as stored plus `archive_rowid` (its sequence number): the audit archive
+    /// chains these rows verbatim, so a column added later is archived too.
+    public func sequencedRows(after rowid: Int64, limit: Int) async throws -> [Row] {
+        try await database.read { connection in
+            try connection.query("SELECT rowid AS archive_rowid, * FROM audit_log WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                 [.integer(rowid), .int(limit)])
+        }
+    }
+
     /// A page of records matching `query`, newest first.
     public func records(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditRecord> {
         var sql = "SELECT * FROM audit_log WHERE 1 = 1"

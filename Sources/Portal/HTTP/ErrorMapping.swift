@@ -53,7 +53,7 @@ public enum ErrorMapping {
     }
 
     /// The status, headers and body of the error response (the router's pipeline writes them itself).
-    static func parts(for error: any DomainError, requestID: String) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+    public static func parts(for error: any DomainError, requestID: String) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
         let body = ErrorBody(error: .init(code: error.code, message: error.kind == .internal ? "internal error; see the controller log for request \(requestID)" : error.message,
                                           requestId: requestID, details: error.details))
         var headers: HTTPFields = [.contentType: "application/json"]

@@ -9,14 +9,15 @@ public enum PortalError: DomainError, Equatable {
     case invalidQuery(parameter: String, reason: String)
     case invalidHeader(name: String, reason: String)
     case bodyTooLarge(limit: Int)
-    case unauthenticated
-    /// The route takes a project's API key, not a user's or client's token.
-    case apiKeyRequired
     case routeNotFound(String)
     case methodNotAllowed
     case idempotencyKeyReused
     case idempotencyKeyInFlight
+    /// The first request with this key made its change, but its answer was lost (the controller stopped in between).
+    case idempotencyAnswerLost
     case notReady(String)
+    /// A runbook root path (`/place_instance`, `/state`, …) called with a credential that names no single project.
+    case projectCredentialRequired(scopedPath: String)
 
     public var code: String {
         switch self {
@@ -24,25 +25,23 @@ public enum PortalError: DomainError, Equatable {
         case .invalidQuery: "invalid_query"
         case .invalidHeader: "invalid_header"
         case .bodyTooLarge: "payload_too_large"
-        case .unauthenticated: "unauthenticated"
-        case .apiKeyRequired: "api_key_required"
         case .routeNotFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .idempotencyKeyReused: "idempotency_key_reused"
         case .idempotencyKeyInFlight: "idempotency_key_in_flight"
+        case .idempotencyAnswerLost: "idempotency_answer_lost"
         case .notReady: "not_ready"
+        case .projectCredentialRequired: "project_credential_required"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
-        case .invalidBody, .invalidQuery, .invalidHeader, .methodNotAllowed: .invalidRequest
+        case .invalidBody, .invalidQuery, .invalidHeader, .methodNotAllowed, .projectCredentialRequired: .invalidRequest
         case .bodyTooLarge: .payloadTooLarge
-        case .unauthenticated: .unauthenticated
-        case .apiKeyRequired: .forbidden
         case .routeNotFound: .notFound
         case .idempotencyKeyReused: .unprocessable
-        case .idempotencyKeyInFlight: .conflict
+        case .idempotencyKeyInFlight, .idempotencyAnswerLost: .conflict
         case .notReady: .unavailable
         }
     }
@@ -53,13 +52,15 @@ public enum PortalError: DomainError, Equatable {
         case .invalidQuery(let parameter, let reason): "query parameter \(parameter): \(reason)"
         case .invalidHeader(let name, let reason): "header \(name): \(reason)"
         case .bodyTooLarge(let limit): "request body exceeds the limit of \(limit) bytes"
-        case .unauthenticated: "authentication required: send Authorization: Bearer <access token or API key>"
-        case .apiKeyRequired: "inference takes a project's API key (Authorization: Bearer mpk_…), not a user or client token"
         case .routeNotFound(let path): "no route for \(path)"
         case .methodNotAllowed: "method not allowed on this path"
         case .idempotencyKeyReused: "this Idempotency-Key was used with a different request"
         case .idempotencyKeyInFlight: "a request with this Idempotency-Key is still being processed"
+        case .idempotencyAnswerLost:
+            "the first request with this Idempotency-Key made its change, but its answer was lost when the controller stopped; read the resource instead of retrying"
         case .notReady(let why): "not ready: \(why)"
+        case .projectCredentialRequired(let scopedPath):
+            "this path acts on the one project your credential names: use a project API key, or call \(scopedPath)"
         }
     }
 
@@ -69,6 +70,7 @@ public enum PortalError: DomainError, Equatable {
         case .invalidQuery(let parameter, _): ["parameter": .string(parameter)]
         case .invalidHeader(let name, _): ["header": .string(name)]
         case .bodyTooLarge(let limit): ["limitBytes": .number(limit)]
+        case .projectCredentialRequired(let scopedPath): ["projectScopedPath": .string(scopedPath)]
         default: [:]
         }
     }

@@ -2,6 +2,7 @@ import NIOCore
 import IAM
 import HTTPTypes
 import Core
+import Gateway
 import Foundation
 import Hummingbird
 import Logging
@@ -16,7 +17,7 @@ struct RequestIDMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: PortalContext, next: (Request, PortalContext) async throws -> Response) async throws -> Response {
         var context = context
         let incoming = request.headers[.requestID]
-        let id = incoming.flatMap { Self.isAcceptable($0) ? $0 : nil } ?? Self.generate()
+        let id = incoming.flatMap { RequestID.isAcceptable($0) ? $0 : nil } ?? RequestID.generate()
         context.requestID = id
         context.maxBodyBytes = maxBodyBytes
         context.logger[metadataKey: "request_id"] = .string(id)
@@ -32,21 +33,9 @@ struct RequestIDMiddleware: RouterMiddleware {
                            metadata: ["source": .string(context.sourceAddress)])
         return response
     }
-
-    static func isAcceptable(_ id: String) -> Bool {
-        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 }
-    }
-
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value: UInt64 = generator.next()
-        return "req-" + String(value, radix: 16)
-    }
 }
 
 extension HTTPField.Name {
-    /// `X-Request-Id`.
-    static let requestID = HTTPField.Name("X-Request-Id")!
     /// `Idempotency-Key`.
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }

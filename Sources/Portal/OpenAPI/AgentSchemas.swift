@@ -80,6 +80,7 @@ enum AgentSchemas: SchemaVocabulary {
                                   "required": ["model"], "properties": .object(["model": string, "stream": boolean])]),
         "OpenAIResponse": .object(["type": "object", "description": "OpenAI's answer from the engine, or text/event-stream chunks when stream is true"]),
         "OpenAIModelList": object(["object": string, "data": array(object(["id": string, "object": string, "owned_by": string]))]),
+        "OpenAIModel": object(["id": string, "object": string, "created": integer, "owned_by": string]),
         "UsageReport": object(["items": array(object(["projectId": string, "apiKeyId": string, "modelId": string, "requests": integer, "failed": integer,
                                                        "promptTokens": integer, "completionTokens": integer]))]),
         "WipeReport": object(["commandId": string, "erased": array(string), "bytes": integer, "error": string], required: ["commandId", "erased", "bytes"]),

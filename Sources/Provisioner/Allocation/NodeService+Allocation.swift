@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import NetworkPools
 import Quota
 import Storage
 
@@ -40,7 +41,7 @@ extension NodeService {
             }
             let consumed = Self.consumption(of: chosen)
             try QuotaLedger.consume(consumed, at: "project:\(projectID)", on: connection)
-            let vlans = try connection.query("SELECT vlan_id FROM vlans WHERE tenant_id = ? ORDER BY vlan_id", [.text(tenantID)]).map { try $0.int64("vlan_id") }
+            let vlans = try PoolAllocator.vlanIDs(of: tenantID, on: connection)
             let vlanJSON = String(decoding: try JSONEncoder().encode(vlans), as: UTF8.self)
             var nodes: [Node] = []
             for node in chosen {

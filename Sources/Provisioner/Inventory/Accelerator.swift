@@ -33,32 +33,4 @@ public struct Accelerator: Sendable, Equatable, Codable {
         count = try container.decode(Int.self, forKey: .count)
         interconnect = try container.decodeIfPresent(String.self, forKey: .interconnect) ?? "PCIe"
     }
-
-    /// Groups single devices by vendor, model and memory.
-    static func grouped(_ devices: [Accelerator]) -> [Accelerator] {
-        var groups: [Accelerator] = []
-        for device in devices {
-            if let index = groups.firstIndex(where: { $0.vendor == device.vendor && $0.model == device.model && $0.memoryMiB == device.memoryMiB }) {
-                groups[index].count += device.count
-            } else {
-                groups.append(device)
-            }
-        }
-        return groups
-    }
-}
-
-/// Output of a vendor tool or a Linux source that could not be read.
-public struct InventoryParseError: Error, Equatable, CustomStringConvertible {
-    /// Which source: `nvidia-smi`, `rocm-smi`, `/proc/meminfo`, …
-    public var source: String
-    /// Where and why.
-    public var reason: String
-
-    public init(source: String, reason: String) {
-        self.source = source
-        self.reason = reason
-    }
-
-    public var description: String { "cannot read \(source) output: \(reason)" }
 }

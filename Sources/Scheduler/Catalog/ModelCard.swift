@@ -17,6 +17,10 @@ public struct ModelCard: Sendable, Equatable, Codable {
     /// KV cache, activations and the runner, as a factor on the weights.
     public var overheadFactor: Double
     public var engines: [EngineKind]
+    /// The OpenAI-style endpoints its engine is started to serve (`chat/completions`, `completions`,
+    /// `embeddings`, `rerank`, `responses`); an embedding model lists `embeddings`, and the engine is
+    /// launched with the flag that turns it on (llama-server's `--embeddings`).
+    public var endpoints: [String]
 
     /// The card file's fields; all optional, defaults below.
     struct File: Decodable {
@@ -28,6 +32,7 @@ public struct ModelCard: Sendable, Equatable, Codable {
         var overheadFactor: Double?
         var engines: [EngineKind]?
         var weightBytes: [String: Int64]?
+        var endpoints: [String]?
     }
 
     static let fileName = "metalplane-model.json"
@@ -39,7 +44,8 @@ public struct ModelCard: Sendable, Equatable, Codable {
         weights[quantization] = weights[quantization] ?? manifest.files.filter { $0.path != fileName }.map(\.bytes).reduce(0, +)
         return ModelCard(modelId: modelId, weightBytes: weights, quantization: quantization, layers: max(file?.layers ?? 1, 1),
                          hiddenSize: file?.hiddenSize, tensorSharding: file?.tensorSharding ?? false, companions: file?.companions ?? [],
-                         overheadFactor: max(file?.overheadFactor ?? 1.2, 1), engines: file?.engines ?? EngineKind.allCases)
+                         overheadFactor: max(file?.overheadFactor ?? 1.2, 1), engines: file?.engines ?? EngineKind.allCases,
+                         endpoints: file?.endpoints ?? EngineKind.defaultEndpoints)
     }
 
     /// What placement needs.

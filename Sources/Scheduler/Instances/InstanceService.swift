@@ -71,10 +71,12 @@ public final class InstanceService: Sendable {
                     """
                     INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, desired, phase, restarts,
                                            memory_bytes, placement_id, shard_rank, shard, created_at, updated_at, version)
-                    VALUES (?, ?, ?, ?, ?, '[]', '[]', NULL, ?, 'running', 'staging', 0, ?, ?, ?, ?, ?, ?, 1)
+                    VALUES (?, ?, ?, ?, ?, ?, '[]', NULL, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, 1)
                     """,
                     [.text(id), .text(agent), .text(projectID), .text(card.modelId), .text(engine.rawValue),
-                     .text(String(decoding: try encoder.encode(card.companions), as: UTF8.self)), .integer(shard.neededBytes), .text(placement),
+                     .text(String(decoding: try encoder.encode(engine.arguments(serving: card.endpoints)), as: UTF8.self)),
+                     .text(String(decoding: try encoder.encode(card.companions), as: UTF8.self)),
+                     .text(ModelInstance.Desired.running.rawValue), .text(RunnerPhase.staging.rawValue), .integer(shard.neededBytes), .text(placement),
                      .int(rank), .text(String(decoding: try encoder.encode(shard), as: UTF8.self)), .integer(now), .integer(now)])
                 created.append(try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!)
             }

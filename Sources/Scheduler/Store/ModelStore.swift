@@ -73,14 +73,35 @@ public final class ModelStore: Sendable {
 
     private struct Listed { var path: String; var size: Int64; var modified: Double }
 
-    private static func files(in directory: String) throws -> [Listed] {
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+    /// Every regular file under `directory`, hidden ones left out. Symbolic links are followed, to a
+    /// file or a folder (operators link a model's folder or its weights from where they keep them),
+    /// and listed under the link's own name; a link that leads nowhere is refused, never skipped, so
+    /// a model is not staged without its weights.
+    private static func files(in directory: String, under prefix: String = "", depth: Int = 0) throws -> [Listed] {
+        guard depth < 16 else { throw StoreFileError.brokenLink(prefix, reason: "links nest more than 16 folders deep (a loop?)") }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var files: [Listed] = []
-        while let relative = enumerator.nextObject() as? String {
-            let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + relative)
-            guard attributes[.type] as? FileAttributeType == .typeRegular, !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
-            files.append(Listed(path: relative, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-                                modified: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0))
+        for name in names where !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            let relative = prefix.isEmpty ? name : prefix + "/" + name
+            var attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if attributes[.type] as? FileAttributeType == .typeSymbolicLink {
+                let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                guard let resolved = try? FileManager.default.attributesOfItem(atPath: target),
+                      resolved[.type] as? FileAttributeType != .typeSymbolicLink else {
+                    throw StoreFileError.brokenLink(relative, reason: "it points to \((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"), which does not exist")
+                }
+                attributes = resolved
+            }
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                files += try Self.files(in: path, under: relative, depth: depth + 1)
+            case .typeRegular?:
+                files.append(Listed(path: relative, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
+                                    modified: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0))
+            default:
+                continue
+            }
         }
         return files.sorted { $0.path < $1.path }
     }
@@ -98,12 +119,15 @@ public enum StoreFileError: DomainError, Equatable {
     case modelNotFound(String)
     case fileNotFound(modelId: String, path: String)
     case unreadable(String)
+    /// A symbolic link in a model's folder that leads nowhere (or loops).
+    case brokenLink(String, reason: String)
 
     public var code: String {
         switch self {
         case .invalidModelID: "invalid_model_id"
         case .modelNotFound, .fileNotFound: "not_found"
         case .unreadable: "store_unreadable"
+        case .brokenLink: "model_link_broken"
         }
     }
 
@@ -112,6 +136,7 @@ public enum StoreFileError: DomainError, Equatable {
         case .invalidModelID: .invalidRequest
         case .modelNotFound, .fileNotFound: .notFound
         case .unreadable: .internal
+        case .brokenLink: .unprocessable
         }
     }
 
@@ -121,6 +146,7 @@ public enum StoreFileError: DomainError, Equatable {
         case .modelNotFound(let id): "model \(id) is not in the store"
         case .fileNotFound(let id, let path): "model \(id) has no file \(path)"
         case .unreadable(let path): "cannot read \(path)"
+        case .brokenLink(let path, let reason): "the model's file \(path) is a symbolic link the store cannot follow: \(reason)"
         }
     }
 }

@@ -120,7 +120,7 @@ extension TenantService {
             let now = clock.nowMillis()
             try await database.write { connection in
                 // Idempotent: a tenant that already holds its allocation is left as it is.
-                guard try connection.scalarInt("SELECT COUNT(*) FROM vrfs WHERE tenant_id = ?", [.text(tenantID)]) == 0 else { return }
+                guard try PoolAllocator.vrfCount(of: tenantID, on: connection) == 0 else { return }
                 let vrfs = try PoolAllocator.allocateVRFs(tenantID: tenantID, count: request.vrfCount, poolName: request.network?.vrfPool ?? "default", at: now, on: connection)
                 for vrf in vrfs {
                     _ = try PoolAllocator.allocateVLANs(tenantID: tenantID, vrfID: vrf.id, count: request.vlansPerVrf,

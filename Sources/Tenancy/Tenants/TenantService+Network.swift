@@ -18,10 +18,10 @@ extension TenantService {
             if let vrfID {
                 vrf = vrfID
             } else {
-                guard let first = try connection.query("SELECT id FROM vrfs WHERE tenant_id = ? ORDER BY number LIMIT 1", [.text(tenantID)]).first else {
+                guard let first = try PoolAllocator.firstVRFID(of: tenantID, on: connection) else {
                     throw TenancyError.invalidField(field: "vrfId", reason: "the tenant has no VRF; allocate one first")
                 }
-                vrf = try first.string("id")
+                vrf = first
             }
             try QuotaLedger.consume(["vlans": Int64(count)], at: "tenant:\(tenantID)", on: connection)
             return try PoolAllocator.allocateVLANs(tenantID: tenantID, vrfID: vrf, count: count, poolName: pool ?? "default", at: now, on: connection)

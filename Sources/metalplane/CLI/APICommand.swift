@@ -3,6 +3,7 @@ import NIOCore
 import ArgumentParser
 import Foundation
 import NIOHTTP1
+import ControllerClient
 
 /// `metalplane api METHOD PATH`: an authenticated call with the cached credentials.
 struct APICommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ControllerClient
 
 /// Authenticated REST calls for the CLI's resource commands: prints the answer as indented JSON,
 /// and exits 1 (after printing the error body) on an HTTP error.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOHTTP1
+import ControllerClient
 
 /// `metalplane org …`: a tenant's orgs.
 struct OrgCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ControllerClient
 
 /// `metalplane login`: password sign-in to a realm; caches the tokens for `api` and `whoami`.
 struct LoginCommand: AsyncParsableCommand {

@@ -1,0 +1,104 @@
+import NIOHTTP1
+import NIOCore
+import ArgumentParser
+import Foundation
+import ControllerClient
+
+/// `metalplane bench api`: authenticated reads and durable writes against a real controller,
+/// beside the same server's unauthenticated static route as the baseline.
+struct APIBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Load a real controller with wrk: static baseline, authenticated reads (JWT and API key), durable writes.")
+
+    @Option(help: "Seconds per scenario.")
+    var duration = 10
+
+    @Option(help: "Concurrent connections.")
+    var connections = 32
+
+    @Option(help: "Loopback port for the controller under test.")
+    var port = 18_090
+
+    @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).")
+    var output: String?
+
+    func run() async throws {
+        let controller = try await ControllerProcess(port: port)
+        defer { controller.stop() }
+        let base = controller.baseURL
+        let accessToken = try await controller.adminToken()
+        let created = try await HTTPCall.send(.POST, base + "/api/v1/api-keys",
+                                              headers: [("Authorization", "Bearer \(accessToken)"), ("Content-Type", "application/json")],
+                                              body: Data(#"{"name":"bench-reader","roles":["viewer"]}"#.utf8))
+        guard created.status == 201, let apiKey = try created.json()["key"] as? String,
+              let keyID = (try created.json()["apiKey"] as? [String: Any])?["id"] as? String else {
+            throw CLIError.http(status: created.status, body: created.text)
+        }
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("metalplane-bench-scripts-\(getpid())")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        func script(_ name: String, _ body: String) throws -> String {
+            let url = scripts.appendingPathComponent(name)
+            try body.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let jwtRead = try script("jwt.lua", #"wrk.headers["Authorization"] = "Bearer \#(accessToken)""#)
+        let keyRead = try script("key.lua", #"wrk.headers["Authorization"] = "Bearer \#(apiKey)""#)
+        let write = try script("write.lua", """
+            wrk.method = "POST"
+            wrk.body = '{"name":"bench-writer","roles":["viewer"]}'
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["Authorization"] = "Bearer \(accessToken)"
+            """)
+        print("Controller on \(base); \(duration) s per scenario, \(connections) connections, wrk -t2")
+        var runs: [WrkRun] = []
+        for (name, path, file) in [("baseline: GET /healthz (no auth, no store)", "/healthz", nil as String?),
+                                   ("GET /api/v1/api-keys/{id} with a JWT", "/api/v1/api-keys/\(keyID)", jwtRead),
+                                   ("GET /api/v1/api-keys/{id} with an API key", "/api/v1/api-keys/\(keyID)", keyRead),
+                                   ("POST /api/v1/api-keys (durable write + audit)", "/api/v1/api-keys", write)] {
+            let run = try await WrkRun.run(name: name, url: base + path, seconds: duration, connections: connections, script: file)
+            print(String(format: "%-48@ %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", run.name as NSString,
+                         run.requestsPerSecond, run.p50Millis, run.p99Millis, run.errors))
+            runs.append(run)
+        }
+        let section = markdown(runs)
+        print(section)
+        if let output { try BenchReport.replaceSection("api", with: section, in: output) }
+    }
+
+    private func markdown(_ runs: [WrkRun]) -> String {
+        let baseline = runs[0].requestsPerSecond
+        var lines = [
+            "## API: authenticated reads and durable writes",
+            "",
+            "Command: `swift build -c release && .build/release/metalplane bench api --duration \(duration) --connections \(connections) --output docs/benchmarks.md`",
+            "(wrk -t2 -c\(connections) on loopback, same 2-core machine as the controller; SQLite synchronous=FULL).",
+            "",
+            "| scenario | requests/s | vs baseline | p50 ms | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for run in runs {
+            lines.append(String(format: "| %@ | %.0f | %.2f× | %.2f | %.2f | %d |", run.name as NSString, run.requestsPerSecond,
+                                baseline > 0 ? run.requestsPerSecond / baseline : 0, run.p50Millis, run.p99Millis, run.errors))
+        }
+        lines += ["", "Targets (issue 3): ≥ 5,000 authenticated reads/s and ≥ 1,000 durable writes/s."]
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Replaces one marked section of a Markdown report, keeping the others.
+enum BenchReport {
+    static func replaceSection(_ name: String, with body: String, in path: String) throws {
+        let start = "<!-- bench:\(name):start -->"
+        let end = "<!-- bench:\(name):end -->"
+        let block = "\(start)\n\(body)\n\(end)"
+        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
+        if let lower = text.range(of: start), let upper = text.range(of: end), lower.lowerBound < upper.upperBound {
+            text.replaceSubrange(lower.lowerBound..<upper.upperBound, with: block)
+        } else {
+            text += "\n" + block + "\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,59 @@
+import NIOHTTP1
+import NIOCore
+import Foundation
+import ControllerClient
+
+/// A `metalplane controller` child process on a loopback port with a throw-away data directory.
+final class ControllerProcess {
+    let port: Int
+    let dataDirectory: String
+    let password: String
+    private let process = Process()
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The controller's resident memory now, MiB (from /proc/PID/status).
+    var residentMiB: Double {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Double($0) }
+        return (kib ?? 0) / 1024
+    }
+
+    /// Starts this same binary as a controller and waits until `/readyz` answers 200.
+    init(port: Int, extraEnvironment: [String: String] = [:]) async throws {
+        self.port = port
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("metalplane-bench-\(getpid())-\(port)").path
+        password = "bench-password-\(port)"
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
+            process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        }
+        process.arguments = ["controller", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
+        environment.merge(extraEnvironment) { $1 }
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let reply = try? await HTTPCall.send(.GET, baseURL + "/readyz", timeout: .seconds(2)), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw CLIError.io("controller did not become ready on port \(port)")
+    }
+
+    /// An access token of the bootstrap super-admin.
+    func adminToken() async throws -> String {
+        try await TokenClient.passwordGrant(server: baseURL, realm: "platform", clientID: "metalplane-cli",
+                                            username: "admin", password: password).accessToken
+    }
+
+    /// Stops the controller with SIGTERM and removes its data.
+    func stop() {
+        ChildOutput.stop(process, grace: 10)
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}

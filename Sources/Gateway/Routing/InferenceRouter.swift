@@ -1,0 +1,97 @@
+import Core
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Scheduler
+
+/// The OpenAI-compatible router's shared state: the route table (project → model → ready
+/// replicas), the outstanding-request counts that choose among replicas (`ReplicaChooser` is the seam
+/// for KV/prefix-aware scoring), the usage ledger and the traces. The requests themselves are served
+/// in the HTTP pipeline by `RouterChannelHandler` and `RouterExchange`.
+public final class InferenceRouter: Sendable {
+    let instances: InstanceService
+    let settings: RouterSettings
+    let usage: UsageLedger
+    let traces: TraceStore
+    /// The controller's one error mapping, for refusals answered in the pipeline.
+    let renderError: ErrorRenderer
+    let logger: Logger
+    /// Keep-alive connections to engines, one pool per event loop.
+    let pools = UpstreamPools()
+    private let table = NIOLockedValueBox(RouteTable())
+    private let outstanding = NIOLockedValueBox<[String: Int]>([:])
+    private let rotation = NIOLockedValueBox(0)
+
+    init(instances: InstanceService, settings: RouterSettings, usage: UsageLedger, traces: TraceStore, renderError: @escaping ErrorRenderer,
+         logger: Logger) {
+        self.instances = instances
+        self.settings = settings
+        self.usage = usage
+        self.traces = traces
+        self.renderError = renderError
+        self.logger = logger
+    }
+
+    /// Reloads the route table from the store (a background loop does this continually).
+    public func refresh() async {
+        if let routable = try? await instances.routableInstances() {
+            let fresh = RouteTable(routable)
+            table.withLockedValue { $0 = fresh }
+        }
+        if let tracing = try? await settings.tracingEnabled() { traces.isEnabled = tracing }
+    }
+
+    /// Models the caller's project can reach now.
+    public func models(project: String) -> [String] { table.withLockedValue { $0.models(project: project) } }
+
+    /// The ready replicas serving `model` to `project`.
+    func replicas(project: String, model: String) -> [RouteTable.Replica] {
+        table.withLockedValue { $0.replicas(project: project, model: model) }
+    }
+
+    /// The body with `model` set to the engine's own model (a served name, or a hot-swapped replica
+    /// that serves the old name): the `"model": "<name>"` value is spliced in place, and the body is
+    /// re-encoded only when that value cannot be found as written.
+    static func renamed(_ payload: ByteBuffer, from name: String, to model: String) -> ByteBuffer {
+        let bytes = payload.readableBytesView
+        let key = Array(#""model""#.utf8)
+        let expected = Array(name.utf8)
+        var index = bytes.startIndex
+        while let found = bytes[index...].firstRange(of: key) {
+            var cursor = found.upperBound
+            func skipSpaces() { while cursor < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 } }
+            skipSpaces()
+            if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: ":") {
+                cursor += 1
+                skipSpaces()
+                let valueStart = cursor + 1
+                if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: "\""), valueStart + expected.count < bytes.endIndex,
+                   bytes[valueStart..<(valueStart + expected.count)].elementsEqual(expected), bytes[valueStart + expected.count] == UInt8(ascii: "\"") {
+                    var spliced = ByteBuffer()
+                    spliced.reserveCapacity(payload.readableBytes + model.utf8.count)
+                    spliced.writeBytes(bytes[bytes.startIndex..<valueStart])
+                    spliced.writeString(model)
+                    spliced.writeBytes(bytes[(valueStart + expected.count)...])
+                    return spliced
+                }
+            }
+            index = found.upperBound
+        }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return payload }
+        object["model"] = model
+        return (try? JSONSerialization.data(withJSONObject: object)).map { ByteBuffer(bytes: $0) } ?? payload
+    }
+
+    /// Requests in flight on an instance (a swap waits for the old one's to drain).
+    func inFlight(_ instanceID: String) -> Int { outstanding.withLockedValue { $0[instanceID] ?? 0 } }
+
+    func choose(from replicas: [RouteTable.Replica]) -> RouteTable.Replica? {
+        let loads = outstanding.withLockedValue { counts in replicas.map { counts[$0.instanceID] ?? 0 } }
+        let turn = rotation.withLockedValue { value -> Int in value &+= 1; return value }
+        return ReplicaChooser.leastOutstanding(replicas, loads: loads, turn: turn)
+    }
+
+    func begin(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 0] += 1 } }
+    func end(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 1] -= 1 } }
+}

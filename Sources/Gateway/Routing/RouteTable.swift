@@ -1,0 +1,29 @@
+import Scheduler
+
+/// Where each project's models are served now: the ready instances with their engine endpoints.
+/// The router reads a snapshot of it per request, so a request costs no store read.
+public struct RouteTable: Sendable, Equatable {
+    public struct Replica: Sendable, Equatable, Hashable {
+        public var instanceID: String
+        public var endpoint: String
+        /// The model the engine loaded: after a swap it may differ from the name clients call.
+        public var modelID: String
+    }
+
+    /// project id → model id → replicas.
+    public var projects: [String: [String: [Replica]]] = [:]
+
+    public init() {}
+
+    /// The table of the instances the Scheduler reports routable, by the name clients call them.
+    public init(_ instances: [RoutableInstance]) {
+        for instance in instances {
+            let replica = Replica(instanceID: instance.instanceID, endpoint: instance.endpoint, modelID: instance.modelID)
+            projects[instance.projectID, default: [:]][instance.servedModel, default: []].append(replica)
+        }
+    }
+
+    public func replicas(project: String, model: String) -> [Replica] { projects[project]?[model] ?? [] }
+
+    public func models(project: String) -> [String] { (projects[project]?.keys).map { $0.sorted() } ?? [] }
+}

@@ -1,0 +1,36 @@
+import Backup
+import Gateway
+import NIOCore
+import HTTPTypes
+import Core
+import IAM
+import NetworkPools
+import Provisioner
+import Scheduler
+import Tenancy
+import Prometheus
+import Storage
+
+/// What the controller's routes are built from.
+public struct ControllerServices: Sendable {
+    public let configuration: ControllerConfiguration
+    public let database: any Database
+    public let identity: IdentityService
+    public let auditLog: AuditLog
+    public let pools: PoolService
+    public let tenants: TenantService
+    public let nodes: NodeService
+    public let agents: AgentService
+    public let instances: InstanceService
+    public let modelStore: ModelStore
+    /// The inference data plane: router, usage ledger, traces, hot-swaps.
+    public let gateway: InferenceGateway
+    public let backups: BackupService
+    public let auditArchive: AuditArchive
+    public let clock: WallClock
+    public let metrics: PrometheusCollectorRegistry
+    /// When this controller started, ms.
+    public let startedAt: Int64
+    /// Set once migrations have run: `/readyz` reports it.
+    public let migrationsDone: Bool
+}
