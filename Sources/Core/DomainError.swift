@@ -6,6 +6,8 @@ public enum ErrorKind: String, Sendable, Equatable {
     case notFound
     case conflict
     case preconditionFailed
+    /// The resource exists, but not with this method.
+    case methodNotAllowed
     case payloadTooLarge
     case unprocessable
     case tooManyRequests

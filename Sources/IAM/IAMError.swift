@@ -15,6 +15,8 @@ public enum IAMError: DomainError, Equatable {
     case notVisible
     case throttled(retryAfter: Int, subject: String)
     case invalidField(field: String, reason: String)
+    /// A well-formed value the realm cannot honour: an unknown principal, an expiry in the past.
+    case unprocessable(field: String, reason: String)
     case duplicate(what: String, value: String)
     case versionMismatch(expected: Int64, actual: Int64)
     case roleEscalation(role: String, scope: String)
@@ -35,6 +37,7 @@ public enum IAMError: DomainError, Equatable {
         case .forbidden: "forbidden"
         case .throttled: "too_many_attempts"
         case .invalidField: "invalid_field"
+        case .unprocessable: "unprocessable_field"
         case .duplicate: "already_exists"
         case .versionMismatch: "version_mismatch"
         case .roleEscalation: "role_escalation"
@@ -54,6 +57,7 @@ public enum IAMError: DomainError, Equatable {
         case .throttled: .tooManyRequests
         case .invalidField, .unsupportedGrant, .invalidGrant: .invalidRequest
         case .duplicate: .conflict
+        case .unprocessable: .unprocessable
         case .versionMismatch: .preconditionFailed
         }
     }
@@ -72,7 +76,7 @@ public enum IAMError: DomainError, Equatable {
         case .realmSuspended(let name): "realm \(name) is suspended"
         case .forbidden(let permission): "this action needs the permission \(permission)"
         case .throttled(let seconds, let subject): "too many failed sign-ins for \(subject); retry in \(seconds) s"
-        case .invalidField(let field, let reason): "\(field): \(reason)"
+        case .invalidField(let field, let reason), .unprocessable(let field, let reason): "\(field): \(reason)"
         case .duplicate(let what, let value): "\(what) \(value) already exists"
         case .versionMismatch(let expected, let actual): "If-Match names version \(expected) but the resource is at version \(actual)"
         case .roleEscalation(let role, let scope): "you cannot grant \(role) on \(scope): it exceeds your own roles"
@@ -86,7 +90,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var details: [String: JSONValue] {
         switch self {
-        case .invalidField(let field, _): ["field": .string(field)]
+        case .invalidField(let field, _), .unprocessable(let field, _): ["field": .string(field)]
         case .versionMismatch(let expected, let actual): ["expectedVersion": .int(expected), "currentVersion": .int(actual)]
         case .forbidden(let permission): ["permission": .string(permission)]
         case .throttled(let seconds, _): ["retryAfterSeconds": .number(seconds)]

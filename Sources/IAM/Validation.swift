@@ -23,7 +23,8 @@ enum Validation {
     }
 
     static func password(_ value: String) throws(IAMError) {
-        guard value.count >= 8, value.utf8.count <= 1024 else {
+        // Counted in code points, as the API document's minLength counts them.
+        guard value.unicodeScalars.count >= 8, value.utf8.count <= 1024 else {
             throw .invalidField(field: "password", reason: "must be at least 8 characters")
         }
     }

@@ -102,7 +102,7 @@ public struct PoolService: Sendable {
         guard limits.contains(start), limits.contains(end) else {
             throw .invalidRange(field: "rangeStart", reason: "\(kind.rawValue) IDs must lie in \(limits.lowerBound)…\(limits.upperBound)")
         }
-        guard start <= end else { throw .invalidRange(field: "rangeEnd", reason: "must not be below rangeStart") }
-        guard end - start < 1_000_000 else { throw .invalidRange(field: "rangeEnd", reason: "a pool holds at most 1,000,000 IDs") }
+        guard start <= end else { throw .inconsistentRange(field: "rangeEnd", reason: "must not be below rangeStart") }
+        guard end - start < 1_000_000 else { throw .inconsistentRange(field: "rangeEnd", reason: "a pool holds at most 1,000,000 IDs") }
     }
 }

@@ -42,6 +42,18 @@ public struct InventoryReport: Sendable, Codable, Equatable {
             self.count = count
             self.interconnect = interconnect
         }
+
+        private enum CodingKeys: String, CodingKey { case vendor, model, memoryMiB, count, interconnect }
+
+        /// A missing interconnect is PCIe, as the vendors' tools report unbridged devices.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            vendor = try container.decode(String.self, forKey: .vendor)
+            model = try container.decode(String.self, forKey: .model)
+            memoryMiB = try container.decode(Int.self, forKey: .memoryMiB)
+            count = try container.decode(Int.self, forKey: .count)
+            interconnect = try container.decodeIfPresent(String.self, forKey: .interconnect) ?? "PCIe"
+        }
     }
 
     public var cpuModel: String?

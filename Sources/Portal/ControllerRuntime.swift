@@ -111,6 +111,7 @@ public final class ControllerRuntime: Sendable {
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: services.configuration.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: UndeclaredMethodMiddleware(routeSpecs()))
         let registrar = RouteRegistrar(identity: services.identity, tenants: services.tenants, agents: services.agents, auditLog: services.auditLog,
                                        idempotency: IdempotencyStore(database: services.database, clock: services.clock),
                                        clock: services.clock)

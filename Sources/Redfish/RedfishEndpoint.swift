@@ -9,9 +9,13 @@ public struct RedfishEndpoint: Sendable, Equatable {
     /// Whether to verify the BMC's TLS certificate (many BMCs ship self-signed ones).
     public var verifyTLS: Bool
 
+    /// What a system URL looks like: http(s), a host name or IPv4 address (an IPv6 BMC is reached by
+    /// its name), an optional port, and the system's path. The API document shows the same pattern.
+    public static let systemURLPattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([A-Za-z0-9._~-]+/)*redfish/v1/Systems/[A-Za-z0-9._~-]+/?$"
+
     public init(systemURL: String, username: String, password: String, verifyTLS: Bool = true) throws(RedfishError) {
         let trimmed = systemURL.hasSuffix("/") ? String(systemURL.dropLast()) : systemURL
-        guard trimmed.hasPrefix("http://") || trimmed.hasPrefix("https://"), trimmed.contains("/redfish/v1/Systems/") else {
+        guard systemURL.range(of: Self.systemURLPattern, options: .regularExpression) != nil else {
             throw .invalidAddress(systemURL)
         }
         self.systemURL = trimmed

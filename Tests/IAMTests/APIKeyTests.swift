@@ -45,7 +45,7 @@ import Testing
         _ = try await identity.authenticate(bearer: created.key)
         clock.advance(seconds: 61)
         await #expect(throws: IAMError.invalidToken("API key revoked or expired")) { try await identity.authenticate(bearer: created.key) }
-        await #expect(throws: IAMError.invalidField(field: "expiresAt", reason: "must be in the future")) {
+        await #expect(throws: IAMError.unprocessable(field: "expiresAt", reason: "must be in the future")) {
             try await identity.createAPIKey(NewAPIKey(name: "past", expiresAt: 1), by: admin)
         }
     }

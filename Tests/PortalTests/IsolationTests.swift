@@ -103,9 +103,13 @@ enum OpenAPIPathParameters {
             let setup = try await client.makeTwoTenants()
             let before = try await client.snapshot(of: setup)
             let specs = runtime.routeSpecs().filter { if case .authenticated = $0.access { true } else { false } }
-            // First the routes about the caller's own realm (reads only): they must not mention B.
+            // First the routes about the caller's own realm or project (reads only): they must not mention B.
+            func ownScope(_ source: RouteSpec.ScopeSource) -> Bool {
+                if case .callerProject = source { return true }
+                return source == .caller || source == .callerRealm
+            }
             for spec in specs where spec.method == .get && !spec.path.contains("{") {
-                guard case .authenticated(_, let source) = spec.access, source == .caller || source == .callerRealm else { continue }
+                guard case .authenticated(_, let source) = spec.access, ownScope(source) else { continue }
                 for (who, credential) in setup.credentialsOfA {
                     let text = String(describing: try await client.call(.get, spec.path, bearer: credential).body)
                     for id in setup.idsOfB { #expect(!text.contains(id), "\(who): GET \(spec.path) leaks \(id)") }
@@ -114,7 +118,8 @@ enum OpenAPIPathParameters {
             var checked = 0
             for spec in specs {
                 guard case .authenticated(_, let source) = spec.access else { continue }
-                if (source == .caller || source == .callerRealm) && !spec.path.contains("{") { continue }
+                // The runbook's root paths act on the credential's own project: they cannot name B (the snapshot checks B is unchanged).
+                if ownScope(source) && !spec.path.contains("{") { continue }
                 let path = try fill(spec, with: setup.parametersOfB)
                 for (who, credential) in setup.credentialsOfA {
                     let reply = try await client.call(spec.method, path, bearer: credential, json: spec.method == .get || spec.method == .delete ? nil : "{}")

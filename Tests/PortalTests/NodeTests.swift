@@ -51,7 +51,7 @@ extension TestClientProtocol {
             let badKind = try await client.call(.put, "/api/v1/nodes/g1/links", bearer: admin, json: #"{"links": [{"node": "g2", "kind": "carrier-pigeon"}]}"#)
             #expect(badKind.status == 400)
             let unknownPeer = try await client.call(.put, "/api/v1/nodes/g1/links", bearer: admin, json: #"{"links": [{"node": "nope", "kind": "roce"}]}"#)
-            #expect(unknownPeer.status == 400)
+            #expect(unknownPeer.status == 422 && errorOf(unknownPeer.body)["code"] as? String == "unprocessable_field")
             let unchanged = try await client.call(.get, "/api/v1/nodes/g1/links", bearer: admin).body["links"] as? [[String: Any]]
             #expect(unchanged?.count == 2, "a refused change changes nothing")
         }

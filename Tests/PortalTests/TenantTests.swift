@@ -108,16 +108,19 @@ extension TestClientProtocol {
     @Test func badTenantRequestsAreRefusedByFieldAndCreateNothing() async throws {
         try await withController { _, client in
             let admin = try await client.token()
+            // Malformed fields are 400; well-formed values that cannot hold together (a quota below the
+            // network it must carry) are 422.
             let cases = [
-                #"{"name": "X", "slug": "platform", "admin": {"username": "a"}}"#,
-                #"{"name": "X", "slug": "Bad Slug", "admin": {"username": "a"}}"#,
-                #"{"name": "X", "slug": "x1", "admin": {"username": "a"}, "quota": {"accelerators": {"acme/X": 1}}}"#,
-                #"{"name": "X", "slug": "x2", "admin": {"username": "a"}, "network": {"vrfs": 1, "vlansPerVrf": 4}, "quota": {"vlans": 2}}"#,
-                #"{"name": "X", "slug": "x3"}"#,
+                (#"{"name": "X", "slug": "platform", "admin": {"username": "a"}}"#, 400),
+                (#"{"name": "X", "slug": "Bad Slug", "admin": {"username": "a"}}"#, 400),
+                (#"{"name": "X", "slug": "x1", "admin": {"username": "a"}, "quota": {"accelerators": {"acme/X": 1}}}"#, 400),
+                (#"{"name": "X", "slug": "x2", "admin": {"username": "a"}, "network": {"vrfs": 1, "vlansPerVrf": 4}, "quota": {"vlans": 2}}"#, 422),
+                (#"{"name": "X", "slug": "x3"}"#, 400),
             ]
-            for body in cases {
+            for (body, status) in cases {
                 let reply = try await client.call(.post, "/api/v1/tenants", bearer: admin, json: body)
-                #expect(reply.status == 400, "\(body)")
+                #expect(reply.status == status, "\(body)")
+                #expect(errorOf(reply.body)["requestId"] as? String != nil)
             }
             let list = try await client.call(.get, "/api/v1/tenants", bearer: admin)
             #expect((list.body["items"] as? [Any])?.isEmpty == true)

@@ -13,7 +13,7 @@ extension IdentityService {
         guard let realm = realm(id: creator.realmID) else { throw IAMError.realmNotFound(creator.realmName) }
         let now = clock.nowMillis()
         if let expiresAt = input.expiresAt, expiresAt <= now {
-            throw IAMError.invalidField(field: "expiresAt", reason: "must be in the future")
+            throw IAMError.unprocessable(field: "expiresAt", reason: "must be in the future")
         }
         if let projectID = input.projectId, projectID.isEmpty || projectID.count > 64 {
             throw IAMError.invalidField(field: "projectId", reason: "must be 1–64 characters")

@@ -9,7 +9,7 @@ extension IdentityService {
         try await database.write { connection in
             let table = switch kind { case .user: "users"; case .client: "clients"; case .apiKey: "api_keys"; case .group: "groups" }
             guard try connection.scalarInt("SELECT COUNT(*) FROM \(table) WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) == 1 else {
-                throw IAMError.invalidField(field: "principalId", reason: "no \(kind.rawValue) \(id) in realm \(realm.name)")
+                throw IAMError.unprocessable(field: "principalId", reason: "no \(kind.rawValue) \(id) in realm \(realm.name)")
             }
             do {
                 try Self.insert(binding, realm: realm, at: now, on: connection)

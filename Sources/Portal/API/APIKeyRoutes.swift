@@ -50,7 +50,7 @@ enum APIKeyRoutes {
                 return try JSONBody.response(key, version: key.version)
             },
             RouteSpec(.delete, "/api/v1/api-keys/{id}", "apiKeys.revoke", summary: "Revoke an API key at once (honours If-Match).",
-                      tag: "api-keys", access: .authenticated(.apiKeysWrite, .apiKey), response: "APIKey") { call in
+                      tag: "api-keys", access: .authenticated(.apiKeysWrite, .apiKey), response: "APIKey", conditional: true) { call in
                 let key = try await identity.revokeAPIKey(try call.context.parameters.require("id"), in: call.realm!,
                                                           expectedVersion: try call.request.ifMatchVersion())
                 return try JSONBody.response(key, version: key.version)

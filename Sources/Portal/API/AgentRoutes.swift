@@ -73,12 +73,12 @@ enum AgentRoutes {
                 return try JSONBody.response([String: String](), status: .accepted)
             },
             RouteSpec(.get, "/api/v1/agents/{id}/telemetry", "agents.telemetry", summary: "An agent's newest telemetry batches (limit, default 10).",
-                      tag: "agents", access: admin, query: ["limit"], response: "TelemetryList") { call in
-                let limit = min(max(Int(call.request.queryString("limit") ?? "10") ?? 10, 1), 1000)
+                      tag: "agents", access: admin, query: [.integer("limit", 1...1000)], response: "TelemetryList") { call in
+                let limit = try call.request.queryInt("limit", in: 1...1000, default: 10)
                 return try JSONBody.response(["items": try await agents.telemetry(of: try call.context.parameters.require("id"), limit: limit)])
             },
             RouteSpec(.get, "/api/v1/alerts", "alerts.list", summary: "Node alerts, newest first (filter by agent and severity).", tag: "agents",
-                      access: admin, query: ["limit", "cursor", "agentId", "severity"], response: "AlertList") { call in
+                      access: admin, query: ["limit", "cursor", "agentId", .oneOf("severity", ["info", "warning", "critical"])], response: "AlertList") { call in
                 let severity = try call.request.queryString("severity").map { text -> AlertReport.Severity in
                     guard let severity = AlertReport.Severity(rawValue: text) else {
                         throw PortalError.invalidQuery(parameter: "severity", reason: "must be info, warning or critical")
@@ -113,7 +113,7 @@ enum AgentRoutes {
                 return try JSONBody.response(PurgeRoutes.Broadcast(nodes: count, modelId: request.modelId), status: .accepted)
             },
             RouteSpec(.get, "/api/v1/agents", "agents.list", summary: "Node agents with their session, liveness and observed state.",
-                      tag: "agents", access: admin, query: ["limit", "cursor", "state"], response: "AgentList") { call in
+                      tag: "agents", access: admin, query: ["limit", "cursor", .oneOf("state", ["online", "lost"])], response: "AgentList") { call in
                 let state = try call.request.queryString("state").map { text -> Agent.State in
                     guard let state = Agent.State(rawValue: text) else { throw PortalError.invalidQuery(parameter: "state", reason: "must be online or lost") }
                     return state

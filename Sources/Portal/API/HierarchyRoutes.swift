@@ -15,7 +15,7 @@ enum HierarchyRoutes {
         let tenants = services.tenants
         return [
             RouteSpec(.get, orgs, "orgs.list", summary: "List the tenant's orgs.", tag: "orgs",
-                      access: .authenticated(.realmRead, .tenant), query: ["limit", "cursor", "status"], response: "OrgList") { call in
+                      access: .authenticated(.realmRead, .tenant), query: ["limit", "cursor", .oneOf("status", ["active", "archived"])], response: "OrgList") { call in
                 let page = try await tenants.orgs(in: call.tenant!.id, status: try status(call), page: try call.request.pageRequest())
                 return try JSONBody.response(ListBody(items: page.items, nextCursor: page.nextCursor))
             },
@@ -30,14 +30,14 @@ enum HierarchyRoutes {
                 return try JSONBody.response(found, version: found.version)
             },
             RouteSpec(.patch, org, "orgs.update", summary: "Rename or archive an org (honours If-Match).", tag: "orgs",
-                      access: .authenticated(.orgsWrite, .org), request: "NodePatch", response: "Org") { call in
+                      access: .authenticated(.orgsWrite, .org), request: "NodePatch", response: "Org", conditional: true) { call in
                 let patch = try await JSONBody.decode(NodePatch.self, from: call.request, context: call.context)
                 let updated = try await tenants.updateOrg(try call.context.parameters.require("org"), in: call.tenant!.id, patch: patch,
                                                           expectedVersion: try call.request.ifMatchVersion())
                 return try JSONBody.response(updated, version: updated.version)
             },
             RouteSpec(.get, org + "/projects", "projects.list", summary: "List an org's projects.", tag: "projects",
-                      access: .authenticated(.realmRead, .org), query: ["limit", "cursor", "status"], response: "ProjectList") { call in
+                      access: .authenticated(.realmRead, .org), query: ["limit", "cursor", .oneOf("status", ["active", "archived"])], response: "ProjectList") { call in
                 let page = try await tenants.projects(in: try call.context.parameters.require("org"), tenantID: call.tenant!.id,
                                                       status: try status(call), page: try call.request.pageRequest())
                 return try JSONBody.response(ListBody(items: page.items, nextCursor: page.nextCursor))
@@ -55,7 +55,7 @@ enum HierarchyRoutes {
                 return try JSONBody.response(found, version: found.version)
             },
             RouteSpec(.patch, project, "projects.update", summary: "Rename or archive a project (honours If-Match).", tag: "projects",
-                      access: .authenticated(.projectsWrite, .project), request: "NodePatch", response: "Project") { call in
+                      access: .authenticated(.projectsWrite, .project), request: "NodePatch", response: "Project", conditional: true) { call in
                 let patch = try await JSONBody.decode(NodePatch.self, from: call.request, context: call.context)
                 let updated = try await tenants.updateProject(try call.context.parameters.require("project"), in: call.tenant!.id, patch: patch,
                                                               expectedVersion: try call.request.ifMatchVersion())

@@ -61,7 +61,7 @@ enum InferenceRoutes {
             RouteSpec(.get, "/api/v1/tenants/{tenant}/projects/{project}/usage", "projects.usage",
                       summary: "Tokens and requests by API key and model (since=ms, default all).", tag: "inference",
                       access: .authenticated(.realmRead, .project), query: ["since"], response: "UsageReport") { call in
-                let since = Int64(call.request.queryString("since") ?? "0") ?? 0
+                let since = try call.request.queryTime("since") ?? 0
                 let totals = try await services.gateway.usage.totals(projectID: try call.context.parameters.require("project"), since: since)
                 return try JSONBody.response(["items": totals])
             },

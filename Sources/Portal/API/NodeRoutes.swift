@@ -21,7 +21,7 @@ enum NodeRoutes {
                 return try JSONBody.response(node, status: .accepted, version: node.version)
             },
             RouteSpec(.get, nodes, "nodes.list", summary: "List nodes (filter by state, fabric, tenant, accelerator vendor and model).", tag: "nodes",
-                      access: admin, query: ["limit", "cursor", "state", "fabric", "tenantId", "vendor", "model"], response: "NodeList") { call in
+                      access: admin, query: ["limit", "cursor", .oneOf("state", NodeState.allCases.map(\.rawValue)), "fabric", "tenantId", "vendor", "model"], response: "NodeList") { call in
                 let state = try call.request.queryString("state").map { text -> NodeState in
                     guard let state = NodeState(rawValue: text) else {
                         throw PortalError.invalidQuery(parameter: "state", reason: "must be one of \(NodeState.allCases.map(\.rawValue).joined(separator: ", "))")

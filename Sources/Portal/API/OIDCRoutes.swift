@@ -58,7 +58,7 @@ enum OIDCRoutes {
                 }
             },
             RouteSpec(.post, base + "/logout", "oidc.logout", summary: "Ends the session of a refresh token.", tag: "oidc", access: .open,
-                      request: "TokenRevocation", status: 204, requestMediaType: "application/x-www-form-urlencoded") { call in
+                      request: "LogoutRequest", status: 204, requestMediaType: "application/x-www-form-urlencoded") { call in
                 try await oauth(call, identity) { realm in
                     let fields = try await JSONBody.form(from: call.request, context: call.context)
                     guard let token = fields["refresh_token"] else { throw IAMError.invalidGrant("refresh_token is required") }

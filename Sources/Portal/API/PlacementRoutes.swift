@@ -71,7 +71,7 @@ enum PlacementRoutes {
             },
             RouteSpec(.get, base + "/instance/previews", "placement.previews",
                       summary: "Every sharding × node count for a model: valid ones with per-node memory deltas, invalid ones with their reason.",
-                      tag: "placement", access: .authenticated(.realmRead, .project), query: ["model_id", "excluded_node_ids"], response: "PlacementPreviews") { call in
+                      tag: "placement", access: .authenticated(.realmRead, .project), query: [.modelID("model_id", required: true), "excluded_node_ids"], response: "PlacementPreviews") { call in
                 guard let model = call.request.queryString("model_id") else { throw PortalError.invalidQuery(parameter: "model_id", reason: "is required") }
                 let excluded = Set((call.request.queryString("excluded_node_ids") ?? "").split(separator: ",").map(String.init))
                 let card = try await services.modelStore.card(model)

@@ -29,7 +29,7 @@ enum PoolRoutes {
             },
             RouteSpec(.patch, pools + "/{id}", "pools.resize",
                       summary: "Expand, shrink (only where nothing is allocated) or change reserved IDs (honours If-Match).", tag: "pools",
-                      access: .authenticated(.platformManage, .platform), request: "PoolResize", response: "Pool") { call in
+                      access: .authenticated(.platformManage, .platform), request: "PoolResize", response: "Pool", conditional: true) { call in
                 let input = try await JSONBody.decode(PoolResize.self, from: call.request, context: call.context)
                 let pool = try await service.resize(try kind(call), try call.context.parameters.require("id"), rangeStart: input.rangeStart,
                                                     rangeEnd: input.rangeEnd, reserved: input.reserved, expectedVersion: try call.request.ifMatchVersion())

@@ -22,7 +22,7 @@ enum TenantRoutes {
                 return try JSONBody.response(result, status: .created, version: result.tenant.version)
             },
             RouteSpec(.get, "/api/v1/tenants", "tenants.list", summary: "List tenants (filter by status).", tag: "tenants",
-                      access: .authenticated(.platformManage, .platform), query: ["limit", "cursor", "status"], response: "TenantList") { call in
+                      access: .authenticated(.platformManage, .platform), query: ["limit", "cursor", .oneOf("status", ["onboarding", "ready", "failed", "suspended"])], response: "TenantList") { call in
                 let status = try call.request.queryString("status").map { text -> Tenant.Status in
                     guard let status = Tenant.Status(rawValue: text) else {
                         throw PortalError.invalidQuery(parameter: "status", reason: "must be onboarding, ready, failed or suspended")
@@ -81,13 +81,13 @@ enum TenantRoutes {
                 try JSONBody.response(["vrfs": try await tenants.network(of: call.tenant!.id)])
             },
             RouteSpec(.post, tenant + "/network/vlans", "tenants.allocateVLANs", summary: "Allocate more VLANs in a VRF, within the vlans quota.",
-                      tag: "network", access: .authenticated(.networkWrite, .tenant), request: "NetworkRequest", response: "VLANList", status: 201) { call in
+                      tag: "network", access: .authenticated(.networkWrite, .tenant), request: "VLANRequest", response: "VLANList", status: 201) { call in
                 let input = try await JSONBody.decode(NetworkRequest.self, from: call.request, context: call.context)
                 let vlans = try await tenants.allocateVLANs(tenantID: call.tenant!.id, vrfID: input.vrfId, count: input.count ?? 1, pool: input.pool)
                 return try JSONBody.response(["vlans": vlans], status: .created)
             },
             RouteSpec(.post, tenant + "/network/vrfs", "tenants.allocateVRFs", summary: "Allocate more VRFs, within the vrfs quota.",
-                      tag: "network", access: .authenticated(.networkWrite, .tenant), request: "NetworkRequest", response: "VRFList", status: 201) { call in
+                      tag: "network", access: .authenticated(.networkWrite, .tenant), request: "VRFRequest", response: "VRFList", status: 201) { call in
                 let input = try await JSONBody.decode(NetworkRequest.self, from: call.request, context: call.context)
                 let vrfs = try await tenants.allocateVRFs(tenantID: call.tenant!.id, count: input.count ?? 1, pool: input.pool)
                 return try JSONBody.response(["vrfs": vrfs], status: .created)

@@ -28,11 +28,8 @@ enum TracingRoutes {
                 try JSONBody.response(TracingState(enabled: traces.isEnabled))
             },
             RouteSpec(.get, "/v1/traces", "traces.list", summary: "Traces on this controller, newest first: taskId, createdAt, modelId.", tag: "tracing",
-                      access: admin, query: ["limit"], response: "TraceList") { call in
-                let limit = try call.request.queryString("limit").map { text in
-                    guard let value = Int(text), (1...10_000).contains(value) else { throw PortalError.invalidQuery(parameter: "limit", reason: "must be 1–10000") }
-                    return value
-                } ?? 1000
+                      access: admin, query: [.integer("limit", 1...10_000)], response: "TraceList") { call in
+                let limit = try call.request.queryInt("limit", in: 1...10_000, default: 1000)
                 return try JSONBody.response(await traces.list(limit: limit))
             },
             RouteSpec(.get, "/v1/traces/{taskId}/stats", "traces.stats",

@@ -32,14 +32,14 @@ enum UserRoutes {
                 return try JSONBody.response(user, version: user.version)
             },
             RouteSpec(.patch, users + "/{id}", "users.update", summary: "Change a user's email, password or enabled flag (honours If-Match).",
-                      tag: "users", access: .authenticated(.usersWrite, .realmParameter), request: "UserPatch", response: "User") { call in
+                      tag: "users", access: .authenticated(.usersWrite, .realmParameter), request: "UserPatch", response: "User", conditional: true) { call in
                 let patch = try await JSONBody.decode(UserPatch.self, from: call.request, context: call.context)
                 let user = try await identity.updateUser(try call.context.parameters.require("id"), in: call.realm!, patch: patch,
                                                          expectedVersion: try call.request.ifMatchVersion())
                 return try JSONBody.response(user, version: user.version)
             },
             RouteSpec(.delete, users + "/{id}", "users.delete", summary: "Delete a user with its bindings and sessions (honours If-Match).",
-                      tag: "users", access: .authenticated(.usersWrite, .realmParameter), status: 204) { call in
+                      tag: "users", access: .authenticated(.usersWrite, .realmParameter), status: 204, conditional: true) { call in
                 try await identity.deleteUser(try call.context.parameters.require("id"), in: call.realm!,
                                               expectedVersion: try call.request.ifMatchVersion())
                 return JSONBody.noContent()

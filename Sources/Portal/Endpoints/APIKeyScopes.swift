@@ -15,7 +15,7 @@ enum APIKeyScopes {
     static func path(forNew projectID: String?, realm: Realm, tenants: TenantService) async throws -> ScopePath {
         guard let projectID else { return realm.scopePath }
         guard let tenantID = realm.tenantID, let project = try? await tenants.project(projectID, in: tenantID) else {
-            throw PortalError.invalidBody(field: "projectId", reason: "no project \(projectID) in your tenant")
+            throw PortalError.unknownReference(field: "projectId", reason: "no project \(projectID) in your tenant")
         }
         return ScopePath(tenantID: tenantID, orgID: project.orgId, projectID: projectID)
     }

@@ -132,7 +132,9 @@ struct RouteRegistrar: Sendable {
     /// Replays the stored answer of a repeated `Idempotency-Key`, or runs and stores the first one.
     private func runIdempotent(_ spec: RouteSpec, _ call: RouteSpec.Call) async throws -> Response {
         guard let header = call.request.headers[.idempotencyKey] else { return try await spec.handler(call) }
-        guard (1...255).contains(header.utf8.count) else { throw PortalError.invalidHeader(name: "Idempotency-Key", reason: "must be 1–255 characters") }
+        guard (1...255).contains(header.utf8.count), header.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw PortalError.invalidHeader(name: "Idempotency-Key", reason: "must be 1–255 visible ASCII characters")
+        }
         let key = (call.principal?.id ?? "anonymous") + "|" + spec.operationID + "|" + header
         let body = try await JSONBody.bytes(of: call.request, context: call.context)
         let hash = IdempotencyStore.requestHash(method: spec.method.rawValue, path: call.request.uri.path, body: body)

@@ -83,8 +83,8 @@ public struct RouteSpec: Sendable {
     public var summary: String
     public var tag: String
     public var access: Access
-    /// Query parameters the route reads, for the docs.
-    public var query: [String]
+    /// Query parameters the route reads, with the values it accepts (the OpenAPI document shows them).
+    public var query: [QueryParameter]
     /// Schema names in the OpenAPI components for the body and the answer.
     public var requestSchema: String?
     public var responseSchema: String?
@@ -92,13 +92,15 @@ public struct RouteSpec: Sendable {
     public var status: Int
     /// Whether an `Idempotency-Key` makes retries replay the first answer.
     public var idempotent: Bool
+    /// Whether the handler honours `If-Match` (a stale version gets 412).
+    public var conditional: Bool
     /// Request body media type.
     public var requestMediaType: String
     public var handler: Handler
 
     public init(_ method: HTTPRequest.Method, _ path: String, _ operationID: String, summary: String, tag: String, access: Access,
-                query: [String] = [], request: String? = nil, response: String? = nil, status: Int = 200, idempotent: Bool = false,
-                requestMediaType: String = "application/json", handler: @escaping Handler) {
+                query: [QueryParameter] = [], request: String? = nil, response: String? = nil, status: Int = 200, idempotent: Bool = false,
+                conditional: Bool = false, requestMediaType: String = "application/json", handler: @escaping Handler) {
         self.method = method
         self.path = path
         self.operationID = operationID
@@ -110,6 +112,7 @@ public struct RouteSpec: Sendable {
         self.responseSchema = response
         self.status = status
         self.idempotent = idempotent
+        self.conditional = conditional
         self.requestMediaType = requestMediaType
         self.handler = handler
     }

@@ -18,6 +18,7 @@ public enum ErrorMapping {
         case .notFound: .notFound
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
+        case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
         case .unprocessable: .unprocessableContent
         case .tooManyRequests: .tooManyRequests
@@ -37,7 +38,7 @@ public enum ErrorMapping {
             switch http.status {
             case .notFound: return PortalError.routeNotFound(path)
             case .contentTooLarge: return PortalError.bodyTooLarge(limit: 0)
-            case .methodNotAllowed: return PortalError.methodNotAllowed
+            case .methodNotAllowed: return PortalError.methodNotAllowed(allowed: [])
             case .badRequest: return PortalError.invalidBody(field: "(body)", reason: "malformed request")
             default: return InternalError(description: "HTTP \(http.status.code)")
             }
@@ -58,6 +59,7 @@ public enum ErrorMapping {
                                           requestId: requestID, details: error.details))
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        if case PortalError.methodNotAllowed(let allowed)? = error as? PortalError, !allowed.isEmpty { headers[.allow] = allowed.joined(separator: ", ") }
         let data = (try? JSONEncoder.api.encode(body)) ?? Data()
         return (status(for: error.kind), headers, ByteBuffer(bytes: data))
     }

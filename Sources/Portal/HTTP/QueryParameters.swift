@@ -29,6 +29,15 @@ extension Request {
         uri.queryParameters[Substring(name)].map(String.init)
     }
 
+    /// An integer in `range`, or `fallback` when absent; anything else is a 400 naming the parameter.
+    func queryInt(_ name: String, in range: ClosedRange<Int>, default fallback: Int) throws -> Int {
+        guard let text = uri.queryParameters[Substring(name)] else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw PortalError.invalidQuery(parameter: name, reason: "must be an integer in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
+    }
+
     /// A boolean filter (`true`/`false`).
     func queryBool(_ name: String) throws -> Bool? {
         guard let text = uri.queryParameters[Substring(name)] else { return nil }
@@ -42,8 +51,8 @@ extension Request {
     /// A time filter: milliseconds since 1970 or an RFC 3339 timestamp.
     func queryTime(_ name: String) throws -> Int64? {
         guard let text = uri.queryParameters[Substring(name)].map(String.init) else { return nil }
-        if let millis = Int64(text) { return millis }
-        if let date = ISO8601DateFormatter.fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text) { return date.millis }
+        if text.utf8.count <= 15, let millis = Int64(text), millis >= 0 { return millis }
+        if let millis = RFC3339.millis(text) { return millis }
         throw PortalError.invalidQuery(parameter: name, reason: "must be milliseconds since 1970 or an RFC 3339 time")
     }
 

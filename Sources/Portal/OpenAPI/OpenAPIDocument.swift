@@ -26,7 +26,9 @@ enum OpenAPIDocument {
             "components": .object([
                 "securitySchemes": .object(["bearer": .object(["type": "http", "scheme": "bearer",
                                                               "description": "An access token from a realm's token endpoint, or an API key (mp_…)."])]),
-                "schemas": .object(OpenAPISchemas.all),
+                "schemas": .object(RequestSchemaRules.apply(to: OpenAPISchemas.all, requestBodies: Set(specs.compactMap { spec in
+                    spec.requestMediaType == "application/json" ? spec.requestSchema : nil
+                }))),
             ]),
         ])
         return (try? Array(JSONEncoder.api.encode(document))) ?? []
@@ -39,16 +41,19 @@ enum OpenAPIDocument {
             "tags": .array([.string(spec.tag)]),
         ]
         var parameters: [JSONValue] = pathParameters(spec.path).map { name in
-            .object(["name": .string(name), "in": "path", "required": true, "schema": .object(["type": "string"])])
+            .object(["name": .string(name), "in": "path", "required": true, "schema": pathSchemas[name] ?? .object(["type": "string"])])
         }
-        parameters += spec.query.map { name in
-            .object(["name": .string(name), "in": "query", "required": false, "schema": .object(["type": "string"])])
+        parameters += spec.query.map { parameter in
+            .object(["name": .string(parameter.name), "in": "query", "required": .bool(parameter.required), "schema": parameter.schema])
         }
         if spec.isMutating && spec.method != .delete && spec.idempotent {
-            parameters.append(.object(["name": "Idempotency-Key", "in": "header", "required": false, "schema": .object(["type": "string"])]))
+            parameters.append(.object(["name": "Idempotency-Key", "in": "header", "required": false,
+                                       "schema": .object(["type": "string", "pattern": "^[!-~]{1,255}$"])]))
         }
-        if spec.method == .patch || spec.method == .delete {
-            parameters.append(.object(["name": "If-Match", "in": "header", "required": false, "schema": .object(["type": "string"])]))
+        if spec.conditional {
+            parameters.append(.object(["name": "If-Match", "in": "header", "required": false,
+                                       "schema": .object(["type": "string", "pattern": "^([*]|(W/)?\"?[0-9]{1,18}\"?)$",
+                                                          "description": "an ETag this server issued (\"3\"), or *"])]))
         }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let request = spec.requestSchema {
@@ -73,6 +78,11 @@ enum OpenAPIDocument {
         }
         return operation
     }
+
+    /// Path parameters whose values are a closed set.
+    static let pathSchemas: [String: JSONValue] = [
+        "kind": .object(["type": "string", "enum": ["vrf", "vlan"]]),
+    ]
 
     static func pathParameters(_ path: String) -> [String] {
         path.split(separator: "/").compactMap { part in

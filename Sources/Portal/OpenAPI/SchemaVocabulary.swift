@@ -23,4 +23,29 @@ extension SchemaVocabulary {
     static var number: JSONValue { .object(["type": "number"]) }
     static var nullableNumber: JSONValue { .object(["type": .array(["number", "null"])]) }
     static var boolean: JSONValue { .object(["type": "boolean"]) }
+
+    // Input values, as narrow as the handlers' checks (never wider: a value the document allows is accepted).
+
+    /// A string of `min`…`max` characters (counted as code points, as JSON Schema counts them).
+    static func text(_ min: Int, _ max: Int) -> JSONValue { .object(["type": "string", "minLength": .int(Int64(min)), "maxLength": .int(Int64(max))]) }
+    /// A string of at least one character.
+    static var nonEmpty: JSONValue { .object(["type": "string", "minLength": 1]) }
+    /// A string of the shape `pattern` (ECMA regex).
+    static func matching(_ pattern: String) -> JSONValue { .object(["type": "string", "pattern": .string(pattern)]) }
+    /// An integer in `min`…`max`.
+    static func integer(_ min: Int64, _ max: Int64? = nil) -> JSONValue {
+        var schema: [String: JSONValue] = ["type": "integer", "minimum": .int(min)]
+        if let max { schema["maximum"] = .int(max) }
+        return .object(schema)
+    }
+    /// Realm names, client ids, tenant slugs: 2–63 lowercase letters, digits or '-', not at either end.
+    static var slug: JSONValue { matching("^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$") }
+    /// 1–64 letters, digits, '.', '_', '@' or '-'.
+    static var username: JSONValue { matching("^[A-Za-z0-9._@-]{1,64}$") }
+    /// Something before and after one '@', a '.' after it; 254 characters at most.
+    static var email: JSONValue { .object(["type": "string", "maxLength": 254, "pattern": "^[^@]+@[^@]*[.][^@]*$"]) }
+    /// 8–256 characters.
+    static var password: JSONValue { text(8, 256) }
+    /// `org/name`.
+    static var modelID: JSONValue { SchemaPatterns.modelID }
 }

@@ -1,24 +1,31 @@
 import Core
 import Provisioner
+import Redfish
 
 /// Component schemas of tenants, orgs, projects, quotas, invitations and pools.
 enum TenancySchemas: SchemaVocabulary {
 
     private static let status: JSONValue = .object(["type": "string", "enum": ["active", "archived"]])
+    /// A quota amount.
+    private static let amount = integer(0, 1_000_000_000)
+    /// An accelerator model as a quota key takes: letters, digits, '.', '_', '-'.
+    private static let acceleratorModel = matching("^[A-Za-z0-9._-]{1,64}$")
 
     static let all: [String: JSONValue] = [
         "QuotaResources": object([
-            "accelerators": .object(["type": "object", "additionalProperties": integer,
+            "accelerators": .object(["type": "object", "additionalProperties": amount,
+                                     "propertyNames": matching("^(nvidia|amd|intel)/[A-Za-z0-9._-]{1,64}$"),
                                      "description": "vendor/model → count, vendor one of nvidia, amd, intel (e.g. nvidia/H100)"]),
-            "acceleratorMemoryGiB": integer, "nodes": integer, "clusters": integer, "vlans": integer, "vrfs": integer,
+            "acceleratorMemoryGiB": amount, "nodes": amount, "clusters": amount, "vlans": amount, "vrfs": amount,
         ]),
         "QuotaReport": object(["quota": .object(["type": "object", "additionalProperties": object([
             "limit": nullableInteger, "used": integer, "assignedToChildren": integer])])]),
         "NewTenant": object([
-            "name": string, "slug": string,
-            "admin": object(["username": string, "email": string], required: ["username"]),
+            "name": text(1, 100),
+            "slug": .object(["allOf": [slug, .object(["not": .object(["enum": ["platform", "admin", "master", "api", "realms"]])])]]),
+            "admin": object(["username": username, "email": email], required: ["username"]),
             "quota": ref("QuotaResources"),
-            "network": object(["vrfs": integer, "vlansPerVrf": integer, "vrfPool": string, "vlanPool": string]),
+            "network": object(["vrfs": integer(0, 64), "vlansPerVrf": integer(0, 512), "vrfPool": string, "vlanPool": string]),
         ], required: ["name", "slug", "admin"]),
         "Tenant": object([
             "id": string, "name": string, "slug": string,
@@ -37,14 +44,16 @@ enum TenancySchemas: SchemaVocabulary {
         "DeletionSummary": object(["tenantId": string, "orgs": integer, "projects": integer, "vrfsReleased": integer, "vlansReleased": integer]),
         "IssuedInvitation": object(["id": string, "username": string, "role": string, "scope": string, "token": string,
                                     "expiresAt": integer, "acceptPath": string]),
-        "NewInvitation": object(["username": string, "email": string, "role": string, "scope": string], required: ["username", "role"]),
+        "NewInvitation": object(["username": username, "email": email,
+                                 "role": enumeration(["domain-admin", "org-admin", "project-admin", "member", "viewer"]),
+                                 "scope": matching("^(tenant|org|project):[A-Za-z0-9_-]{1,64}$")], required: ["username", "role"]),
         "Invitation": object(["id": string, "tenantId": string, "userId": string, "username": string, "role": string, "scope": string,
                               "expiresAt": integer, "acceptedAt": nullableInteger, "revokedAt": nullableInteger, "createdBy": string, "createdAt": integer]),
         "InvitationList": list("Invitation"),
-        "AcceptInvitation": object(["token": string, "password": string], required: ["token", "password"]),
+        "AcceptInvitation": object(["token": string, "password": password], required: ["token", "password"]),
         "AcceptedInvitation": object(["username": string, "realm": string, "tokenEndpoint": string]),
-        "NewNode": object(["name": string, "slug": string], required: ["name", "slug"]),
-        "NodePatch": object(["name": string, "status": status]),
+        "NewNode": object(["name": text(1, 100), "slug": matching("^[a-z0-9-]{1,63}$")], required: ["name", "slug"]),
+        "NodePatch": object(["name": text(1, 100), "status": status]),
         "Org": object(["id": string, "tenantId": string, "name": string, "slug": string, "status": status, "createdAt": integer, "version": integer]),
         "OrgList": list("Org"),
         "Project": object(["id": string, "tenantId": string, "orgId": string, "name": string, "slug": string, "status": status,
@@ -55,16 +64,19 @@ enum TenancySchemas: SchemaVocabulary {
         "TenantNetwork": object(["vrfs": array(ref("VRF"))]),
         "VLANList": object(["vlans": array(ref("VLAN"))]),
         "VRFList": object(["vrfs": array(ref("VRF"))]),
-        "NetworkRequest": object(["count": integer, "vrfId": string, "pool": string]),
-        "PoolDefinition": object(["name": string, "fabric": string, "rangeStart": integer, "rangeEnd": integer, "reserved": array(integer)],
+        "VRFRequest": object(["count": integer(1, 64), "pool": string]),
+        "VLANRequest": object(["count": integer(1, 512), "vrfId": string, "pool": string]),
+        "PoolDefinition": object(["name": text(1, 63), "fabric": string, "rangeStart": integer(1, 4094), "rangeEnd": integer(1, 4094), "reserved": array(integer)],
                                  required: ["name", "rangeStart", "rangeEnd"]),
-        "PoolResize": object(["rangeStart": integer, "rangeEnd": integer, "reserved": array(integer)]),
+        "PoolResize": object(["rangeStart": integer(1, 4094), "rangeEnd": integer(1, 4094), "reserved": array(integer)]),
         "Pool": object(["id": string, "kind": .object(["type": "string", "enum": ["vrf", "vlan"]]), "name": string, "fabric": string,
                         "rangeStart": integer, "rangeEnd": integer, "reserved": array(integer), "size": integer, "allocated": integer,
                         "createdAt": integer, "version": integer]),
         "PoolList": list("Pool"),
-        "NodeEnrollment": object(["name": string, "rack": string, "fabric": string, "accelerators": array(ref("Accelerator")),
-                                  "bmc": object(["address": string, "username": string, "password": string, "verifyTLS": .object(["type": "boolean"])],
+        "NodeEnrollment": object(["name": matching("^[A-Za-z0-9._-]{1,63}$"), "rack": string, "fabric": string,
+                                  "accelerators": array(ref("AcceleratorDeclaration")),
+                                  "bmc": object(["address": matching(RedfishEndpoint.systemURLPattern), "username": string, "password": string,
+                                                 "verifyTLS": .object(["type": "boolean"])],
                                                 required: ["address", "username", "password"])], required: ["name", "bmc"]),
         "Node": object(["id": string, "name": string, "state": string, "allowedActions": array(string),
                         "bmc": object(["address": string, "username": string, "verifyTLS": .object(["type": "boolean"])]),
@@ -79,17 +91,30 @@ enum TenancySchemas: SchemaVocabulary {
         "NodeOperations": object(["operations": array(ref("NodeOperation"))]),
         "NodeLinks": object(["links": array(object(["peerId": string, "peerName": string,
                                                     "kind": .object(["type": "string", "enum": .array(NodeLink.kinds.map { .string($0) })])]))]),
-        "NodeLinksRequest": object(["links": array(object(["node": string, "kind": .object(["type": "string", "enum": .array(NodeLink.kinds.map { .string($0) })])],
+        "NodeLinksRequest": object(["links": array(object(["node": text(1, 63), "kind": .object(["type": "string", "enum": .array(NodeLink.kinds.map { .string($0) })])],
                                                           required: ["node", "kind"]))], required: ["links"]),
         "MaintenanceRequest": object(["enabled": .object(["type": "boolean"])], required: ["enabled"]),
         "PowerRequest": object(["action": .object(["type": "string", "enum": ["on", "off", "shutdown", "restart", "reset"]])], required: ["action"]),
         "PowerState": object(["powerState": string]),
-        "Accelerator": object(["vendor": string, "model": string, "memoryMiB": integer, "count": integer, "interconnect": string]),
-        "AllocationRequest": object(["vendor": string, "model": string, "count": integer, "nodeNames": array(string)]),
+        "Accelerator": object(["vendor": string, "model": string, "memoryMiB": integer, "count": integer, "interconnect": string],
+                              required: ["vendor", "model", "memoryMiB", "count"]),
+        "AcceleratorDeclaration": object(["vendor": enumeration(["nvidia", "amd", "intel"]), "model": acceleratorModel, "memoryMiB": integer(0),
+                                          "count": integer(1), "interconnect": string], required: ["vendor", "model", "memoryMiB", "count"]),
+        "AllocationRequest": .object([
+            "type": "object",
+            "properties": .object(["vendor": enumeration(["nvidia", "amd", "intel"]), "model": acceleratorModel, "count": integer(1, 100_000),
+                                   "nodeNames": array(text(1, 63))]),
+            "description": "nodes by name (nodeNames), or by accelerator (vendor, model and count)",
+            "anyOf": [
+                .object(["required": ["nodeNames"], "properties": .object(["nodeNames": .object(["type": "array", "minItems": 1])])]),
+                .object(["required": ["vendor", "model", "count"],
+                         "properties": .object(["vendor": enumeration(["nvidia", "amd", "intel"]), "model": acceleratorModel, "count": integer(1, 100_000)])]),
+            ],
+        ]),
         "TenantNode": object(["id": string, "name": string, "state": string, "fabric": nullableString, "rack": nullableString,
                               "accelerators": array(ref("Accelerator")), "vlans": array(integer), "projectId": nullableString]),
         "TenantNodeList": list("TenantNode"),
-        "DeployRequest": object(["imageURL": string, "checksum": .object(["type": "string", "pattern": "^sha256:[0-9a-fA-F]{64}$"])],
+        "DeployRequest": object(["imageURL": matching(NodeService.imageURLPattern), "checksum": .object(["type": "string", "pattern": "^sha256:[0-9a-fA-F]{64}$"])],
                                 required: ["imageURL", "checksum"]),
         "AllocationResult": object(["nodes": array(ref("TenantNode")), "consumed": .object(["type": "object", "additionalProperties": integer]),
                                     "fabric": nullableString]),

@@ -71,9 +71,13 @@ extension NodeService {
         }
     }
 
+    /// What an image URL looks like: http(s), a host name or IPv4 address, an optional port and path.
+    /// The API document shows the same pattern.
+    public static let imageURLPattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?$"
+
     /// Starts deploying an allocated node with an image (http(s) URL and `sha256:<64 hex>` checksum).
     public func deploy(_ id: String, projectID: String?, imageURL: String, checksum: String) async throws -> Node {
-        guard imageURL.hasPrefix("http://") || imageURL.hasPrefix("https://") else {
+        guard imageURL.range(of: Self.imageURLPattern, options: .regularExpression) != nil else {
             throw ProvisionerError.invalidField(field: "imageURL", reason: "must be an http(s) URL the BMC can fetch")
         }
         let hex = checksum.hasPrefix("sha256:") ? String(checksum.dropFirst(7)) : ""

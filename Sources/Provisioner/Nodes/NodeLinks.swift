@@ -43,9 +43,9 @@ extension NodeService {
             try connection.execute("DELETE FROM node_links WHERE node_id = ? OR peer_id = ?", [.text(node.id), .text(node.id)])
             for (index, link) in links.enumerated() {
                 guard let peer = try? Self.find(link.node, on: connection) else {
-                    throw ProvisionerError.invalidField(field: "links[\(index)].node", reason: "no node \(link.node)")
+                    throw ProvisionerError.unprocessable(field: "links[\(index)].node", reason: "no node \(link.node)")
                 }
-                guard peer.id != node.id else { throw ProvisionerError.invalidField(field: "links[\(index)].node", reason: "a node cannot link to itself") }
+                guard peer.id != node.id else { throw ProvisionerError.unprocessable(field: "links[\(index)].node", reason: "a node cannot link to itself") }
                 for (from, to) in [(node.id, peer.id), (peer.id, node.id)] {
                     try connection.execute("INSERT INTO node_links (node_id, peer_id, kind) VALUES (?, ?, ?) ON CONFLICT (node_id, peer_id) DO UPDATE SET kind = excluded.kind",
                                            [.text(from), .text(to), .text(link.kind)])

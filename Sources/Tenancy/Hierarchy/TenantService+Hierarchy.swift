@@ -103,7 +103,7 @@ extension TenantService {
         case .platform:
             throw TenancyError.invalidField(field: "scope", reason: "platform scope cannot be granted inside a tenant")
         case .tenant(let id):
-            guard id == tenant.id else { throw TenancyError.invalidField(field: "scope", reason: "names another tenant") }
+            guard id == tenant.id else { throw TenancyError.unsatisfiable(field: "scope", reason: "names another tenant") }
             return ScopePath(tenantID: tenant.id)
         case .org(let id):
             _ = try await org(id, in: tenant.id)

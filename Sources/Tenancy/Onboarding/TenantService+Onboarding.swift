@@ -176,10 +176,10 @@ extension TenantService {
         let quota = try (request.quota ?? QuotaResources()).flattened()
         let vlans = Int64(request.vrfCount * request.vlansPerVrf)
         if let limit = quota["vlans"], limit < vlans {
-            throw TenancyError.invalidField(field: "quota.vlans", reason: "\(limit) is below the \(vlans) VLANs the network allocation asks for")
+            throw TenancyError.unsatisfiable(field: "quota.vlans", reason: "\(limit) is below the \(vlans) VLANs the network allocation asks for")
         }
         if let limit = quota["vrfs"], limit < Int64(request.vrfCount) {
-            throw TenancyError.invalidField(field: "quota.vrfs", reason: "\(limit) is below the \(request.vrfCount) VRFs the network allocation asks for")
+            throw TenancyError.unsatisfiable(field: "quota.vrfs", reason: "\(limit) is below the \(request.vrfCount) VRFs the network allocation asks for")
         }
     }
 }

@@ -19,7 +19,7 @@ extension TenantService {
                 vrf = vrfID
             } else {
                 guard let first = try PoolAllocator.firstVRFID(of: tenantID, on: connection) else {
-                    throw TenancyError.invalidField(field: "vrfId", reason: "the tenant has no VRF; allocate one first")
+                    throw TenancyError.unsatisfiable(field: "vrfId", reason: "the tenant has no VRF; allocate one first")
                 }
                 vrf = first
             }

@@ -1,0 +1,67 @@
+import Foundation
+import NIOHTTP1
+import TestPeers
+import Testing
+
+/// schemathesis (an independent fuzzer, from PyPI) agrees with the API document the controller
+/// serves: with every check on, every schema-valid request is accepted or refused only for what no
+/// schema can say, every schema-invalid one is refused, undeclared methods get 405 with `Allow`,
+/// and no request finds a server error. Tests/peers/schemathesis.toml says which refusals a valid
+/// request may get, and why.
+@Suite(.serialized) struct SchemathesisTests {
+    static let configuration = ControllerProcess.root.appendingPathComponent("Tests/peers/schemathesis.toml").path
+    /// The runbook's root paths act on the project a project API key names: fuzzed with such a key.
+    static let runbookRoots = "^/(state|place_instance|instance/previews)$"
+
+    @Test func theFuzzerFindsNothingWithAPlatformAdmin() async throws {
+        // The BMCs the fuzzer enrolls do not exist: give up on them quickly.
+        let controller = try await ControllerProcess(environment: ["METALPLANE_BMC_TIMEOUT_SECONDS": "1", "METALPLANE_BMC_ATTEMPTS": "1"])
+        defer { controller.kill(SIGTERM) }
+        let admin = try await controller.token()
+        let result = try Self.schemathesis(controller, bearer: admin, ["--exclude-path-regex", Self.runbookRoots])
+        #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")
+    }
+
+    @Test func theFuzzerFindsNothingOnTheRunbookPathsWithAProjectKey() async throws {
+        let controller = try await ControllerProcess()
+        defer { controller.kill(SIGTERM) }
+        let admin = try await controller.token()
+        let created = try await controller.call(.POST, "/api/v1/tenants", bearer: admin, json: """
+            {"name": "Fuzz Co", "slug": "fuzzco", "admin": {"username": "boss"}, "quota": {"clusters": 4}}
+            """)
+        let invitation = try #require(created.json["adminInvitation"] as? [String: Any])
+        _ = try await controller.call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "boss-password-1"}"#)
+        let boss = try await controller.token(realm: "fuzzco", username: "boss", password: "boss-password-1")
+        let org = try #require(try await controller.call(.POST, "/api/v1/tenants/fuzzco/orgs", bearer: boss, json: #"{"name": "O", "slug": "o"}"#).json["id"] as? String)
+        let project = try #require(try await controller.call(.POST, "/api/v1/tenants/fuzzco/orgs/\(org)/projects", bearer: boss,
+                                                             json: #"{"name": "P", "slug": "p"}"#).json["id"] as? String)
+        let key = try #require(try await controller.call(.POST, "/api/v1/api-keys", bearer: boss,
+                                                         json: #"{"name": "fuzz", "projectId": "\#(project)", "roles": ["project-admin"]}"#).json["key"] as? String)
+        let result = try Self.schemathesis(controller, bearer: key, ["--include-path-regex", Self.runbookRoots])
+        #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")
+    }
+
+    /// The report's failures and summary (its progress lines say nothing a reader needs).
+    static func failures(in output: String) -> String {
+        guard let start = output.range(of: "=== FAILURES ===") ?? output.range(of: "=== ERRORS ===") ?? output.range(of: "=== SUMMARY ===") else {
+            return String(output.suffix(4000))
+        }
+        return String(output[start.lowerBound...].prefix(20_000))
+    }
+
+    /// `st run` over the served document with every check, a fixed seed and a bounded number of examples.
+    static func schemathesis(_ controller: ControllerProcess, bearer: String, _ extra: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["st", "--config-file", configuration, "run", controller.baseURL + "/openapi.json", "--checks", "all",
+                             "-H", "Authorization: Bearer \(bearer)", "--max-examples", "10", "--seed", "1", "--no-color",
+                             // JSON text is UTF-8 (RFC 8259): lone surrogates are not strings a client can send.
+                             "--generation-codec", "utf-8"] + extra
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (ChildExit.waitBlocking(process, timeout: 600) ?? -1, output)
+    }
+}
