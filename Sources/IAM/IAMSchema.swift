@@ -77,5 +77,9 @@ public enum IAMSchema {
             """,
             "CREATE INDEX group_members_user ON group_members (user_id)",
         ]),
+        // Key rotation: a retired key verifies the tokens it signed until they have expired, then goes.
+        Migration(module: "iam", version: 3, statements: [
+            "ALTER TABLE realm_keys ADD COLUMN retired_at BIGINT",
+        ]),
     ]
 }

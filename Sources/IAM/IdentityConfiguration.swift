@@ -14,10 +14,13 @@ public struct IdentityConfiguration: Sendable {
     public var throttle: LoginThrottle.Policy
     /// RSA keys kept generated ahead of need for new realms.
     public var spareSigningKeys: Int
+    /// The controller's secrets key (32 bytes): realm signing keys are sealed with it at rest.
+    public var secretsKey: [UInt8]
 
     /// Settings with production defaults for everything but the URL.
-    public init(publicBaseURL: String, accessTokenSeconds: Int = 300, refreshTokenSeconds: Int = 1800,
+    public init(publicBaseURL: String, secretsKey: [UInt8], accessTokenSeconds: Int = 300, refreshTokenSeconds: Int = 1800,
                 passwordHasher: PasswordHasher = .standard, throttle: LoginThrottle.Policy = .standard, spareSigningKeys: Int = 4) {
+        self.secretsKey = secretsKey
         self.publicBaseURL = publicBaseURL
         self.accessTokenSeconds = accessTokenSeconds
         self.refreshTokenSeconds = refreshTokenSeconds

@@ -21,6 +21,8 @@ public final class IdentityService: Sendable {
     public let throttle: LoginThrottle
     /// Signing keys made ahead of need for new realms.
     let keyPool: SigningKeyPool
+    /// Seals realm signing keys with the secrets key before they reach the store.
+    let sealing: RealmKeySealing
 
     let realms = NIOLockedValueBox(RealmIndex())
     let bindingCache = NIOLockedValueBox<[String: [RoleBinding]]>([:])
@@ -38,6 +40,7 @@ public final class IdentityService: Sendable {
         self.logger = logger
         self.throttle = LoginThrottle(policy: configuration.throttle, clock: clock)
         self.keyPool = SigningKeyPool(target: configuration.spareSigningKeys)
+        self.sealing = RealmKeySealing(secretsKey: configuration.secretsKey)
     }
 
     /// Stops the key generator thread.
@@ -45,7 +48,16 @@ public final class IdentityService: Sendable {
 
     /// Loads realms, keys and revoked sessions into memory.
     public func start() async throws {
-        try await keyRing.load(from: database)
+        let clear = try await keyRing.load(from: database, sealing: sealing)
+        if !clear.isEmpty {
+            // Keys an older controller stored in the clear are sealed now, each bound to its id.
+            let sealed = try clear.map { ($0.keyID, try sealing.seal($0.pem, keyID: $0.keyID)) }
+            try await database.write { connection in
+                for (kid, value) in sealed { _ = try connection.execute("UPDATE realm_keys SET private_pem = ? WHERE kid = ?", [.text(value), .text(kid)]) }
+            }
+            logger.notice("sealed realm signing keys stored in the clear", metadata: ["keys": .stringConvertible(sealed.count)])
+        }
+        try await pruneRetiredKeys()
         let now = clock.nowMillis()
         let (loadedRealms, revoked) = try await database.read { connection in
             (try connection.query(Realm.self, "SELECT * FROM realms"),

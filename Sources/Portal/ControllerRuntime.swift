@@ -42,10 +42,12 @@ public final class ControllerRuntime: Sendable {
                                    + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
                                    + BackupSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
+        // One secrets key seals every secret in the store: realm signing keys, BMC passwords.
+        let secretsKey = try SecretsKey.load(configuration, environment: environment, logger: logger)
         let identity = IdentityService(
             database: database,
             configuration: IdentityConfiguration(
-                publicBaseURL: configuration.effectivePublicURL, accessTokenSeconds: configuration.accessTokenSeconds,
+                publicBaseURL: configuration.effectivePublicURL, secretsKey: secretsKey, accessTokenSeconds: configuration.accessTokenSeconds,
                 refreshTokenSeconds: configuration.refreshTokenSeconds,
                 passwordHasher: PasswordHasher(logN: configuration.passwordHashCost, r: 8, p: 1),
                 spareSigningKeys: configuration.spareSigningKeys),
@@ -63,7 +65,7 @@ public final class ControllerRuntime: Sendable {
                                   telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds)
         try await agents.start()
         let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
-                                    secretsKey: try SecretsKey.load(configuration, environment: environment, logger: logger), logger: logger,
+                                    secretsKey: secretsKey, logger: logger,
                                     maxAttempts: configuration.nodeOperationAttempts,
                                     agents: agents, wipeTimeoutSeconds: configuration.wipeTimeoutSeconds)
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)

@@ -21,7 +21,7 @@ func makeIdentity(clock: ManualClock = ManualClock()) async throws -> IdentitySe
     try await database.migrate(IAMSchema.migrations)
     let identity = IdentityService(
         database: database,
-        configuration: IdentityConfiguration(publicBaseURL: "http://test", passwordHasher: PasswordHasher(logN: 4, r: 8, p: 1),
+        configuration: IdentityConfiguration(publicBaseURL: "http://test", secretsKey: SecureRandom.bytes(32), passwordHasher: PasswordHasher(logN: 4, r: 8, p: 1),
                                              throttle: .init(accountFailures: 3, addressFailures: 100, baseLockSeconds: 30, maxLockSeconds: 900),
                                              spareSigningKeys: 0),
         clock: clock.clock, workers: BlockingWorkPool(threads: 1), logger: Logger(label: "test"))

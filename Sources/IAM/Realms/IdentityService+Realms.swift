@@ -30,13 +30,14 @@ extension IdentityService {
         // Key generation takes 50–400 ms of CPU: the pool has one ready, or makes it on its own thread.
         let fresh = try await keyPool.take(fallback: workers)
         let (key, pem) = try await workers.run { try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now) }
+        let stored = try sealing.seal(pem, keyID: key.keyID)
         try await database.write { connection in
             try connection.execute(
                 "INSERT INTO realms (id, name, display_name, tenant_id, status, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(realm.id), .text(name), .text(displayName), .text(tenantID), .text(realm.status.rawValue), .integer(now), 1])
             try connection.execute(
                 "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                [.text(key.keyID), .text(realm.id), .text(pem), .integer(now)])
+                [.text(key.keyID), .text(realm.id), .text(stored), .integer(now)])
         }
         keyRing.add(key)
         realms.withLockedValue { $0.upsert(realm) }

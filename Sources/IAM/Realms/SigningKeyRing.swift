@@ -17,18 +17,33 @@ public final class SigningKeyRing: Sendable {
 
     public init() {}
 
-    /// Loads every stored key.
-    public func load(from database: any Database) async throws {
+    /// Loads every stored key, opening the sealed ones; returns the ids of keys found in the clear
+    /// (stored by an older controller), for the caller to seal.
+    func load(from database: any Database, sealing: RealmKeySealing) async throws -> [(keyID: String, pem: String)] {
         let rows = try await database.read { try $0.query("SELECT kid, realm_id, private_pem, active FROM realm_keys", []) }
         var loaded: [String: Entry] = [:]
+        var clear: [(keyID: String, pem: String)] = []
         for row in rows {
             let kid = try row.string("kid")
-            loaded[kid] = Entry(keyID: kid, realmID: try row.string("realm_id"),
-                                key: try RSASigningKey(privateKeyPEM: try row.string("private_pem")),
+            let (pem, wasClear) = try sealing.open(try row.string("private_pem"), keyID: kid)
+            if wasClear { clear.append((kid, pem)) }
+            loaded[kid] = Entry(keyID: kid, realmID: try row.string("realm_id"), key: try RSASigningKey(privateKeyPEM: pem),
                                 active: try row.bool("active"))
         }
         entries.withLockedValue { $0 = loaded }
+        return clear
     }
+
+    /// Makes `entry` the realm's active key and the realm's other keys retired (still verifying).
+    func activate(_ entry: Entry) {
+        entries.withLockedValue { entries in
+            for (kid, existing) in entries where existing.realmID == entry.realmID { entries[kid]?.active = false }
+            entries[entry.keyID] = entry
+        }
+    }
+
+    /// Forgets keys that were pruned from the store.
+    func remove(keyIDs: [String]) { entries.withLockedValue { for kid in keyIDs { $0[kid] = nil } } }
 
     /// Wraps a new key for `realmID`; the caller stores it in its own transaction.
     static func makeKey(_ key: RSASigningKey, realmID: String, at millis: Int64) throws -> (Entry, pem: String) {

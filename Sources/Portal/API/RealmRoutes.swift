@@ -28,6 +28,13 @@ enum RealmRoutes {
                       access: .authenticated(.realmRead, .realmParameter), response: "Realm") { call in
                 try JSONBody.response(call.realm, version: call.realm?.version)
             },
+            RouteSpec(.post, "/api/v1/realms/{realm}/keys/rotate", "realms.rotateKey",
+                      summary: "Give the realm a new signing key: it signs from now on; the old key stays in the JWKS and verifies its tokens until they expire.",
+                      tag: "realms", access: .authenticated(.platformManage, .platform), response: "KeyRotation") { call in
+                let rotation = try await identity.rotateSigningKey(realmName: try call.context.parameters.require("realm"))
+                call.audit.target = rotation.activeKeyId
+                return try JSONBody.response(rotation)
+            },
             RouteSpec(.get, "/api/v1/me", "me.get", summary: "Who the caller is: realm, tenant and role bindings.", tag: "realms",
                       access: .authenticated(.realmRead, .caller), response: "Me") { call in
                 try JSONBody.response(Me(principal: call.principal!))

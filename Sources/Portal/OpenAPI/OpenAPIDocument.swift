@@ -12,7 +12,14 @@ enum OpenAPIDocument {
         for spec in specs {
             var operations: [String: JSONValue] = [:]
             if case .object(let existing) = paths[spec.path] { operations = existing }
-            operations[spec.method.rawValue.lowercased()] = .object(operation(spec))
+            var built = operation(spec)
+            let links = OpenAPILinks.links(from: spec, among: specs, components: OpenAPISchemas.all)
+            if !links.isEmpty, case .object(var responses)? = built["responses"], case .object(var success)? = responses[String(spec.status)] {
+                success["links"] = .object(links)
+                responses[String(spec.status)] = .object(success)
+                built["responses"] = .object(responses)
+            }
+            operations[spec.method.rawValue.lowercased()] = .object(built)
             paths[spec.path] = .object(operations)
         }
         let document: JSONValue = .object([

@@ -49,6 +49,8 @@ enum OpenAPISchemas: SchemaVocabulary {
         "Realm": object(["id": string, "name": string, "displayName": string, "tenantId": nullableString,
                          "status": .object(["type": "string", "enum": ["active", "suspended"]]), "createdAt": integer, "version": integer]),
         "RealmList": list("Realm"),
+        "KeyRotation": object(["activeKeyId": string, "retiredKeyIds": array(string), "retiredUntil": integer],
+                              required: ["activeKeyId", "retiredKeyIds", "retiredUntil"]),
         "NewRealm": object(["name": slug, "displayName": text(0, 200), "tenantId": string], required: ["name"]),
         "RoleBinding": object(["id": string, "role": role, "scope": string, "principalKind": .object(["type": "string", "enum": ["user", "client", "api_key", "group"]]),
                                "principalId": string]),
