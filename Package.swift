@@ -38,6 +38,7 @@ let package = Package(
         // Shared kernel.
         .target(name: "Core", dependencies: [
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "Cryptography", dependencies: ["COpenSSL", "Core"], swiftSettings: strict),

@@ -42,7 +42,7 @@ public final class InferenceGateway: Sendable {
 
     /// The gateway's loops: the route table's refresh and usage flushes, the trace janitor, the hot-swaps.
     public func services() -> [any Service] {
-        [RouterUpkeep(router: router, usage: usage),
+        [GatewayWork(work: router.work), RouterUpkeep(router: router, usage: usage),
          TraceJanitor(traces: traces, retentionDays: configuration.traceRetentionDays, interval: configuration.traceJanitorInterval, logger: logger),
          swaps]
     }

@@ -80,18 +80,13 @@ struct EngineSimCommand: AsyncParsableCommand {
         settings.hangWarmup = hangWarmup
         settings.errorRate = errorRate
         settings.crashAfterSeconds = crashAfterSeconds
-        if let crash = crashAfterSeconds {
-            Task.detached {
-                try await Task.sleep(for: .milliseconds(Int64(crash * 1000)))
-                FileHandle.standardError.write(Data("engine-sim: injected crash after \(crash) s\n".utf8))
-                Foundation.exit(3)
-            }
-        }
         var logger = Logger(label: "engine-sim")
         logger.logLevel = .warning
         let app = Application(router: EngineSimulator(settings).router(), configuration: .init(address: .hostname(host, port: port), serverName: "engine-sim"),
                               logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let crash = crashAfterSeconds { services.append(.init(service: InjectedCrash(after: .milliseconds(Int64(crash * 1000))))) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -80,7 +80,7 @@ final class RouterExchange: UpstreamReceiver {
         let exchange = NIOLoopBound(self, eventLoop: eventLoop)
         let identity = self.identity
         let loop = eventLoop
-        Task {
+        let accepted = router.work.spawn {
             do {
                 let principal = try await identity.authenticate(bearer: credential)
                 loop.execute { exchange.value.authorized(principal) }
@@ -88,6 +88,7 @@ final class RouterExchange: UpstreamReceiver {
                 loop.execute { exchange.value.refuse(error) }
             }
         }
+        if !accepted { shuttingDown() }
     }
 
     private func authorized(_ principal: Principal) {
@@ -122,7 +123,7 @@ final class RouterExchange: UpstreamReceiver {
         let exchange = NIOLoopBound(self, eventLoop: eventLoop)
         let router = self.router
         let loop = eventLoop
-        Task {
+        let accepted = router.work.spawn {
             await router.refresh()
             loop.execute {
                 let exchange = exchange.value
@@ -137,6 +138,13 @@ final class RouterExchange: UpstreamReceiver {
                 exchange.attempt()
             }
         }
+        if !accepted { shuttingDown() }
+    }
+
+    /// The controller stopped taking work between this request's arrival and its store lookup.
+    private func shuttingDown() {
+        answerError(.serviceUnavailable, type: "server_error", code: "shutting_down", retryable: true,
+                    message: "the controller is shutting down; retry on another")
     }
 
     /// Sends the request to the least busy replica not tried yet; a replica that refuses the

@@ -19,6 +19,9 @@ public final class InferenceRouter: Sendable {
     let logger: Logger
     /// Keep-alive connections to engines, one pool per event loop.
     let pools = UpstreamPools()
+    /// The store lookups a request makes off its event loop (an API key or a route not cached yet),
+    /// owned by the gateway's service: nothing started for a request outlives the controller.
+    let work = OwnedWork()
     private let table = NIOLockedValueBox(RouteTable())
     private let outstanding = NIOLockedValueBox<[String: Int]>([:])
     private let rotation = NIOLockedValueBox(0)

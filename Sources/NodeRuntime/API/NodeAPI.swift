@@ -31,10 +31,7 @@ public enum NodeAPI {
                             body: .init(byteBuffer: ByteBuffer(bytes: forwarded.body)))
         }
         router.post("/admin/restart") { _, _ in
-            Task {
-                try? await Task.sleep(for: .milliseconds(200))
-                await agent.restartInPlace()
-            }
+            guard agent.requestRestart() else { return try error(.serviceUnavailable, "shutting_down", "the agent is shutting down") }
             return try json(["restarting": true], status: .accepted)
         }
         router.get("/events") { request, _ in

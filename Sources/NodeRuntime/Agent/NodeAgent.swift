@@ -19,6 +19,9 @@ public final class NodeAgent: Sendable {
     let events: EventLog
     let stager: Stager
     let records: RunnerRecords
+    /// Everything the agent starts that outlives the call starting it (runner loops, model copies,
+    /// a wipe, a restart): children of the link service, cancelled and awaited at shutdown.
+    let work = OwnedWork()
     private let credentials: CredentialFile
     private let session = NIOLockedValueBox<RegistrationResponse?>(nil)
     private let supervisors = NIOLockedValueBox<[String: RunnerSupervisor]>([:])
@@ -44,7 +47,7 @@ public final class NodeAgent: Sendable {
                                             keepEvents: configuration.eventLogKeepEvents, archiveMaxBytes: configuration.eventLogArchiveMaxBytes,
                                             freeSpaceFloorBytes: configuration.eventLogFreeSpaceFloorBytes, checkEvery: configuration.eventLogCheckEvery),
                           onDegrade: { eventLogger.warning("\($0)") })
-        stager = Stager(area: area, link: link, workers: workers, logger: logger, events: events)
+        stager = Stager(area: area, link: link, workers: workers, logger: logger, events: events, work: work)
         records = RunnerRecords(stateDirectory: configuration.stateDirectory)
         credentials = CredentialFile(stateDirectory: configuration.stateDirectory)
         telemetrySampler = TelemetrySampler(workers: workers)
@@ -63,12 +66,16 @@ public final class NodeAgent: Sendable {
         if orphans > 0 { events.append(kind: "runner.orphans-stopped", fields: ["count": String(orphans)]) }
         if configuration.cleanupOnDeactivate { await evict(trigger: "startup", keepBytes: configuration.stagingKeepRecentBytes) }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.work.run() }
             group.addTask { await self.telemetryLoop() }
             group.addTask { await self.alertLoop() }
             await linkLoop()
+            // Runners stop gracefully (SIGTERM, then SIGKILL) while their supervisors still run;
+            // then the owned work ends, and with it every loop.
+            await stopAll()
+            work.finish()
             group.cancelAll()
         }
-        await stopAll()
     }
 
     private func linkLoop() async {
@@ -208,7 +215,7 @@ public final class NodeAgent: Sendable {
         return RunnerSupervisor.Context(
             configuration: configuration, stager: stager, records: records, events: events, logger: logger,
             selfExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-            token: { [session] in session.withLockedValue { $0?.sessionToken } },
+            token: { [session] in session.withLockedValue { $0?.sessionToken } }, work: work,
             onUse: { model in workers.submit { area.touch(model, at: Int64(Date().timeIntervalSince1970 * 1000)) } })
     }
 
@@ -228,7 +235,7 @@ public final class NodeAgent: Sendable {
         case .wipe(let id):
             guard handledCommands.withLockedValue({ $0.insert(id).inserted }) else { return }
             // Erasing disks takes long: heartbeats go on meanwhile, or the controller would think the node lost.
-            Task {
+            work.spawn {
                 let report = await self.wipe(commandID: id)
                 for attempt in 1...5 {
                     guard let token = self.current?.sessionToken else { try? await Task.sleep(for: .seconds(attempt)); continue }
@@ -311,6 +318,15 @@ public final class NodeAgent: Sendable {
         }
         for supervisor in all { await supervisor.stop() }
         events.flush()
+    }
+
+    /// Asks for a restart in place shortly (the caller's answer goes out first); false while shutting down.
+    func requestRestart() -> Bool {
+        work.spawn {
+            try? await Task.sleep(for: .milliseconds(200))
+            guard !Task.isCancelled else { return }
+            await self.restartInPlace()
+        }
     }
 
     /// `POST /admin/restart`: stop the runners, then replace the process image in place (same

@@ -66,13 +66,22 @@ final class ChildProcess: Sendable {
     func stop(grace: Duration = .seconds(5)) async -> Int32 {
         guard !hasExited else { return await wait() }
         kill(pid, SIGTERM)
-        let killer = Task {
-            try await Task.sleep(for: grace)
-            if !self.hasExited { kill(self.pid, SIGKILL) }
+        return await withTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                if !Task.isCancelled, !self.hasExited { kill(self.pid, SIGKILL) }
+                return nil
+            }
+            group.addTask { await self.wait() }
+            var status: Int32 = -1
+            for await result in group {
+                if let result {
+                    status = result
+                    group.cancelAll()
+                }
+            }
+            return status
         }
-        let status = await wait()
-        killer.cancel()
-        return status
     }
 
     /// SIGKILL now.

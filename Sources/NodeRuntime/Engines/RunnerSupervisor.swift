@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -17,6 +18,8 @@ final class RunnerSupervisor: Sendable {
         var logger: Logger
         var selfExecutable: String
         var token: @Sendable () -> String?
+        /// Where the supervision loop runs, owned by the agent's link service.
+        var work: OwnedWork
         var onUse: @Sendable (String) -> Void
     }
 
@@ -25,7 +28,10 @@ final class RunnerSupervisor: Sendable {
     private let current = NIOLockedValueBox<InstanceStatus>(InstanceStatus(instanceId: "", modelId: "", phase: .staging))
     private let child = NIOLockedValueBox<ChildProcess?>(nil)
     private let stopping = NIOLockedValueBox(false)
-    private let loop = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// `stop()` was called: the loop is cancelled.
+    private let stopRequested = Signal()
+    /// The loop has ended.
+    private let ended = Signal()
 
     init(spec: InstanceSpec, context: Context) {
         self.spec = spec
@@ -38,17 +44,27 @@ final class RunnerSupervisor: Sendable {
     /// The models this instance keeps in use: its own and its companions.
     var modelsInUse: [String] { [spec.modelId] + spec.companions }
 
+    /// Starts the supervision loop in the agent's owned work.
     func start() {
-        loop.withLockedValue { $0 = Task { await self.run() } }
+        let accepted = context.work.spawn {
+            // The loop runs until it ends by itself or `stop()` asks; either way `ended` fires.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.run() }
+                group.addTask { await self.stopRequested.wait() }
+                await group.next()
+                group.cancelAll()
+            }
+            self.ended.fire()
+        }
+        if !accepted { ended.fire() }
     }
 
     /// Stops the runner (SIGTERM, then SIGKILL) and waits for the loop to end.
     func stop() async {
         stopping.withLockedValue { $0 = true }
-        let task = loop.withLockedValue { $0 }
-        task?.cancel()
+        stopRequested.fire()
         if let running = child.withLockedValue({ $0 }) { await running.stop() }
-        await task?.value
+        await ended.wait()
         update { $0.phase = .stopped; $0.endpoint = nil }
         context.events.append(kind: "runner.stopped", fields: ["instance": spec.instanceId, "model": spec.modelId])
     }

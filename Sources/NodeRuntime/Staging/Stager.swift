@@ -15,16 +15,20 @@ final class Stager: Sendable {
     let workers: BlockingWorkPool
     let logger: Logger
     let events: EventLog
+    /// Copies run here, owned by the agent's link service, so a copy several instances wait for
+    /// outlives none of them being cancelled, and ends at shutdown.
+    let work: OwnedWork
 
     private let progress = NIOLockedValueBox<[String: StagingStatus]>([:])
-    private let inflight = NIOLockedValueBox<[String: Task<String, any Error>]>([:])
+    private let inflight = NIOLockedValueBox<[String: SharedResult<String>]>([:])
 
-    init(area: StagingArea, link: ControllerLink, workers: BlockingWorkPool, logger: Logger, events: EventLog) {
+    init(area: StagingArea, link: ControllerLink, workers: BlockingWorkPool, logger: Logger, events: EventLog, work: OwnedWork) {
         self.area = area
         self.link = link
         self.workers = workers
         self.logger = logger
         self.events = events
+        self.work = work
     }
 
     /// Copies in progress or finished in this session.
@@ -32,14 +36,23 @@ final class Stager: Sendable {
 
     /// The staged folder of `modelId`, copying it first if needed; concurrent callers share one copy.
     func stage(_ modelId: String, token: String) async throws -> String {
-        let task = inflight.withLockedValue { running -> Task<String, any Error> in
-            if let existing = running[modelId] { return existing }
-            let task = Task { try await self.copy(modelId, token: token) }
-            running[modelId] = task
-            return task
+        let (shared, first) = inflight.withLockedValue { running -> (SharedResult<String>, Bool) in
+            if let existing = running[modelId] { return (existing, false) }
+            let shared = SharedResult<String>()
+            running[modelId] = shared
+            return (shared, true)
         }
-        defer { inflight.withLockedValue { $0[modelId] = nil } }
-        return try await task.value
+        if first {
+            let finish: @Sendable (Result<String, any Error>) -> Void = { [inflight] result in
+                inflight.withLockedValue { $0[modelId] = nil }
+                shared.fulfil(result)
+            }
+            let accepted = work.spawn {
+                do { finish(.success(try await self.copy(modelId, token: token))) } catch { finish(.failure(error)) }
+            }
+            if !accepted { finish(.failure(CancellationError())) }
+        }
+        return try await shared.value()
     }
 
     private func copy(_ modelId: String, token: String) async throws -> String {
