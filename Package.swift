@@ -142,7 +142,7 @@ let package = Package(
         ], swiftSettings: strict),
         // `metalplane bench …`: measurements against real processes and peers, kept out of the executable.
         .target(name: "Benchmarks", dependencies: [
-            "ControllerClient", "NodeContract", "Scheduler", "Storage",
+            "Core", "ControllerClient", "NodeContract", "Scheduler", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -183,14 +183,14 @@ let package = Package(
         .testTarget(name: "ArchitectureTests", swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
-        .target(name: "TestPeers", path: "Tests/TestPeers", swiftSettings: strict),
+        .target(name: "TestPeers", dependencies: ["Core"], path: "Tests/TestPeers", swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "Core", "Storage", "ObjectStore", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core", "NodeContract"], swiftSettings: strict),
         .testTarget(name: "NodeRuntimeTests", dependencies: [
-            "NodeRuntime", "NodeContract",
+            "NodeRuntime", "NodeContract", "Core",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -56,7 +57,7 @@ struct FailureBenchCommand: AsyncParsableCommand {
                 while let chunk = try? await iterator.next() { tail = String((tail + String(buffer: chunk)).suffix(2048)) }
                 sample.record(since: killed)
                 if tail.contains("\"retryable\":true") { retryable += 1 }
-                agent.waitUntilExit()
+                _ = await ProcessExit.wait(agent, timeout: 30)
                 print(String(format: "trial %d: %.0f ms to the client's error%@", trial, sample.millis.last ?? 0, tail.contains("retryable") ? "" : " (no error event)"))
                 agent = try startAgent(work: work, joinToken: nil)
             }

@@ -76,7 +76,7 @@ public final class IdentityService: Sendable {
             try connection.query(RoleBindingRow.self,
                                  """
                                  SELECT * FROM role_bindings WHERE (principal_id = ? AND principal_kind = ?)
-                                 OR (principal_kind = 'group' AND principal_id IN (SELECT group_id FROM group_members WHERE user_id = ?))
+                                 OR (principal_kind = '\(Principal.Kind.group.rawValue)' AND principal_id IN (SELECT group_id FROM group_members WHERE user_id = ?))
                                  ORDER BY id
                                  """,
                                  [.text(id), .text(kind.rawValue), .text(id)]).map(\.binding)

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 @testable import NodeRuntime
 import Testing
@@ -42,14 +43,13 @@ import Testing
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", path]
         try mount.run()
-        mount.waitUntilExit()
-        try #require(mount.terminationStatus == 0, "mounting a tmpfs needs root (CI runs as root)")
+        try #require(ProcessExit.waitBlocking(mount, timeout: 30) == 0, "mounting a tmpfs needs root (CI runs as root)")
         defer {
             let umount = Process()
             umount.executableURL = URL(fileURLWithPath: "/bin/umount")
             umount.arguments = [path]
             try? umount.run()
-            umount.waitUntilExit()
+            ProcessExit.waitBlocking(umount, timeout: 30)
         }
         // No floor: only the failing write can notice the full disk.
         let log = EventLog(.init(directory: path, maxBytes: 1 << 30, freeSpaceFloorBytes: 0, checkEvery: 1 << 20))

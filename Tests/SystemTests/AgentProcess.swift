@@ -105,4 +105,10 @@ enum EngineCall {
         let collected = try await response.body.collect(upTo: 16 << 20)
         return (try JSONSerialization.jsonObject(with: Data(collected.readableBytesView)) as? [String: Any]) ?? [:]
     }
+
+    /// A GET straight to an engine (its `/metrics`, `/health`), as text.
+    static func get(_ url: String) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
 }

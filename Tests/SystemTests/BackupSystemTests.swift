@@ -117,26 +117,29 @@ import Testing
         // A schedule of about two seconds, no jitter.
         let scheduled = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0.0006", "METALPLANE_BACKUP_JITTER_MINUTES": "0"])
         let admin = try await scheduled.token()
-        var runs: [[String: Any]] = []
-        for _ in 0..<100 where runs.count < 2 {
-            try await Task.sleep(for: .milliseconds(200))
-            runs = (try await scheduled.call(.GET, "/api/v1/backups?targets=true", bearer: admin).json["runs"] as? [[String: Any]] ?? [])
+        let runs = try await eventually(20) { () -> [[String: Any]]? in
+            let succeeded = (try await scheduled.call(.GET, "/api/v1/backups?targets=true", bearer: admin).json["runs"] as? [[String: Any]] ?? [])
                 .filter { $0["status"] as? String == "succeeded" }
-        }
+            return succeeded.count >= 2 ? succeeded : nil
+        } ?? []
         #expect(runs.count >= 2 && runs.allSatisfy { $0["trigger"] as? String == "schedule" }, "\(runs)")
         scheduled.kill(SIGTERM)
 
         // No schedule, and a 2-second alert limit: the controller reports the missed backup.
         let idle = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0", "METALPLANE_BACKUP_ALERT_AFTER_HOURS": "0.0006"])
-        try await Task.sleep(for: .seconds(3))
+        // The states, polled: the missed backup is recorded with the alerts, then everything else reports it.
+        let idleAdmin = try await idle.token()
+        let alerts = try await eventually(20) { () -> [[String: Any]]? in
+            let items = try await idle.call(.GET, "/api/v1/alerts?severity=critical", bearer: idleAdmin).json["items"] as? [[String: Any]] ?? []
+            return items.contains { $0["kind"] as? String == "backup_missed" && ($0["agentId"] as? String) == nil } ? items : nil
+        }
+        #expect(alerts != nil, "recorded with the alerts")
         let readiness = try await idle.call(.GET, "/readyz")
         #expect(readiness.status == 200, "a missed backup does not drain the controller")
         #expect(((readiness.json["details"] as? [String: Any])?["backup"] as? [String: Any])?["status"] as? String == "missed", "\(readiness.json)")
         let metrics = String(decoding: try await idle.call(.GET, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("metalplane_backup_missed 1"), "\(metrics.split(separator: "\n").filter { $0.contains("backup") })")
         #expect(idle.output().stderr.contains("backup missed"), "the critical alert is logged")
-        let alerts = try await idle.call(.GET, "/api/v1/alerts?severity=critical", bearer: try await idle.token()).json["items"] as? [[String: Any]] ?? []
-        #expect(alerts.contains { $0["kind"] as? String == "backup_missed" && ($0["agentId"] as? String) == nil }, "recorded with the alerts: \(alerts)")
         idle.kill(SIGTERM)
     }
 }

@@ -135,7 +135,7 @@ extension Array {
         #expect(result["missing"] as? String == "No instance found for model nope/missing")
 
         // Accounting: two completions, 8 + 12 completion tokens, by key and model.
-        let usage = try await eventually(5) { () -> [String: Any]? in
+        let usage = try await eventually(20) { () -> [String: Any]? in
             let items = try await world.controller.call(.GET, "/api/v1/tenants/routerco/projects/\(world.project)/usage", bearer: world.tenantAdmin)
                 .json["items"] as? [[String: Any]] ?? []
             return items.first { ($0["completionTokens"] as? Int ?? 0) >= 20 }
@@ -232,7 +232,8 @@ extension Array {
                                                       json: #"{"model": "acme/slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 200}"#)
                 return (reply.status, String(decoding: reply.body, as: UTF8.self), ContinuousClock.now)
             }
-            try await Task.sleep(for: .milliseconds(700))
+            // Both requests are being answered by the engine (a state, not a time), then the kill.
+            try await Self.waitUntilEngineRuns(world, instance: instance, requests: 2)
             let killed = ContinuousClock.now
             if victim == "engine" {
                 let pids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.agent.stateDirectory + "/runners.json"))) as? [String: Int]
@@ -255,16 +256,28 @@ extension Array {
         }
     }
 
+    /// Waits until the engine simulator behind `instance` is answering `requests` requests (its own
+    /// `vllm:num_requests_running`).
+    static func waitUntilEngineRuns(_ world: RouterWorld, instance: String, requests: Int) async throws {
+        let endpoint = try #require(try await world.controller.call(.GET, "/api/v1/instances/\(instance)", bearer: world.admin).json["endpoint"] as? String)
+        let running = try await eventually(10) { () -> Bool? in
+            let metrics = try await EngineCall.get(endpoint + "/metrics")
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("vllm:num_requests_running") }
+            return (line?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= requests ? true : nil
+        }
+        try #require(running == true, "the engine never had \(requests) requests running")
+    }
+
     @Test func aControllerStoppingGracefullyFinishesTheStreamsInFlight() async throws {
         let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: store + "/acme--slow", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: store + "/acme--slow/w.bin", contents: Data(count: 64))
         let world = try await RouterWorld.make(store: store)
         defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
-        _ = try await world.run("acme/slow", engine: "engine-sim", arguments: ["--ttft-ms", "50", "--itl-ms", "100"])
+        let instance = try await world.run("acme/slow", engine: "engine-sim", arguments: ["--ttft-ms", "50", "--itl-ms", "100"])
         // A stream of about 1.2 s; SIGTERM reaches the controller in the middle of it.
         let streamTask = Task { try await Self.stream(world, maxTokens: 12) }
-        try await Task.sleep(for: .milliseconds(500))
+        try await Self.waitUntilEngineRuns(world, instance: instance, requests: 1)
         kill(world.controller.process.processIdentifier, SIGTERM)
         let (events, _) = try await streamTask.value
         #expect(events.last == "data: [DONE]" && !events.contains { $0.contains("\"error\"") }, "drained, not cut: \(events.suffix(3))")

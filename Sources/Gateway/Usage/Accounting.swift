@@ -13,7 +13,7 @@ struct Accounting: Sendable {
         let elapsed = ContinuousClock.now - started
         ledger.record(.init(projectID: projectID, apiKeyID: apiKeyID, modelID: modelID, instanceID: instance,
                             promptTokens: Self.last("prompt_tokens", in: text), completionTokens: Self.last("completion_tokens", in: text),
-                            outcome: ok ? "ok" : "failed", at: Int64(Date().timeIntervalSince1970 * 1000),
+                            outcome: (ok ? UsageLedger.Outcome.ok : .failed).rawValue, at: Int64(Date().timeIntervalSince1970 * 1000),
                             durationMillis: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15))
     }
 

@@ -15,7 +15,7 @@ public final class UsageLedger: Sendable {
         public var instanceID: String?
         public var promptTokens: Int
         public var completionTokens: Int
-        /// `ok`, `failed` (upstream lost), `rejected`.
+        /// An `Outcome`'s raw value.
         public var outcome: String
         public var at: Int64
         public var durationMillis: Double
@@ -32,6 +32,14 @@ public final class UsageLedger: Sendable {
             self.at = at
             self.durationMillis = durationMillis
         }
+    }
+
+    /// How a routed request ended, as stored in `usage_records.outcome`.
+    public enum Outcome: String, Sendable {
+        case ok
+        /// The engine or its node was lost, or the engine answered an error.
+        case failed
+        case rejected
     }
 
     /// Totals per project, API key and model.
@@ -97,7 +105,7 @@ public final class UsageLedger: Sendable {
     public func latency(instanceID: String, from: Int64, to: Int64) async throws -> (p50: Double, p95: Double)? {
         await flush()
         let durations = try await database.read {
-            try $0.query("SELECT duration_ms FROM usage_records WHERE instance_id = ? AND outcome = 'ok' AND at > ? AND at <= ? ORDER BY duration_ms",
+            try $0.query("SELECT duration_ms FROM usage_records WHERE instance_id = ? AND outcome = '\(UsageLedger.Outcome.ok.rawValue)' AND at > ? AND at <= ? ORDER BY duration_ms",
                          [.text(instanceID), .integer(from), .integer(to)]).map { try $0.double("duration_ms") }
         }
         guard !durations.isEmpty else { return nil }
@@ -112,7 +120,7 @@ public final class UsageLedger: Sendable {
         await flush()
         return try await database.read {
             try $0.query(Total.self, """
-                SELECT project_id, api_key_id, model_id, COUNT(*) AS requests, SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END) AS failed,
+                SELECT project_id, api_key_id, model_id, COUNT(*) AS requests, SUM(CASE WHEN outcome = '\(UsageLedger.Outcome.ok.rawValue)' THEN 0 ELSE 1 END) AS failed,
                        SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens
                 FROM usage_records WHERE project_id = ? AND at >= ? GROUP BY project_id, api_key_id, model_id ORDER BY model_id, api_key_id
                 """, [.text(projectID), .integer(since)])

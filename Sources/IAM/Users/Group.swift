@@ -81,7 +81,7 @@ extension IdentityService {
             guard try connection.execute("DELETE FROM groups WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) == 1 else {
                 throw IAMError.groupNotFound(id)
             }
-            try connection.execute("DELETE FROM role_bindings WHERE principal_kind = 'group' AND principal_id = ?", [.text(id)])
+            try connection.execute("DELETE FROM role_bindings WHERE principal_kind = '\(Principal.Kind.group.rawValue)' AND principal_id = ?", [.text(id)])
         }
         invalidateAllBindings()
     }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Logging
 
@@ -45,7 +46,7 @@ enum DeviceEraser {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        // Discarding a large device takes a while; a blocking wait, on the worker thread this runs on.
+        return ProcessExit.waitBlocking(process, timeout: 3600) == 0
     }
 }

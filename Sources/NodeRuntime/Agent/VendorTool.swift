@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Runs a vendor tool (`nvidia-smi`, `rocm-smi`, `xpu-smi`) found on PATH. Blocking: call it on a worker thread.
@@ -14,7 +15,6 @@ enum VendorTool {
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        return ProcessExit.waitBlocking(process, timeout: 60) == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 }

@@ -32,7 +32,7 @@ extension NodeService {
                 // Only id, fabric and size are read for the choice; full rows only for the chosen nodes.
                 let candidates = try connection.query("""
                     SELECT n.id, n.fabric, SUM(a.count) AS size FROM node_accelerators a JOIN nodes n ON n.id = a.node_id
-                    WHERE a.vendor = ? AND a.model = ? AND n.state = 'available' AND n.tenant_id IS NULL GROUP BY n.id, n.fabric
+                    WHERE a.vendor = ? AND a.model = ? AND n.state = '\(NodeState.available.rawValue)' AND n.tenant_id IS NULL GROUP BY n.id, n.fabric
                     """, [.text(vendor), .text(model)]).map { NodePicker.Candidate(id: try $0.string("id"), fabric: try $0.optionalString("fabric"), size: Int(try $0.int64("size"))) }
                 guard let picked = NodePicker.pick(candidates, count: count) else {
                     throw ProvisionerError.insufficientCapacity(vendor: vendor, model: model, asked: count, available: candidates.map(\.size).reduce(0, +))

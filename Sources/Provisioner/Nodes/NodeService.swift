@@ -148,7 +148,7 @@ public final class NodeService: Sendable {
 
     static func queue(_ kind: NodeOperation.Kind, node: String, at now: Int64, on connection: any SQLConnection) throws {
         try connection.execute(
-            "INSERT INTO node_operations (id, node_id, kind, state, attempts, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+            "INSERT INTO node_operations (id, node_id, kind, state, attempts, created_at, updated_at) VALUES (?, ?, ?, '\(NodeOperation.State.pending.rawValue)', 0, ?, ?)",
             [.text(Identifier.make("op", at: now)), .text(node), .text(kind.rawValue), .integer(now), .integer(now)])
     }
 }

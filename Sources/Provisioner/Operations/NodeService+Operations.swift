@@ -13,7 +13,7 @@ extension NodeService {
     public func runDueOperations() async -> Int {
         await failOverdueWipes()
         let pending = (try? await database.read {
-            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('pending', 'running') ORDER BY created_at, id LIMIT 256")
+            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state IN ('\(NodeOperation.State.pending.rawValue)', '\(NodeOperation.State.running.rawValue)') ORDER BY created_at, id LIMIT 256")
         }) ?? []
         var seen = Set<String>()
         let due = pending.filter { seen.insert($0.nodeId).inserted }.prefix(32)
@@ -27,7 +27,7 @@ extension NodeService {
         let now = clock.nowMillis()
         do {
             try await database.write { connection in
-                try connection.execute("UPDATE node_operations SET state = 'running', attempts = attempts + 1, progress = ?, updated_at = ? WHERE id = ?",
+                try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.running.rawValue)', attempts = attempts + 1, progress = ?, updated_at = ? WHERE id = ?",
                                        [.text("started"), .integer(now), .text(operation.id)])
             }
             let node = try await node(operation.nodeId)
@@ -42,7 +42,7 @@ extension NodeService {
                 if let agents, let command = await agents.requestWipe(nodeID: node.id) {
                     let now = clock.nowMillis()
                     try await database.write {
-                        try $0.execute("UPDATE node_operations SET state = 'waiting', progress = ?, updated_at = ? WHERE id = ?",
+                        try $0.execute("UPDATE node_operations SET state = '\(NodeOperation.State.waiting.rawValue)', progress = ?, updated_at = ? WHERE id = ?",
                                        [.text("wipe requested from the node's agent (command \(command))"), .integer(now), .text(operation.id)])
                     }
                     logger.info("release: wipe requested from the node's agent", metadata: ["node": .string(node.name), "command": .string(command)])
@@ -65,7 +65,7 @@ extension NodeService {
             let next = try NodeLifecycle.apply(.inspected, to: current.state, node: current.name)
             try connection.execute("UPDATE nodes SET state = ?, inventory = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .text(json), .integer(now), .text(node.id)])
-            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+            try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.succeeded.rawValue)', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
                                    [.text("inventory read: \(inventory.nics.count) NICs, \(inventory.processors.count) processors"), .integer(now), .text(operation)])
         }
         logger.info("node inspected", metadata: ["node": .string(node.name), "missing": .string(inventory.missing.joined(separator: ","))])
@@ -85,7 +85,7 @@ extension NodeService {
         try await redfish.reset(endpoint, power == "On" ? .forceRestart : .on)
         let now = clock.nowMillis()
         try await database.write { connection in
-            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+            try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.succeeded.rawValue)', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
                                    [.text("power-cycled into the image; the node becomes active when its agent registers"), .integer(now), .text(operation)])
         }
     }
@@ -94,7 +94,7 @@ extension NodeService {
     /// (or fail the release with the agent's reason).
     public func completeWipe(nodeID: String, _ report: WipeReport) async throws {
         guard let operation = try await database.read({
-            try $0.queryFirst(NodeOperation.self, "SELECT * FROM node_operations WHERE node_id = ? AND kind = 'release' AND state = 'waiting'", [.text(nodeID)])
+            try $0.queryFirst(NodeOperation.self, "SELECT * FROM node_operations WHERE node_id = ? AND kind = '\(NodeOperation.Kind.release.rawValue)' AND state = '\(NodeOperation.State.waiting.rawValue)'", [.text(nodeID)])
         }) else { throw ProvisionerError.invalidField(field: "commandId", reason: "no release of this node is waiting for a wipe") }
         let node = try await node(nodeID)
         if let error = report.error {
@@ -114,14 +114,14 @@ extension NodeService {
     /// At start: an operation that was waiting for an agent (a wipe command is held in memory and
     /// died with the previous process) runs again, so the command is sent again.
     public func requeueWaitingOperations() async {
-        _ = try? await database.write { try $0.execute("UPDATE node_operations SET state = 'pending' WHERE state = 'waiting'", []) }
+        _ = try? await database.write { try $0.execute("UPDATE node_operations SET state = '\(NodeOperation.State.pending.rawValue)' WHERE state = '\(NodeOperation.State.waiting.rawValue)'", []) }
     }
 
     /// Releases whose agent never reported a wipe within the timeout fail (the node goes to `failed`).
     private func failOverdueWipes() async {
         let cutoff = clock.nowMillis() - wipeTimeoutMillis
         let overdue = (try? await database.read {
-            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state = 'waiting' AND updated_at < ?", [.integer(cutoff)])
+            try $0.query(NodeOperation.self, "SELECT * FROM node_operations WHERE state = '\(NodeOperation.State.waiting.rawValue)' AND updated_at < ?", [.integer(cutoff)])
         }) ?? []
         for operation in overdue {
             await record(failure: ProvisionerError.invalidField(field: "wipe", reason: "the node's agent did not report its wipe within \(wipeTimeoutMillis / 1000) s"),
@@ -141,7 +141,7 @@ extension NodeService {
             let next = try NodeLifecycle.apply(action, to: current.state, node: current.name)
             try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .integer(now), .text(node.id)])
-            try connection.execute("UPDATE node_operations SET state = 'succeeded', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
+            try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.succeeded.rawValue)', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
                                    [.text(progress), .integer(now), .text(operation)])
         }
     }

@@ -50,7 +50,7 @@ extension InstanceService {
             guard let old = try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)]), old.desired == .running else {
                 throw SchedulerError.instanceNotFound(id)
             }
-            guard try connection.scalarInt("SELECT COUNT(*) FROM swaps WHERE from_instance = ? AND phase IN ('loading', 'checking', 'draining')", [.text(id)]) == 0 else {
+            guard try connection.scalarInt("SELECT COUNT(*) FROM swaps WHERE from_instance = ? AND phase IN ('\(Swap.Phase.loading.rawValue)', '\(Swap.Phase.checking.rawValue)', '\(Swap.Phase.draining.rawValue)')", [.text(id)]) == 0 else {
                 throw SchedulerError.invalidField(field: "id", reason: "instance \(id) is already being swapped")
             }
             let served = try connection.query("SELECT COALESCE(served_model, model_id) AS served FROM instances WHERE id = ?", [.text(id)]).first?.string("served") ?? old.modelId
@@ -64,7 +64,7 @@ extension InstanceService {
                 """,
                 [.text(newID), .text(request.modelId), .text((request.engine ?? old.engine).rawValue), .text(arguments), .text(served),
                  .integer(now), .integer(now), .text(id)])
-            try connection.execute("INSERT INTO swaps (id, from_instance, to_instance, phase, started_at) VALUES (?, ?, ?, 'loading', ?)",
+            try connection.execute("INSERT INTO swaps (id, from_instance, to_instance, phase, started_at) VALUES (?, ?, ?, '\(Swap.Phase.loading.rawValue)', ?)",
                                    [.text(swapID), .text(id), .text(newID), .integer(now)])
             return (try connection.queryFirst(Swap.self, "SELECT * FROM swaps WHERE id = ?", [.text(swapID)])!,
                     try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(newID)])!)
@@ -89,7 +89,7 @@ extension InstanceService {
         try await database.write { connection in
             try connection.execute("UPDATE instances SET serving = 1, updated_at = ?, version = version + 1 WHERE id = ?", [.integer(now), .text(swap.toInstance)])
             try connection.execute("UPDATE instances SET serving = 0, updated_at = ?, version = version + 1 WHERE id = ?", [.integer(now), .text(swap.fromInstance)])
-            try connection.execute("UPDATE swaps SET phase = 'draining', flipped_at = ? WHERE id = ?", [.integer(now), .text(swap.id)])
+            try connection.execute("UPDATE swaps SET phase = '\(Swap.Phase.draining.rawValue)', flipped_at = ? WHERE id = ?", [.integer(now), .text(swap.id)])
         }
     }
 

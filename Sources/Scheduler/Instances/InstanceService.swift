@@ -44,7 +44,7 @@ public final class InstanceService: Sendable {
                 """
                 INSERT INTO instances (id, agent_id, project_id, model_id, engine, arguments, devices, vendor, companions, served_model, desired, phase,
                                        restarts, created_at, updated_at, version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 'staging', 0, ?, ?, 1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '\(ModelInstance.Desired.running.rawValue)', '\(RunnerPhase.staging.rawValue)', 0, ?, ?, 1)
                 """, values)
             return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
         }
@@ -87,14 +87,14 @@ public final class InstanceService: Sendable {
     /// The project's instances wanted running, by id.
     public func instances(projectID: String) async throws -> [ModelInstance] {
         try await database.read {
-            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE project_id = ? AND desired = 'running' ORDER BY id LIMIT 10000", [.text(projectID)])
+            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE project_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)' ORDER BY id LIMIT 10000", [.text(projectID)])
         }
     }
 
     /// Memory held by running instances, by agent.
     public func reservedBytes() async throws -> [String: Int64] {
         let rows = try await database.read {
-            try $0.query("SELECT agent_id, SUM(memory_bytes) AS held FROM instances WHERE desired = 'running' GROUP BY agent_id", [])
+            try $0.query("SELECT agent_id, SUM(memory_bytes) AS held FROM instances WHERE desired = '\(ModelInstance.Desired.running.rawValue)' GROUP BY agent_id", [])
         }
         return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("agent_id"), try $0.int64("held")) })
     }
@@ -126,7 +126,7 @@ public final class InstanceService: Sendable {
             guard let before = try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)]) else {
                 throw SchedulerError.instanceNotFound(id)
             }
-            try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE id = ?",
+            try connection.execute("UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.integer(now), .text(id)])
             if before.desired == .running { try Self.releaseEndedPlacements([before], on: connection) }
             return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
@@ -137,10 +137,10 @@ public final class InstanceService: Sendable {
     public func stopPlacement(_ placementID: String, projectID: String) async throws -> [ModelInstance] {
         let now = clock.nowMillis()
         return try await database.write { connection in
-            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? AND project_id = ? AND desired = 'running'",
+            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? AND project_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'",
                                                [.text(placementID), .text(projectID)])
             guard !running.isEmpty else { throw SchedulerError.placementNotFound(placementID) }
-            try connection.execute("UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE placement_id = ? AND desired = 'running'",
+            try connection.execute("UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE placement_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'",
                                    [.integer(now), .text(placementID)])
             try Self.releaseEndedPlacements(running, on: connection)
             return try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? ORDER BY shard_rank, id", [.text(placementID)])
@@ -152,9 +152,9 @@ public final class InstanceService: Sendable {
     public func stopAll(agentID: String) async throws -> Int {
         let now = clock.nowMillis()
         return try await database.write { connection in
-            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = 'running'", [.text(agentID)])
+            let running = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'", [.text(agentID)])
             let stopped = try connection.execute(
-                "UPDATE instances SET desired = 'stopped', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = 'running'",
+                "UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'",
                 [.integer(now), .text(agentID)])
             try Self.releaseEndedPlacements(running, on: connection)
             return stopped
@@ -166,7 +166,7 @@ public final class InstanceService: Sendable {
         var placements: [String: String] = [:]
         for instance in stopped { if let placement = instance.placementId, let project = instance.projectId { placements[placement] = project } }
         for (placement, project) in placements {
-            let left = try connection.query("SELECT 1 FROM instances WHERE placement_id = ? AND desired = 'running' LIMIT 1", [.text(placement)])
+            let left = try connection.query("SELECT 1 FROM instances WHERE placement_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)' LIMIT 1", [.text(placement)])
             if left.isEmpty { try QuotaLedger.release(["clusters": 1], at: "project:\(project)", on: connection) }
         }
     }
@@ -174,7 +174,7 @@ public final class InstanceService: Sendable {
     /// The instances an agent should run now.
     public func desired(for agentID: String) async throws -> DesiredState {
         DesiredState(instances: try await database.read {
-            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = 'running' ORDER BY id", [.text(agentID)])
+            try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)' ORDER BY id", [.text(agentID)])
         }.map(\.spec))
     }
 
@@ -207,7 +207,7 @@ public final class InstanceService: Sendable {
         try await database.write { connection in
             for agent in agentIDs {
                 try connection.execute(
-                    "UPDATE instances SET phase = 'failed', endpoint = NULL, last_error = ?, updated_at = ?, version = version + 1 WHERE agent_id = ? AND phase != 'stopped'",
+                    "UPDATE instances SET phase = '\(RunnerPhase.failed.rawValue)', endpoint = NULL, last_error = ?, updated_at = ?, version = version + 1 WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)'",
                     [.text(reason), .integer(now), .text(agent)])
             }
         }

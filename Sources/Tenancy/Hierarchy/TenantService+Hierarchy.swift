@@ -13,7 +13,7 @@ extension TenantService {
             guard try connection.scalarInt("SELECT COUNT(*) FROM orgs WHERE tenant_id = ? AND slug = ?", [.text(tenantID), .text(input.slug)]) == 0 else {
                 throw TenancyError.duplicate(what: "org", value: input.slug)
             }
-            try connection.execute("INSERT INTO orgs (id, tenant_id, name, slug, status, created_at, version) VALUES (?, ?, ?, ?, 'active', ?, 1)",
+            try connection.execute("INSERT INTO orgs (id, tenant_id, name, slug, status, created_at, version) VALUES (?, ?, ?, ?, '\(HierarchyStatus.active.rawValue)', ?, 1)",
                                    [.text(id), .text(tenantID), .text(input.name), .text(input.slug), .integer(now)])
             try QuotaLedger.register("org:\(id)", parent: "tenant:\(tenantID)", label: "org \(input.slug)", on: connection)
             return try connection.queryFirst(Org.self, "SELECT * FROM orgs WHERE id = ?", [.text(id)])!
@@ -34,7 +34,7 @@ extension TenantService {
                 throw TenancyError.duplicate(what: "project", value: input.slug)
             }
             try connection.execute(
-                "INSERT INTO projects (id, tenant_id, org_id, name, slug, status, created_at, version) VALUES (?, ?, ?, ?, ?, 'active', ?, 1)",
+                "INSERT INTO projects (id, tenant_id, org_id, name, slug, status, created_at, version) VALUES (?, ?, ?, ?, ?, '\(HierarchyStatus.active.rawValue)', ?, 1)",
                 [.text(id), .text(tenantID), .text(orgID), .text(input.name), .text(input.slug), .integer(now)])
             try QuotaLedger.register("project:\(id)", parent: "org:\(orgID)", label: "project \(input.slug)", on: connection)
             return try connection.queryFirst(Project.self, "SELECT * FROM projects WHERE id = ?", [.text(id)])!

@@ -26,7 +26,7 @@ extension TenantService {
                 throw TenancyError.duplicate(what: "tenant", value: request.slug)
             }
             try connection.execute(
-                "INSERT INTO tenants (id, name, slug, status, request, created_at, updated_at, version) VALUES (?, ?, ?, 'onboarding', ?, ?, ?, 1)",
+                "INSERT INTO tenants (id, name, slug, status, request, created_at, updated_at, version) VALUES (?, ?, ?, '\(Tenant.Status.onboarding.rawValue)', ?, ?, ?, 1)",
                 [.text(id), .text(request.name), .text(request.slug), .text(body), .integer(now), .integer(now)])
             for (position, step) in OnboardingStep.allCases.enumerated() {
                 let done = step == .domainCreated
@@ -51,7 +51,7 @@ extension TenantService {
 
     /// Restarts onboarding of every tenant a previous process left `onboarding`; called at start.
     public func resumeInterruptedOnboarding() async {
-        let stuck = (try? await database.read { try $0.query(Tenant.self, "SELECT * FROM tenants WHERE status = 'onboarding'") }) ?? []
+        let stuck = (try? await database.read { try $0.query(Tenant.self, "SELECT * FROM tenants WHERE status = '\(Tenant.Status.onboarding.rawValue)'") }) ?? []
         for tenant in stuck {
             logger.notice("resuming interrupted onboarding", metadata: ["tenant": .string(tenant.slug)])
             _ = try? await runOnboarding(tenant.id)
@@ -138,7 +138,7 @@ extension TenantService {
             try await database.write { try QuotaLedger.setLimits(finalLimits, for: "tenant:\(tenantID)", on: $0) }
             return nil
         case .ready:
-            try await database.write { try $0.execute("UPDATE tenants SET status = 'ready', failed_step = NULL, error = NULL WHERE id = ?", [.text(tenantID)]) }
+            try await database.write { try $0.execute("UPDATE tenants SET status = '\(Tenant.Status.ready.rawValue)', failed_step = NULL, error = NULL WHERE id = ?", [.text(tenantID)]) }
             return nil
         }
     }
@@ -148,7 +148,7 @@ extension TenantService {
         try await database.write { connection in
             switch state {
             case .running:
-                try connection.execute("UPDATE onboarding_steps SET state = 'running', started_at = ?, finished_at = NULL, error = NULL, attempts = attempts + 1 WHERE tenant_id = ? AND step = ?",
+                try connection.execute("UPDATE onboarding_steps SET state = '\(OnboardingRecord.State.running.rawValue)', started_at = ?, finished_at = NULL, error = NULL, attempts = attempts + 1 WHERE tenant_id = ? AND step = ?",
                                        [.integer(now), .text(tenantID), .text(step.rawValue)])
             default:
                 try connection.execute("UPDATE onboarding_steps SET state = ?, finished_at = ?, error = ? WHERE tenant_id = ? AND step = ?",

@@ -30,3 +30,24 @@ import Testing
         #expect(!matches("group.addTask { await x() }") && !matches("try await Task.sleep(for: .seconds(1))"))
     }
 }
+
+/// States stored in SQL are written from the enums that define them (`'\(NodeState.available.rawValue)'`),
+/// never as string literals beside them, so renaming a case cannot leave a query behind.
+@Suite struct SQLStateLiteralsTests {
+    static let literal = try! NSRegularExpression(pattern: #"\b(state|phase|desired|status|outcome|kind|principal_kind) (=|<>|!=|IN) \(?'[a-z]"#)
+
+    @Test func noQueryComparesAStateWithALiteral() throws {
+        let sources = ModuleLayeringTests.root.appendingPathComponent("Sources")
+        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".swift") && !$0.hasPrefix("Benchmarks/") } ?? []
+        for file in files {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = String(line)
+                if Self.literal.firstMatch(in: code, range: NSRange(code.startIndex..., in: code)) != nil {
+                    Issue.record("Sources/\(file):\(number + 1) writes a state as a literal: \(line.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+    }
+}

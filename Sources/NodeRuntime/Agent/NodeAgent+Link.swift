@@ -1,0 +1,97 @@
+import Core
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NodeContract
+import ServiceLifecycle
+
+/// The link to the controller: startup reconciliation, registration, heartbeats with the observed state.
+extension NodeAgent {
+    /// Startup reconciliation (orphaned runners and staged copies), then the link loop until shutdown.
+    public func runLink() async {
+        let orphans = records.reapOrphans(logger: logger)
+        if orphans > 0 { events.append(kind: "runner.orphans-stopped", fields: ["count": String(orphans)]) }
+        if configuration.cleanupOnDeactivate { await evict(trigger: "startup", keepBytes: configuration.stagingKeepRecentBytes) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.work.run() }
+            group.addTask { await self.telemetryLoop() }
+            group.addTask { await self.alertLoop() }
+            await linkLoop()
+            // Runners stop gracefully (SIGTERM, then SIGKILL) while their supervisors still run;
+            // then the owned work ends, and with it every loop.
+            await stopAll()
+            work.finish()
+            group.cancelAll()
+        }
+    }
+
+    func linkLoop() async {
+        var backoff = 0.5
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if current == nil { try await register() }
+                do {
+                    try await heartbeat()
+                } catch AgentError.controller(let status, _) where status == 401 {
+                    // The controller no longer knows this session (it marked the node lost): join again, with a new node id.
+                    logger.warning("session unknown to the controller; registering again (the node id changes)")
+                    session.withLockedValue { $0 = nil }
+                    continue
+                }
+                backoff = 0.5
+                try await Task.sleep(for: .milliseconds(Int64((current?.heartbeatSeconds ?? 5) * 1000)))
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("cannot reach or join the controller; retrying with backoff", metadata: ["error": .string("\(error)"), "backoffSeconds": .stringConvertible(backoff)])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 30)
+            }
+        }
+    }
+
+    func register() async throws {
+        let saved = credentials.load().flatMap { $0.controllerURL == configuration.controllerURL ? $0 : nil }
+        guard saved != nil || configuration.joinToken != nil else {
+            throw AgentError.io("no join token and no saved node credential: pass --join-token")
+        }
+        let inventory = try await workers.run { InventoryCollector.collect() }
+        let request = RegistrationRequest(joinToken: saved == nil ? configuration.joinToken : nil, nodeCredential: saved?.nodeCredential,
+                                          hostname: configuration.hostname, nodeName: configuration.nodeName, agentVersion: Self.version,
+                                          nodeAPIURL: "http://\(configuration.listen)", inventory: inventory)
+        let answer: RegistrationResponse
+        do {
+            answer = try await link.register(request)
+        } catch AgentError.controller(let status, let body) where status == 401 && saved != nil && configuration.joinToken != nil {
+            // The saved credential is no longer known (a restored controller): join again with the token.
+            logger.warning("saved node credential refused; joining with the join token", metadata: ["answer": .string(body)])
+            var retry = request
+            retry.nodeCredential = nil
+            retry.joinToken = configuration.joinToken
+            answer = try await link.register(retry)
+        }
+        if let credential = answer.nodeCredential {
+            do {
+                try credentials.save(.init(agentId: answer.agentId, nodeCredential: credential, controllerURL: configuration.controllerURL))
+            } catch {
+                logger.error("cannot save the node credential: after a restart this node needs a new join token", metadata: ["error": .string("\(error)")])
+            }
+        }
+        session.withLockedValue { $0 = answer }
+        events.append(kind: "agent.joined", fields: ["agent": answer.agentId, "session": answer.sessionId])
+        logger.info("joined the controller", metadata: ["agent": .string(answer.agentId), "session": .string(answer.sessionId)])
+    }
+
+    func heartbeat() async throws {
+        guard let token = current?.sessionToken else { return }
+        let answer = try await link.heartbeat(token: token, observed: await observed())
+        await reconcile(answer.desired)
+        for command in answer.commands { await handle(command) }
+    }
+
+    /// What the agent reports: its instances, staging copies and storage.
+    func observed() async -> ObservedState {
+        let instances = supervisors.withLockedValue { Array($0.values) }.map(\.status).sorted { $0.instanceId < $1.instanceId }
+        return ObservedState(instances: instances, staging: stager.statuses, storage: try? await storage())
+    }
+}

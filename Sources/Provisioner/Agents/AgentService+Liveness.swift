@@ -1,0 +1,92 @@
+import Core
+import Cryptography
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NodeContract
+import Redfish
+import Storage
+
+/// Agents as the API lists them, and the watch that marks silent ones lost.
+extension AgentService {
+    /// The agent bound to an enrolled node, if one ever joined naming it.
+    public func agentID(onNode nodeID: String) async throws -> String? {
+        try await database.read { try $0.query("SELECT id FROM agents WHERE node_id = ? ORDER BY registered_at DESC", [.text(nodeID)]).first?.string("id") }
+    }
+
+    /// The online agents of these enrolled nodes, by node id.
+    public func onlineAgents(onNodes nodeIDs: [String]) async throws -> [String: Agent] {
+        guard !nodeIDs.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: nodeIDs.count).joined(separator: ", ")
+        let agents = try await database.read {
+            try $0.query(Agent.self, "SELECT * FROM agents WHERE state = '\(Agent.State.online.rawValue)' AND node_id IN (\(marks))", nodeIDs.map { .text($0) })
+        }
+        return Dictionary(agents.compactMap { agent in agent.nodeId.map { ($0, withLiveness(agent)) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The enrolled node an agent runs on.
+    public func nodeID(of agentID: String) async throws -> String? {
+        try await database.read { try $0.query("SELECT node_id FROM agents WHERE id = ?", [.text(agentID)]).first?.optionalString("node_id") }
+    }
+
+    /// Agents by id, optionally only those in `state`.
+    public func agents(state: Agent.State? = nil, page: PageRequest) async throws -> Page<Agent> {
+        var sql = "SELECT * FROM agents WHERE id > ?"
+        var parameters: [SQLValue] = [.text(page.after ?? "")]
+        if let state { sql += " AND state = ?"; parameters.append(.text(state.rawValue)) }
+        sql += " ORDER BY id LIMIT ?"
+        parameters.append(.int(page.limit + 1))
+        let (query, values) = (sql, parameters)
+        var found = Page(fetched: try await database.read { try $0.query(Agent.self, query, values) }, request: page, key: \.id)
+        found.items = found.items.map(withLiveness)
+        return found
+    }
+
+    /// One agent, by its id or its current session id.
+    public func agent(_ id: String) async throws -> Agent {
+        guard let agent = try await database.read({ try $0.queryFirst(Agent.self, "SELECT * FROM agents WHERE id = ? OR session_id = ?", [.text(id), .text(id)]) }) else {
+            throw AgentError.notFound(id)
+        }
+        return withLiveness(agent)
+    }
+
+    func withLiveness(_ agent: Agent) -> Agent {
+        var agent = agent
+        if agent.state == .online, let seen = lastSeen.withLockedValue({ $0[agent.id] }) { agent.lastSeenAt = max(agent.lastSeenAt, seen) }
+        return agent
+    }
+
+    /// Marks agents silent for longer than `lostAfterSeconds` lost and ends their sessions; returns their ids.
+    public func markLost() async -> [String] {
+        let cutoff = clock.nowMillis() - Int64(lostAfterSeconds * 1000)
+        let silent = lastSeen.withLockedValue { seen in seen.filter { $0.value < cutoff }.map(\.key) }
+        guard !silent.isEmpty else { return [] }
+        let now = clock.nowMillis()
+        do {
+            try await database.write { connection in
+                for agent in silent {
+                    try connection.execute("UPDATE agents SET state = '\(Agent.State.lost.rawValue)', last_seen_at = ?, version = version + 1 WHERE id = ?",
+                                           [.integer(self.lastSeen.withLockedValue { $0[agent] } ?? now), .text(agent)])
+                }
+            }
+        } catch {
+            logger.error("cannot record lost agents", metadata: ["error": .string("\(error)")])
+            return []
+        }
+        let lost = Set(silent)
+        lastSeen.withLockedValue { seen in for agent in lost { seen[agent] = nil } }
+        sessions.withLockedValue { $0 = $0.filter { !lost.contains($0.value.agentID) } }
+        pendingCommands.withLockedValue { pending in for agent in lost { pending[agent] = nil } }
+        for agent in silent { logger.warning("agent lost: no heartbeat", metadata: ["agent": .string(agent), "afterSeconds": .stringConvertible(lostAfterSeconds)]) }
+        return silent
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, so equal values encode to equal bytes.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+}

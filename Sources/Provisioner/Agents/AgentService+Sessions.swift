@@ -1,0 +1,32 @@
+import Core
+import Cryptography
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NodeContract
+import Redfish
+import Storage
+
+/// Sessions: the agent's bearer token, heartbeats with the observed state.
+extension AgentService {
+    /// The agent and session a session token belongs to.
+    public func authenticate(sessionToken: String) throws -> (agentID: String, sessionID: String) {
+        guard let session = sessions.withLockedValue({ $0[Digest.sha256Hex(sessionToken)] }) else { throw AgentError.unknownSession }
+        return (session.agentID, session.sessionID)
+    }
+
+    /// Records a heartbeat; the observed state is written only when it changed. Returns whether it did.
+    @discardableResult
+    public func heartbeat(agentID: String, observed: ObservedState) async throws -> Bool {
+        let now = clock.nowMillis()
+        lastSeen.withLockedValue { $0[agentID] = now }
+        let json = String(decoding: try JSONEncoder.sorted.encode(observed), as: UTF8.self)
+        let digest = Digest.sha256Hex(json)
+        guard observedDigests.withLockedValue({ $0[agentID] }) != digest else { return false }
+        try await database.write {
+            try $0.execute("UPDATE agents SET observed = ?, last_seen_at = ?, state = '\(Agent.State.online.rawValue)' WHERE id = ?", [.text(json), .integer(now), .text(agentID)])
+        }
+        observedDigests.withLockedValue { $0[agentID] = digest }
+        return true
+    }
+}
