@@ -43,6 +43,8 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "Cryptography", dependencies: ["COpenSSL", "Core"], swiftSettings: strict),
         .target(name: "NodeContract", swiftSettings: strict),
+        // The one configuration mechanism of every process: YAML file, then METALPLANE_* variables, then flags.
+        .target(name: "Settings", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Storage", dependencies: [
             "CSQLite", "Core",
             .product(name: "Logging", package: "swift-log"),
@@ -107,7 +109,7 @@ let package = Package(
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
-            "Gateway",
+            "Gateway", "Settings",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -122,7 +124,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "NodeRuntime", dependencies: [
-            "Core", "Cryptography", "NodeContract",
+            "Core", "Cryptography", "NodeContract", "Settings",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -154,7 +156,7 @@ let package = Package(
 
         // The one binary: parses arguments and wires the modules.
         .executableTarget(name: "metalplane", dependencies: [
-            "Core", "Cryptography", "Portal", "NodeRuntime", "Backup", "Storage", "ControllerClient", "Benchmarks",
+            "Core", "Cryptography", "Portal", "NodeRuntime", "Backup", "Storage", "ControllerClient", "Benchmarks", "Settings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -173,7 +175,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "PortalTests", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy", "TestPeers", "Redfish",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy", "TestPeers", "Redfish", "Settings",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -190,7 +192,7 @@ let package = Package(
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core", "NodeContract"], swiftSettings: strict),
         .testTarget(name: "NodeRuntimeTests", dependencies: [
-            "NodeRuntime", "NodeContract", "Core",
+            "NodeRuntime", "NodeContract", "Core", "Settings",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

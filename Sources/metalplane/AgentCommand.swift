@@ -1,3 +1,4 @@
+import Settings
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -31,14 +32,12 @@ struct AgentRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func run() async throws {
-        var settings = AgentConfiguration()
+        let settings: AgentConfiguration
         do {
-            if let config { try settings.apply(yaml: try String(contentsOfFile: config, encoding: .utf8)) }
-            try settings.apply(environment: ProcessInfo.processInfo.environment)
-            let flags: [(String, String?)] = [("controller", controller), ("joinToken", joinToken), ("nodeName", nodeName), ("stateDir", stateDir),
-                                              ("node_cache_path", nodeCachePath), ("listen", listen), ("hostname", hostname)]
-            for case let (key, value?) in flags { try settings.set(key, value) }
-        } catch let error as AgentConfigurationError {
+            settings = try AgentConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment, flags: [
+                ("controller", controller), ("joinToken", joinToken), ("nodeName", nodeName), ("stateDir", stateDir),
+                ("node_cache_path", nodeCachePath), ("listen", listen), ("hostname", hostname)])
+        } catch {
             throw ValidationError(error.description)
         }
         let logger = LogSetup.logger(format: logFormat, level: logLevel)

@@ -31,11 +31,18 @@ import Testing
         #expect(try await c.call(.POST, "/api/v1/tenants/routerco/projects/\(world.project)/nodes", bearer: world.tenantAdmin,
                                  json: #"{"nodeNames": ["p1", "p2"]}"#).status == 201)
         _ = try await c.call(.PUT, "/api/v1/nodes/p1/links", bearer: world.admin, json: #"{"links": [{"node": "p2", "kind": "infiniband"}]}"#)
+        // Each node reports 24 GiB of memory, whatever this machine has: the agents read their
+        // inventory from a fixture tree.
+        let machine = FileManager.default.temporaryDirectory.appendingPathComponent("mp-machine-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: machine + "/proc", withIntermediateDirectories: true)
+        try "processor\t: 0\nmodel name\t: Fixture CPU\nprocessor\t: 1\nmodel name\t: Fixture CPU\n".write(toFile: machine + "/proc/cpuinfo", atomically: true, encoding: .utf8)
+        try "MemTotal:       25165824 kB\nMemAvailable:   20000000 kB\n".write(toFile: machine + "/proc/meminfo", atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: machine) }
         var agents: [AgentProcess] = []
         defer { agents.forEach { $0.stopEverything() } }
         for name in ["p1", "p2"] {
             let join = try #require(try await c.call(.POST, "/api/v1/join-tokens", bearer: world.admin, json: "{}").json["token"] as? String)
-            agents.append(try AgentProcess(controllerURL: c.baseURL, joinToken: join, environment: ["METALPLANE_NODE_NAME": name]))
+            agents.append(try AgentProcess(controllerURL: c.baseURL, joinToken: join, environment: ["METALPLANE_NODE_NAME": name, "METALPLANE_INVENTORY_ROOT": machine]))
         }
         let base = "/api/v1/tenants/routerco/projects/\(world.project)"
         let identities = try #require(try await eventually(15) { () -> [[String: Any]]? in
@@ -43,8 +50,7 @@ import Testing
             return nodes.count == 2 ? nodes : nil
         })
         let sessionOf = Dictionary(uniqueKeysWithValues: identities.map { ($0["name"] as! String, $0["nodeId"] as! String) })
-        let free = try #require(identities.first?["freeBytes"] as? Int)
-        try #require(free < 36_000_000_000 && free > 15_000_000_000, "this test expects nodes with 15–36 GB of memory each (\(free))")
+        #expect(identities.allSatisfy { $0["freeBytes"] as? Int == 24 << 30 }, "each node has the fixture's 24 GiB: \(identities)")
 
         func place(_ body: String) async throws -> ControllerProcess.Reply {
             try await c.call(.POST, base + "/place_instance", bearer: world.tenantAdmin, json: body)

@@ -1,8 +1,9 @@
 import Foundation
+import Settings
 
 /// Everything a node agent runs with. Every number the runbook gives is a default here and can be
 /// changed by flag, `METALPLANE_*` variable or the YAML file (with per-node overrides by hostname).
-public struct AgentConfiguration: Sendable, Equatable {
+public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
     /// The controller's base URL; the agent only connects out to it.
     public var controllerURL = "http://127.0.0.1:8080"
     /// A join token for the first join; later joins use the credential kept in `stateDirectory`.
@@ -50,6 +51,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var alertMemoryAvailableCritical = 0.05
     /// A 4 KiB write and fsync on the staging volume slower than this raises a storage-latency alert.
     public var alertStorageLatencyWarnSeconds = 0.5
+    /// The tree the hardware inventory is read from (`/proc`, `/sys` under it): `/` on a node; a
+    /// fixture tree to dry-run an agent as a machine it is not (the tests give nodes a fixed memory).
+    public var inventoryRoot = "/"
     /// Where the event log lives (default `<state>/events`).
     public var eventLogDirectory: String?
 
@@ -59,7 +63,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var effectiveEventLogDirectory: String { eventLogDirectory ?? stateDirectory + "/events" }
 
     /// Host and port of `listen`.
-    public func listenAddress() throws -> (host: String, port: Int) {
+    public func listenAddress() throws(SettingsError) -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw AgentConfigurationError.invalid(key: "listen", reason: "must be HOST:PORT")
         }
@@ -81,16 +85,12 @@ public struct AgentConfiguration: Sendable, Equatable {
         ("alertAcceleratorCriticalCelsius", "METALPLANE_ALERT_ACCELERATOR_CRITICAL_CELSIUS"), ("alertCPUUtilizationWarn", "METALPLANE_ALERT_CPU_WARN"),
         ("alertMemoryAvailableWarn", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN"), ("alertMemoryAvailableCritical", "METALPLANE_ALERT_MEMORY_AVAILABLE_CRITICAL"),
         ("alertStorageLatencyWarnSeconds", "METALPLANE_ALERT_STORAGE_LATENCY_WARN_SECONDS"), ("wipeDevices", "METALPLANE_WIPE_DEVICES"),
+        ("inventoryRoot", "METALPLANE_INVENTORY_ROOT"),
     ]
 
-    /// Overlays `METALPLANE_*` variables.
-    public mutating func apply(environment: [String: String]) throws {
-        for (key, name) in Self.keys { if let value = environment[name] { try set(key, value) } }
-    }
-
     /// Sets one key from text, checking its type and range.
-    public mutating func set(_ key: String, _ value: String) throws {
-        func number(_ range: ClosedRange<Double>) throws -> Double {
+    public mutating func set(_ key: String, _ value: String) throws(SettingsError) {
+        func number(_ range: ClosedRange<Double>) throws(SettingsError) -> Double {
             guard let number = Double(value), range.contains(number) else {
                 throw AgentConfigurationError.invalid(key: key, reason: "must be a number in \(range.lowerBound)…\(range.upperBound), got \(value)")
             }
@@ -123,6 +123,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "eventLogFreeSpaceFloorBytes": eventLogFreeSpaceFloorBytes = Int64(try number(0...1e15))
         case "eventLogCheckEvery": eventLogCheckEvery = Int(try number(1...1e9))
         case "eventLogDir": eventLogDirectory = value
+        case "inventoryRoot": inventoryRoot = value
         case "wipeDevices":
             wipeDevices = value.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",")
                 .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }.filter { !$0.isEmpty }
@@ -139,12 +140,5 @@ public struct AgentConfiguration: Sendable, Equatable {
 }
 
 /// A node agent setting that cannot be used.
-public enum AgentConfigurationError: Error, CustomStringConvertible, Equatable {
-    case invalid(key: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalid(let key, let reason): "node agent setting \(key): \(reason)"
-        }
-    }
-}
+/// What a refused agent setting reports (the one mechanism's error).
+public typealias AgentConfigurationError = SettingsError

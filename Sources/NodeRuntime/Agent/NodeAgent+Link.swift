@@ -55,7 +55,8 @@ extension NodeAgent {
         guard saved != nil || configuration.joinToken != nil else {
             throw AgentError.io("no join token and no saved node credential: pass --join-token")
         }
-        let inventory = try await workers.run { InventoryCollector.collect() }
+        let root = configuration.inventoryRoot
+        let inventory = try await workers.run { InventoryCollector.collect(root: root) }
         let request = RegistrationRequest(joinToken: saved == nil ? configuration.joinToken : nil, nodeCredential: saved?.nodeCredential,
                                           hostname: configuration.hostname, nodeName: configuration.nodeName, agentVersion: Self.version,
                                           nodeAPIURL: "http://\(configuration.listen)", inventory: inventory)

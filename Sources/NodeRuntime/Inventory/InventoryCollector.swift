@@ -4,8 +4,9 @@ import NodeContract
 /// Reads the node's hardware: Linux sources, and each vendor's tool where it is installed
 /// (`nvidia-smi`, `rocm-smi`, `xpu-smi`). Blocking: run it on a worker thread.
 enum InventoryCollector {
-    static func collect() -> InventoryReport {
-        let linux = try? LinuxInventoryParsers.read()
+    /// The inventory; `root` is `/` on a node, a fixture tree for dry runs and tests.
+    static func collect(root: String = "/") -> InventoryReport {
+        let linux = try? LinuxInventoryParsers.read(root: root.hasSuffix("/") ? root : root + "/")
         var accelerators: [DetectedAccelerator] = []
         if let output = VendorTool.output("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"]) {
             accelerators += (try? VendorToolParsers.nvidiaSMI(output)) ?? []

@@ -4,11 +4,11 @@ import HTTPTypes
 import Core
 import Foundation
 import NetworkPools
-import Yams
+import Settings
 
 /// Everything a controller runs with. Precedence: command-line flag, then `METALPLANE_*`
 /// environment variable, then the YAML file, then the defaults here.
-public struct ControllerConfiguration: Sendable, Equatable {
+public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     /// `host:port` to listen on.
     public var listen = "127.0.0.1:8080"
     /// Where the database and generated secrets live.
@@ -108,20 +108,14 @@ public struct ControllerConfiguration: Sendable, Equatable {
         return (String(listen[..<colon]), port)
     }
 
-    /// Overlays the keys of a YAML document.
-    public mutating func apply(yaml text: String) throws(ConfigurationError) {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch { throw .invalid(key: "(file)", reason: "not valid YAML: \(error)") }
-        guard let map = node as? [String: Any] else {
-            if node == nil { return }
-            throw .invalid(key: "(file)", reason: "the top level must be a mapping")
-        }
-        for (key, value) in map where key != "pools" { try set(key, String(describing: value)) }
-        if let pools = map["pools"] {
-            guard let pools = pools as? [String: Any] else { throw .invalid(key: "pools", reason: "must map vrf and vlan to lists of pools") }
-            vrfPools = try Self.poolDefinitions(pools["vrf"], key: "pools.vrf")
-            vlanPools = try Self.poolDefinitions(pools["vlan"], key: "pools.vlan")
-        }
+    /// The file's `pools` section: `vrf` and `vlan` lists of `{name, fabric, rangeStart, rangeEnd, reserved}`.
+    public static var sections: Set<String> { ["pools"] }
+
+    public mutating func applySections(_ document: [String: Any]) throws(ConfigurationError) {
+        guard let pools = document["pools"] else { return }
+        guard let pools = pools as? [String: Any] else { throw .invalid(key: "pools", reason: "must map vrf and vlan to lists of pools") }
+        vrfPools = try Self.poolDefinitions(pools["vrf"], key: "pools.vrf")
+        vlanPools = try Self.poolDefinitions(pools["vlan"], key: "pools.vlan")
     }
 
     /// Pool definitions from YAML: a list of `{name, fabric, rangeStart, rangeEnd, reserved}`.
@@ -137,14 +131,6 @@ public struct ControllerConfiguration: Sendable, Equatable {
             definitions.append(PoolDefinition(name: name, fabric: entry["fabric"] as? String, rangeStart: Int64(start), rangeEnd: Int64(end), reserved: reserved))
         }
         return definitions
-    }
-
-
-    /// Overlays `METALPLANE_*` variables, e.g. `METALPLANE_LISTEN`, `METALPLANE_DATA_DIR`.
-    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
-        for (key, environmentName) in Self.keys {
-            if let value = environment[environmentName] { try set(key, value) }
-        }
     }
 
     /// Config-file keys and their environment variables.
@@ -267,12 +253,5 @@ public struct ControllerConfiguration: Sendable, Equatable {
 }
 
 /// A configuration value that cannot be used.
-public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
-    case invalid(key: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalid(let key, let reason): "configuration \(key): \(reason)"
-        }
-    }
-}
+/// What a refused setting reports (the one mechanism's error).
+public typealias ConfigurationError = SettingsError

@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import Logging
+import Settings
 
 /// The key that seals secrets at rest: from configuration, else generated once into
 /// `<data-dir>/secrets.key` (mode 0600). Backups must carry it, or sealed secrets are lost.
