@@ -26,11 +26,24 @@ import Testing
         #expect(plan.count == 3200 && plan.contains { !$0.keep && $0.reason.contains("older than 24 months") })
     }
 
-    @Test func theLastBackupOfAMonthYoungerThanAYearIsNeverPruned() {
+    @Test func theLastBackupOfAMonthYoungerThanAYearIsNeverPruned() throws {
         // An operator who asks for 1 month of monthlies still keeps 12.
-        let plan = RetentionPolicy(keepAllDays: 1, dailyDays: 2, monthlyMonths: 1).plan(sixHourly(days: 400), now: now)
-        let months = Set(plan.filter { $0.keep && now - $0.createdAt > 40 * day }.map { $0.createdAt / (30 * day) })
-        #expect(months.count >= 10, "\(months.count)")
+        let backups = sixHourly(days: 400)
+        let plan = RetentionPolicy(keepAllDays: 1, dailyDays: 2, monthlyMonths: 1).plan(backups, now: now)
+        // For each of the 12 UTC calendar months before this one, the last backup of the month is kept.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        func month(_ millis: Int64) -> DateComponents {
+            calendar.dateComponents([.year, .month], from: Date(timeIntervalSince1970: Double(millis) / 1000))
+        }
+        let thisMonth = calendar.date(from: month(now))!
+        let kept = Set(plan.filter(\.keep).map(\.id))
+        for back in 1...11 {
+            let start = calendar.date(byAdding: .month, value: -back, to: thisMonth)!
+            let inMonth = backups.filter { month($0.createdAt) == calendar.dateComponents([.year, .month], from: start) }
+            let last = try #require(inMonth.max { $0.createdAt < $1.createdAt }, "backups in the month \(back) back")
+            #expect(kept.contains(last.id), "the last backup of the month \(back) back is kept")
+        }
         #expect(plan.filter(\.keep).allSatisfy { now - $0.createdAt < 367 * day })
         #expect(plan.contains { $0.keep && $0.reason.contains("never pruned") })
     }

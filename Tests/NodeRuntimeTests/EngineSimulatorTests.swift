@@ -57,11 +57,27 @@ import Testing
     }
 
     @Test func beyondMaxNumSeqsRequestsWaitInTheQueue() async throws {
-        let slots = AsyncSlots(1)
-        await slots.acquire()
-        let waiter = Task { await slots.acquire(); return true }
-        try await Task.sleep(for: .milliseconds(50))
-        slots.release()
-        #expect(await waiter.value)
+        try await app { $0.maxNumSeqs = 1; $0.timeToFirstTokenMillis = 300; $0.interTokenMillis = 50 }.test(.router) { client in
+            let body = ByteBuffer(string: #"{"model": "acme/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}"#)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<2 {
+                    group.addTask { try await client.execute(uri: "/v1/chat/completions", method: .post, body: body) { Int($0.status.code) } }
+                }
+                // The state, polled: with one sequence at a time, one request runs and the other waits.
+                var queued = false
+                for _ in 0..<300 where !queued {
+                    let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                    queued = text.contains("vllm:num_requests_running{model_name=\"acme/sim\"} 1")
+                        && text.contains("vllm:num_requests_waiting{model_name=\"acme/sim\"} 1")
+                    if !queued { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                #expect(queued, "the second request waited in the queue while the first ran")
+                var statuses: [Int] = []
+                for try await status in group { statuses.append(status) }
+                #expect(statuses == [200, 200], "and both were answered")
+            }
+            let after = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(after.contains("vllm:num_requests_waiting{model_name=\"acme/sim\"} 0") && after.contains("vllm:generation_tokens_total{model_name=\"acme/sim\"} 8"))
+        }
     }
 }

@@ -13,14 +13,20 @@ import Testing
                 group.addTask {
                     for index in 0..<10_000 {
                         guard let reply = try? await controller.call(.POST, "/api/v1/api-keys", bearer: token,
-                                                                     json: #"{"name": "w\#(writer)-\#(index)", "roles": ["viewer"]}"#) else { return }
-                        guard reply.status == 201, let key = reply.json["apiKey"] as? [String: Any], let id = key["id"] as? String else { return }
+                                                                     json: #"{"name": "w\#(writer)-\#(index)", "roles": ["viewer"]}"#),
+                              reply.status == 201, let key = reply.json["apiKey"] as? [String: Any], let id = key["id"] as? String else { break }
                         await acknowledged.add(id)
                     }
+                    await acknowledged.writerEnded()
                 }
             }
             group.addTask {
-                while await acknowledged.count < 300 { try await Task.sleep(for: .milliseconds(5)) }
+                // Kill once 300 writes are acknowledged; if the writers fail first (or a minute passes), kill anyway
+                // and let the count below say so, instead of waiting forever.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while await acknowledged.count < 300, await acknowledged.writersEnded < 8, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 controller.kill(SIGKILL)
             }
             try await group.waitForAll()
@@ -65,5 +71,7 @@ import Testing
 actor AcknowledgedIDs {
     private(set) var ids = Set<String>()
     var count: Int { ids.count }
+    private(set) var writersEnded = 0
     func add(_ id: String) { ids.insert(id) }
+    func writerEnded() { writersEnded += 1 }
 }

@@ -82,6 +82,10 @@ import Testing
         let before = all.filter { $0.at < swapStarted }.map(\.millis).sorted()
         let median = before.isEmpty ? 0 : before[before.count / 2]
         let slow = all.filter { $0.at >= swapStarted && $0.millis > 2 * median }
+        // The walkthrough's promise: at most a 30–90 s window of elevated latency, and a health check within budget.
+        let window = slow.isEmpty ? Duration.zero : slow.map(\.at).max()! - slow.map(\.at).min()!
+        #expect(window <= .seconds(90), "elevated latency for \(window), past the walkthrough's 90 s")
+        #expect((finished?["healthMillis"] as? Double).map { $0 <= 5000 } == true, "health check within the 5 s budget: \(finished ?? [:])")
         print("hot-swap: \(all.count) requests, 0 failed; median before \(String(format: "%.1f", median)) ms; \(slow.count) slower than 2× during the swap; health check \(finished?["healthMillis"] ?? "?") ms")
     }
 }

@@ -51,7 +51,11 @@ import Testing
         #expect(blocks.count >= 3)
         let s3 = try await S3Server()
         defer { s3.stop() }
-        _ = try run("python3", ["-c", "import boto3; boto3.client('s3', endpoint_url='\(s3.endpoint)', aws_access_key_id='t', aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='runbook')"])
+        let bucket = try run("python3", ["-c", "import boto3; boto3.client('s3', endpoint_url='\(s3.endpoint)', aws_access_key_id='t', aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='runbook')"])
+        #expect(bucket.status == 0, "the runbook's bucket: \(bucket.output)")
+        // Something to find in the restore: a realm made before the backups.
+        let admin = try await controller.token()
+        #expect(try await controller.call(.POST, "/api/v1/realms", bearer: admin, json: #"{"name": "runbook-check"}"#).status == 201)
         let binaryDirectory = URL(fileURLWithPath: ControllerProcess.binary).deletingLastPathComponent().path
         for (name, extra) in [("dir", [String: String]()),
                               ("s3", ["METALPLANE_BACKUP_TARGET": "s3://runbook/prod", "METALPLANE_BACKUP_S3_ENDPOINT": s3.endpoint,
@@ -68,7 +72,10 @@ import Testing
                     && result.output.contains("audit archive ok"),
                     "\(name): \(result.output.suffix(2000))")
             let restored = try await ControllerProcess(dataDirectory: workspace + "/restored", arguments: ["--public-url", controller.baseURL])
-            #expect(try await restored.call(.GET, "/api/v1/tenants", bearer: try await controller.token()).status == 200)
+            // The original's token works (the realm keys came back) and the realm made before the backup is there.
+            let realms = try await restored.call(.GET, "/api/v1/realms", bearer: try await controller.token())
+            #expect(realms.status == 200 && (realms.json["items"] as? [[String: Any]])?.contains { $0["name"] as? String == "runbook-check" } == true,
+                    "\(name): \(realms.text.prefix(500))")
             restored.kill(SIGTERM)
         }
         controller.kill(SIGTERM)

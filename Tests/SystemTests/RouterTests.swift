@@ -249,9 +249,10 @@ extension Array {
             #expect(plainEnded - killed < .milliseconds(1500), "\(victim) kill to error: \(plainEnded - killed)")
             if victim == "engine" {
                 // The supervisor restarts the engine; the router uses it again.
-                _ = try await eventually(20) { () -> Bool? in
+                let served = try await eventually(20) { () -> Bool? in
                     try await world.inference(.POST, "/v1/chat/completions", json: #"{"model": "acme/slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}"#).status == 200 ? true : nil
                 }
+                #expect(served == true, "the restarted engine serves again through the router")
             }
         }
     }
