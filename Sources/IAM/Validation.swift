@@ -1,5 +1,5 @@
 /// Field checks shared by IAM's inputs; each failure names the field.
-enum Validation {
+public enum Validation {
     static func slug(_ value: String, field: String) throws(IAMError) {
         let allowed = value.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
         guard (2...63).contains(value.count), allowed, value.first != "-", value.last != "-" else {
@@ -7,17 +7,27 @@ enum Validation {
         }
     }
 
-    static func username(_ value: String) throws(IAMError) {
+    /// Whether `value` is a username a realm accepts: 1–64 letters, digits, '.', '_', '@' or '-'.
+    public static func isUsername(_ value: String) -> Bool {
         let allowed = value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@-".unicodeScalars.contains($0)) }
-        guard (1...64).contains(value.count), allowed else {
+        return (1...64).contains(value.count) && allowed
+    }
+
+    static func username(_ value: String) throws(IAMError) {
+        guard isUsername(value) else {
             throw .invalidField(field: "username", reason: "must be 1–64 characters of letters, digits, '.', '_', '@' or '-'")
         }
     }
 
+    /// Whether `value` looks like an email address: one '@' with something on each side, a '.' after it.
+    public static func isEmail(_ value: String) -> Bool {
+        let parts = value.split(separator: "@")
+        return value.count <= 254 && parts.count == 2 && parts[1].contains(".")
+    }
+
     static func email(_ value: String?) throws(IAMError) {
         guard let value else { return }
-        let parts = value.split(separator: "@")
-        guard value.count <= 254, parts.count == 2, parts[1].contains(".") else {
+        guard isEmail(value) else {
             throw .invalidField(field: "email", reason: "is not an email address")
         }
     }

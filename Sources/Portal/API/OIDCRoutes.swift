@@ -61,7 +61,7 @@ enum OIDCRoutes {
                       request: "LogoutRequest", status: 204, requestMediaType: "application/x-www-form-urlencoded") { call in
                 try await oauth(call, identity) { realm in
                     let fields = try await JSONBody.form(from: call.request, context: call.context)
-                    guard let token = fields["refresh_token"] else { throw IAMError.invalidGrant("refresh_token is required") }
+                    guard let token = fields["refresh_token"], !token.isEmpty else { throw IAMError.invalidGrant("refresh_token is required") }
                     call.audit.realmID = realm.id
                     try await identity.revoke(token: token, realmName: realm.name)
                     return JSONBody.noContent()
@@ -71,7 +71,7 @@ enum OIDCRoutes {
                       access: .open, request: "TokenRevocation", requestMediaType: "application/x-www-form-urlencoded") { call in
                 try await oauth(call, identity) { realm in
                     let fields = try await JSONBody.form(from: call.request, context: call.context)
-                    guard let token = fields["token"] else { throw IAMError.invalidGrant("token is required") }
+                    guard let token = fields["token"], !token.isEmpty else { throw IAMError.invalidGrant("token is required") }
                     call.audit.realmID = realm.id
                     try await identity.revoke(token: token, realmName: realm.name)
                     return Response(status: .ok)

@@ -37,25 +37,10 @@ enum PlacementRoutes {
                       status: 201, idempotent: true) { call in
                 let request = try await JSONBody.decode(PlaceInstanceRequest.self, from: call.request, context: call.context)
                 let project = try call.projectID()
-                let card = try await services.modelStore.card(request.modelId)
-                let engine = request.engine ?? card.engines.first ?? .llamaServer
-                guard card.engines.contains(engine) else {
-                    throw PortalError.invalidBody(field: "engine", reason: "model \(card.modelId) is served by \(card.engines.map(\.rawValue).joined(separator: ", "))")
-                }
-                var fleet = try await ProjectFleet.load(services, projectID: project)
-                var result = Placement.place(card.placementModel, sharding: request.sharding ?? .pipeline, minNodes: request.minNodes ?? 1,
-                                             excluded: Set(request.excludedNodes ?? []), nodes: fleet.nodes)
-                // Right after nodes join, their memory may not be known yet: wait for it (15 s), never refuse falsely.
-                let deadline = ContinuousClock.now + .seconds(services.configuration.placementInfoWaitSeconds)
-                while case .failure(.infoPending) = result, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(250))
-                    fleet = try await ProjectFleet.load(services, projectID: project)
-                    result = Placement.place(card.placementModel, sharding: request.sharding ?? .pipeline, minNodes: request.minNodes ?? 1,
-                                             excluded: Set(request.excludedNodes ?? []), nodes: fleet.nodes)
-                }
-                let shards = try result.get()
-                let instances = try await services.instances.place(shards, agents: fleet.agents, card: card, engine: engine, projectID: project,
-                                                                   sharding: request.sharding ?? .pipeline)
+                let placed = try await PlacementWorkflow(services: services).place(
+                    .init(modelId: request.modelId, sharding: request.sharding ?? .pipeline, minNodes: request.minNodes ?? 1,
+                          excluded: Set(request.excludedNodes ?? []), engine: request.engine), projectID: project)
+                let (card, shards, instances) = (placed.card, placed.shards, placed.instances)
                 call.audit.target = instances.first?.placementId
                 return try JSONBody.response(PlacementResult(placementId: instances.first?.placementId ?? "", modelId: card.modelId, shards: shards,
                                                              instances: instances), status: .created)

@@ -170,7 +170,12 @@ extension TenantService {
             throw TenancyError.invalidField(field: "slug", reason: "must be 2–63 lowercase letters, digits or '-', not starting or ending with '-'")
         }
         guard !Self.reservedSlugs.contains(request.slug) else { throw TenancyError.invalidField(field: "slug", reason: "\(request.slug) is reserved") }
-        guard (1...64).contains(request.admin.username.count) else { throw TenancyError.invalidField(field: "admin.username", reason: "must be 1–64 characters") }
+        guard Validation.isUsername(request.admin.username) else {
+            throw TenancyError.invalidField(field: "admin.username", reason: "must be 1–64 letters, digits, '.', '_', '@' or '-'")
+        }
+        if let email = request.admin.email, !Validation.isEmail(email) {
+            throw TenancyError.invalidField(field: "admin.email", reason: "is not an email address")
+        }
         guard (0...64).contains(request.vrfCount) else { throw TenancyError.invalidField(field: "network.vrfs", reason: "must be 0–64") }
         guard (0...512).contains(request.vlansPerVrf) else { throw TenancyError.invalidField(field: "network.vlansPerVrf", reason: "must be 0–512") }
         let quota = try (request.quota ?? QuotaResources()).flattened()
