@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Portal
+import Storage
 import Testing
 
 @Suite struct ConventionsTests {
@@ -103,6 +104,23 @@ import Testing
             let misuse = try await client.call(.post, "/api/v1/api-keys", bearer: token, json: #"{"name": "other"}"#, headers: key)
             #expect(misuse.status == 422)
             #expect(errorOf(misuse.body)["code"] as? String == "idempotency_key_reused")
+        }
+    }
+
+    /// The key is reserved in the change's own transaction: if the controller stops after the change
+    /// and before its answer is recorded, a retry learns that, and nothing is made twice.
+    @Test func aKeyWhoseAnswerWasLostIsNeverRunTwice() async throws {
+        try await withController { runtime, client in
+            let token = try await client.token()
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "lost-answer-1"]
+            let first = try await client.call(.post, "/api/v1/api-keys", bearer: token, json: #"{"name": "once"}"#, headers: key)
+            #expect(first.status == 201)
+            // What a crash between the commit and the recorded answer leaves: the reservation alone.
+            try await runtime.services.database.write { _ = try $0.execute("UPDATE idempotency_keys SET status = 0, body = ''") }
+            let retry = try await client.call(.post, "/api/v1/api-keys", bearer: token, json: #"{"name": "once"}"#, headers: key)
+            #expect(retry.status == 409 && errorOf(retry.body)["code"] as? String == "idempotency_answer_lost", "\(retry.body)")
+            let list = try await client.call(.get, "/api/v1/api-keys", bearer: token)
+            #expect((list.body["items"] as? [[String: Any]])?.filter { $0["name"] as? String == "once" }.count == 1, "made once")
         }
     }
 
