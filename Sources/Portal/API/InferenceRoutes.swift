@@ -9,9 +9,24 @@ import Scheduler
 
 /// The OpenAI-compatible router (`/v1/…`, a project's API key) and the project's usage report.
 enum InferenceRoutes {
+    /// The OpenAI-style endpoints the gateway answers in the HTTP pipeline: path, operation, summary.
+    static let pipelineEndpoints: [(String, String, String)] = [
+        ("/v1/chat/completions", "inference.chatCompletions",
+         "OpenAI chat completions, streaming (SSE passed through) or not, routed to a ready replica of the model in the key's project."),
+        ("/v1/completions", "inference.completions", "OpenAI text completions, routed like chat completions."),
+        ("/v1/embeddings", "inference.embeddings",
+         "OpenAI embeddings, routed to a replica of the model (its card must list the embeddings endpoint, so the engine serves it)."),
+        ("/v1/responses", "inference.responses", "OpenAI Responses API, routed to a replica of the model where its engine serves it."),
+        ("/v1/rerank", "inference.rerank", "Rerank (the engines' OpenAI-style extension), routed to a replica of the model where its engine serves it."),
+    ]
+
     static func routes(_ services: ControllerServices) -> [RouteSpec] {
         let router = services.gateway.router
-        return [
+        let pipeline = pipelineEndpoints.map { path, operation, summary in
+            RouteSpec(.post, path, operation, summary: summary, tag: "inference", access: .projectAPIKey, request: "OpenAIRequest",
+                      response: "OpenAIResponse") { _ in pipelineOnly() }
+        }
+        return pipeline + [
             RouteSpec(.get, "/v1/models", "inference.models", summary: "Models the API key's project can call now (OpenAI format).", tag: "inference",
                       access: .projectAPIKey, response: "OpenAIModelList") { call in
                 let models = router.models(project: call.principal?.projectID ?? "")
@@ -32,31 +47,6 @@ enum InferenceRoutes {
                 let body: [String: Any] = ["id": model, "object": "model", "created": 0, "owned_by": "metalplane"]
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))))
-            },
-            RouteSpec(.post, "/v1/chat/completions", "inference.chatCompletions",
-                      summary: "OpenAI chat completions, streaming (SSE passed through) or not, routed to a ready replica of the model in the key's project.",
-                      tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { _ in
-                pipelineOnly()
-            },
-            RouteSpec(.post, "/v1/completions", "inference.completions",
-                      summary: "OpenAI text completions, routed like chat completions.",
-                      tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { _ in
-                pipelineOnly()
-            },
-            RouteSpec(.post, "/v1/embeddings", "inference.embeddings",
-                      summary: "OpenAI embeddings, routed to a replica of the model (its card must list the embeddings endpoint, so the engine serves it).",
-                      tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { _ in
-                pipelineOnly()
-            },
-            RouteSpec(.post, "/v1/responses", "inference.responses",
-                      summary: "OpenAI Responses API, routed to a replica of the model where its engine serves it.",
-                      tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { _ in
-                pipelineOnly()
-            },
-            RouteSpec(.post, "/v1/rerank", "inference.rerank",
-                      summary: "Rerank (the engines' OpenAI-style extension), routed to a replica of the model where its engine serves it.",
-                      tag: "inference", access: .projectAPIKey, request: "OpenAIRequest", response: "OpenAIResponse") { _ in
-                pipelineOnly()
             },
             RouteSpec(.get, "/api/v1/tenants/{tenant}/projects/{project}/usage", "projects.usage",
                       summary: "Tokens and requests by API key and model (since=ms, default all).", tag: "inference",
