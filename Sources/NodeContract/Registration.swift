@@ -28,11 +28,17 @@ public struct RegistrationRequest: Sendable, Codable, Equatable {
 
 /// The hardware an agent found with the vendors' tools and Linux sources.
 public struct InventoryReport: Sendable, Codable, Equatable {
+    /// A group of identical accelerators.
     public struct Accelerator: Sendable, Codable, Equatable {
+        /// `nvidia`, `amd` or `intel`.
         public var vendor: String
+        /// The vendor's product name, e.g. `NVIDIA H100 80GB HBM3`.
         public var model: String
+        /// Memory per device, MiB.
         public var memoryMiB: Int
+        /// How many of them.
         public var count: Int
+        /// `NVLink`, `xGMI`, `Xe Link` or `PCIe` (what the tool reports, else PCIe).
         public var interconnect: String
 
         public init(vendor: String, model: String, memoryMiB: Int, count: Int, interconnect: String = "PCIe") {

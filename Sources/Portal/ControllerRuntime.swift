@@ -109,15 +109,17 @@ public final class ControllerRuntime: Sendable {
 
     /// The router with its middleware and every route.
     public func router() -> Router<PortalContext> {
+        // Built once: the specs (with the OpenAPI document they serve) drive registration and the 405s.
+        let specs = routeSpecs()
         let router = Router(context: PortalContext.self)
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: services.configuration.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: UndeclaredMethodMiddleware(routeSpecs()))
+        router.add(middleware: UndeclaredMethodMiddleware(specs))
         let registrar = RouteRegistrar(identity: services.identity, tenants: services.tenants, agents: services.agents, auditLog: services.auditLog,
                                        idempotency: IdempotencyStore(database: services.database, clock: services.clock),
                                        clock: services.clock)
-        registrar.register(routeSpecs(), on: router)
+        registrar.register(specs, on: router)
         return router
     }
 

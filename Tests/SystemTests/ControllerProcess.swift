@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import TestPeers
+import Testing
 import NIOCore
 import NIOHTTP1
 
@@ -123,4 +124,35 @@ func freePort() throws -> Int {
     guard bound == 0 else { throw SystemTestError.notReady }
     _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A tenant ready for a test: its admin signed in, an org, a project, and a project API key.
+struct ReadyTenant {
+    /// The tenant admin's access token.
+    let admin: String
+    let org: String
+    let project: String
+    /// A key of the project with `keyRole`.
+    let key: String
+}
+
+extension ControllerProcess {
+    /// Onboards a tenant over the API as the platform admin `platformAdmin`: `extra` is added to the
+    /// tenant's JSON (`"quota": …, "network": …`); the admin accepts the invitation and makes an org
+    /// `o`, a project `p` and a project key.
+    func readyTenant(slug: String, admin username: String, password: String, extra: String = "", keyRole: String = "member",
+                     by platformAdmin: String) async throws -> ReadyTenant {
+        let created = try await call(.POST, "/api/v1/tenants", bearer: platformAdmin, json: """
+            {"name": "\(slug)", "slug": "\(slug)", "admin": {"username": "\(username)"}\(extra.isEmpty ? "" : ", " + extra)}
+            """)
+        let invitation = try #require(created.json["adminInvitation"] as? [String: Any], "\(created.text)")
+        _ = try await call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "\#(password)"}"#)
+        let admin = try await token(realm: slug, username: username, password: password)
+        let org = try #require(try await call(.POST, "/api/v1/tenants/\(slug)/orgs", bearer: admin, json: #"{"name": "O", "slug": "o"}"#).json["id"] as? String)
+        let project = try #require(try await call(.POST, "/api/v1/tenants/\(slug)/orgs/\(org)/projects", bearer: admin,
+                                                  json: #"{"name": "P", "slug": "p"}"#).json["id"] as? String)
+        let key = try #require(try await call(.POST, "/api/v1/api-keys", bearer: admin,
+                                              json: #"{"name": "app", "projectId": "\#(project)", "roles": ["\#(keyRole)"]}"#).json["key"] as? String)
+        return ReadyTenant(admin: admin, org: org, project: project, key: key)
+    }
 }

@@ -19,17 +19,9 @@ import Testing
         let c = try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.2"])
         defer { c.kill(SIGTERM) }
         let admin = try await c.token()
-        let created = try await c.call(.POST, "/api/v1/tenants", bearer: admin, json: """
-            {"name": "Acme", "slug": "acme", "admin": {"username": "boss"}, "quota": {"nodes": 4, "clusters": 8}}
-            """)
-        let invitation = try #require(created.json["adminInvitation"] as? [String: Any], "\(created.text)")
-        _ = try await c.call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "boss-password-1"}"#)
-        let boss = try await c.token(realm: "acme", username: "boss", password: "boss-password-1")
-        let org = try #require(try await c.call(.POST, "/api/v1/tenants/acme/orgs", bearer: boss, json: #"{"name": "Research", "slug": "research"}"#).json["id"] as? String)
-        let project = try #require(try await c.call(.POST, "/api/v1/tenants/acme/orgs/\(org)/projects", bearer: boss,
-                                                    json: #"{"name": "ML", "slug": "ml"}"#).json["id"] as? String)
-        let key = try #require(try await c.call(.POST, "/api/v1/api-keys", bearer: boss,
-                                                json: #"{"name": "guide", "projectId": "\#(project)", "roles": ["project-admin"]}"#).json["key"] as? String)
+        let tenant = try await c.readyTenant(slug: "acme", admin: "boss", password: "boss-password-1", extra: #""quota": {"nodes": 4, "clusters": 8}"#,
+                                             keyRole: "project-admin", by: admin)
+        let (boss, project, key) = (tenant.admin, tenant.project, tenant.key)
         let workspace = c.dataDirectory + "-guides"
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         let environment = ["SERVER": c.baseURL, "KEY": key, "PROJECT": project, "ADMIN_PASSWORD": c.password,

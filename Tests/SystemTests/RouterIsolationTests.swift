@@ -19,18 +19,11 @@ import Testing
         _ = try await world.run(Self.model, engine: "engine-sim")
 
         // Another tenant with a project and a key of its own.
-        let other = try await c.call(.POST, "/api/v1/tenants", bearer: world.admin, json: #"{"name": "Other", "slug": "otherco", "admin": {"username": "olga"}}"#)
-        let invitation = try #require(other.json["adminInvitation"] as? [String: Any])
-        _ = try await c.call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "olga-password-1"}"#)
-        let olga = try await c.token(realm: "otherco", username: "olga", password: "olga-password-1")
-        let otherOrg = try #require(try await c.call(.POST, "/api/v1/tenants/otherco/orgs", bearer: olga, json: #"{"name": "O", "slug": "o"}"#).json["id"] as? String)
-        let otherProject = try #require(try await c.call(.POST, "/api/v1/tenants/otherco/orgs/\(otherOrg)/projects", bearer: olga,
-                                                         json: #"{"name": "P", "slug": "p"}"#).json["id"] as? String)
+        let otherTenantsKey = try await c.readyTenant(slug: "otherco", admin: "olga", password: "olga-password-1", by: world.admin).key
         func key(_ bearer: String, project: String, role: String) async throws -> (id: String, key: String) {
             let created = try await c.call(.POST, "/api/v1/api-keys", bearer: bearer, json: #"{"name": "k-\#(role)", "projectId": "\#(project)", "roles": ["\#(role)"]}"#)
             return (try #require((created.json["apiKey"] as? [String: Any])?["id"] as? String), try #require(created.json["key"] as? String))
         }
-        let otherTenantsKey = try await key(olga, project: otherProject, role: "member").key
         let viewerKey = try await key(world.tenantAdmin, project: world.project, role: "viewer").key
         let revoked = try await key(world.tenantAdmin, project: world.project, role: "member")
         #expect(try await c.call(.DELETE, "/api/v1/api-keys/\(revoked.id)", bearer: world.tenantAdmin).status == 200)

@@ -19,17 +19,10 @@ struct RouterWorld {
         let controller = try await ControllerProcess(environment: ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.2"]
                                                          .merging(controllerEnvironment) { $1 })
         let admin = try await controller.token()
-        let created = try await controller.call(.POST, "/api/v1/tenants", bearer: admin, json: """
-            {"name": "Router Co", "slug": "routerco", "admin": {"username": "boss"}, "quota": {"accelerators": {"nvidia/H100": 8}}, "network": {"vrfs": 1, "vlansPerVrf": 1}}
-            """)
-        let invitation = try #require(created.json["adminInvitation"] as? [String: Any])
-        _ = try await controller.call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "boss-password-1"}"#)
-        let boss = try await controller.token(realm: "routerco", username: "boss", password: "boss-password-1")
-        let org = try #require(try await controller.call(.POST, "/api/v1/tenants/routerco/orgs", bearer: boss, json: #"{"name": "O", "slug": "o"}"#).json["id"] as? String)
-        let project = try #require(try await controller.call(.POST, "/api/v1/tenants/routerco/orgs/\(org)/projects", bearer: boss,
-                                                             json: #"{"name": "P", "slug": "p"}"#).json["id"] as? String)
-        let key = try #require(try await controller.call(.POST, "/api/v1/api-keys", bearer: boss,
-                                                         json: #"{"name": "app", "projectId": "\#(project)", "roles": ["member"]}"#).json["key"] as? String)
+        let tenant = try await controller.readyTenant(slug: "routerco", admin: "boss", password: "boss-password-1",
+                                                      extra: #""quota": {"accelerators": {"nvidia/H100": 8}}, "network": {"vrfs": 1, "vlansPerVrf": 1}"#,
+                                                      by: admin)
+        let (boss, project, key) = (tenant.admin, tenant.project, tenant.key)
         let join = try #require(try await controller.call(.POST, "/api/v1/join-tokens", bearer: admin, json: "{}").json["token"] as? String)
         let agent = try AgentProcess(controllerURL: controller.baseURL, joinToken: join, environment: agentEnvironment)
         let agentID = try #require(try await eventually(15) { () -> String? in

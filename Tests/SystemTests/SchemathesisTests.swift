@@ -26,17 +26,8 @@ import Testing
         let controller = try await ControllerProcess()
         defer { controller.kill(SIGTERM) }
         let admin = try await controller.token()
-        let created = try await controller.call(.POST, "/api/v1/tenants", bearer: admin, json: """
-            {"name": "Fuzz Co", "slug": "fuzzco", "admin": {"username": "boss"}, "quota": {"clusters": 4}}
-            """)
-        let invitation = try #require(created.json["adminInvitation"] as? [String: Any])
-        _ = try await controller.call(.POST, "/api/v1/invitations/accept", json: #"{"token": "\#(invitation["token"] as! String)", "password": "boss-password-1"}"#)
-        let boss = try await controller.token(realm: "fuzzco", username: "boss", password: "boss-password-1")
-        let org = try #require(try await controller.call(.POST, "/api/v1/tenants/fuzzco/orgs", bearer: boss, json: #"{"name": "O", "slug": "o"}"#).json["id"] as? String)
-        let project = try #require(try await controller.call(.POST, "/api/v1/tenants/fuzzco/orgs/\(org)/projects", bearer: boss,
-                                                             json: #"{"name": "P", "slug": "p"}"#).json["id"] as? String)
-        let key = try #require(try await controller.call(.POST, "/api/v1/api-keys", bearer: boss,
-                                                         json: #"{"name": "fuzz", "projectId": "\#(project)", "roles": ["project-admin"]}"#).json["key"] as? String)
+        let key = try await controller.readyTenant(slug: "fuzzco", admin: "boss", password: "boss-password-1", extra: #""quota": {"clusters": 4}"#,
+                                                   keyRole: "project-admin", by: admin).key
         // Three operations and no links between them: no stateful phase.
         let result = try Self.schemathesis(controller, bearer: key, ["--include-path-regex", Self.runbookRoots, "--phases", "examples,coverage,fuzzing"])
         #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")

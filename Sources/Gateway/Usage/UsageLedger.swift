@@ -102,8 +102,9 @@ public final class UsageLedger: Sendable {
     /// The router's own timing of an instance's answered requests that ended in `(from, to]` (ms):
     /// the p50 and p95 of their durations, in seconds, by nearest rank (exact, never an average of
     /// averages). Engines that export no latency histogram (llama-server) get their figures from here.
+    /// Reads the store only: records still buffered (the last second's) are not seen, so callers
+    /// look at a window that ended at least `flushLagMillis` ago.
     public func latency(instanceID: String, from: Int64, to: Int64) async throws -> (p50: Double, p95: Double)? {
-        await flush()
         let durations = try await database.read {
             try $0.query("SELECT duration_ms FROM usage_records WHERE instance_id = ? AND outcome = '\(UsageLedger.Outcome.ok.rawValue)' AND at > ? AND at <= ? ORDER BY duration_ms",
                          [.text(instanceID), .integer(from), .integer(to)]).map { try $0.double("duration_ms") }
@@ -114,6 +115,9 @@ public final class UsageLedger: Sendable {
         }
         return (rank(0.5), rank(0.95))
     }
+
+    /// How far behind the present the store's records may be: the upkeep flushes each second.
+    public static let flushLagMillis: Int64 = 2000
 
     /// Totals of a project since `since` (ms), by API key and model.
     public func totals(projectID: String, since: Int64 = 0) async throws -> [Total] {

@@ -54,8 +54,9 @@ enum AgentRoutes {
                       summary: "A node's telemetry batch (per model, thermal, memory pressure, power), every telemetry interval.",
                       tag: "agents", access: .agent, request: "TelemetryBatch", response: "Empty", status: 202) { call in
                 var batch = try await JSONBody.decode(TelemetryBatch.self, from: call.request, context: call.context)
-                // Engines without a latency histogram (llama-server): the router's own timings of the interval.
-                let now = services.clock.nowMillis()
+                // Engines without a latency histogram (llama-server): the router's own timings of the interval,
+                // read from the store a flush behind the present (no flush per batch: the ledger writes once a second).
+                let now = services.clock.nowMillis() - UsageLedger.flushLagMillis
                 let since = now - Int64(max(batch.intervalSeconds, 1) * 1000)
                 for index in batch.models.indices where batch.models[index].latencyP50Seconds == nil {
                     if let latency = try? await services.gateway.usage.latency(instanceID: batch.models[index].instanceId, from: since, to: now) {

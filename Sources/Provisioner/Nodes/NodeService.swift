@@ -1,3 +1,4 @@
+import NodeContract
 import Core
 import Cryptography
 import Foundation
