@@ -269,8 +269,8 @@ extension Array {
         let world = try await RouterWorld.make(store: store)
         defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
         let instance = try await world.run("acme/slow", engine: "engine-sim", arguments: ["--ttft-ms", "50", "--itl-ms", "100"])
-        // A stream of about 1.2 s; SIGTERM reaches the controller in the middle of it.
-        let streamTask = Task { try await Self.stream(world, maxTokens: 12) }
+        // A stream of about 4 s (wide enough to be seen running on a loaded machine); SIGTERM reaches the controller in the middle of it.
+        let streamTask = Task { try await Self.stream(world, maxTokens: 40) }
         try await Self.waitUntilEngineRuns(world, instance: instance, requests: 1)
         kill(world.controller.process.processIdentifier, SIGTERM)
         let (events, _) = try await streamTask.value
