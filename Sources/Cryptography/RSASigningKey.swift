@@ -42,6 +42,32 @@ public final class RSASigningKey: @unchecked Sendable {
         self.init(pkey: key, hasPrivateKey: true)
     }
 
+    /// `EVP_PKEY_PUBLIC_KEY`, which Swift does not import (a macro made of macros): domain and other parameters, and the public key.
+    private static let publicKeySelection = Int32(OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS | OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
+
+    /// A public key from its big-endian modulus and exponent (a JWKS entry's `n` and `e`), for verifying only.
+    public convenience init(modulus: [UInt8], exponent: [UInt8]) throws {
+        guard !modulus.isEmpty, !exponent.isEmpty, let n = BN_bin2bn(modulus, Int32(modulus.count), nil) else { throw CryptoError.invalidKey("empty modulus or exponent") }
+        defer { BN_free(n) }
+        guard let e = BN_bin2bn(exponent, Int32(exponent.count), nil) else { throw CryptoError.last("BN_bin2bn") }
+        defer { BN_free(e) }
+        guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.last("OSSL_PARAM_BLD_new") }
+        defer { OSSL_PARAM_BLD_free(builder) }
+        // The builder keeps the parameter names' pointers (it does not copy them): C strings that live past the build.
+        guard let nName = strdup(OSSL_PKEY_PARAM_RSA_N), let eName = strdup(OSSL_PKEY_PARAM_RSA_E) else { throw CryptoError.invalidKey("out of memory") }
+        defer { free(nName); free(eName) }
+        guard OSSL_PARAM_BLD_push_BN(builder, nName, n) == 1, OSSL_PARAM_BLD_push_BN(builder, eName, e) == 1,
+              let params = OSSL_PARAM_BLD_to_param(builder) else { throw CryptoError.last("OSSL_PARAM_BLD_push_BN") }
+        defer { OSSL_PARAM_free(params) }
+        guard let context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { throw CryptoError.last("EVP_PKEY_CTX_new_from_name") }
+        defer { EVP_PKEY_CTX_free(context) }
+        var key: OpaquePointer?
+        guard EVP_PKEY_fromdata_init(context) == 1, EVP_PKEY_fromdata(context, &key, Self.publicKeySelection, params) == 1, let key else {
+            throw CryptoError.invalidKey("not an RSA public key")
+        }
+        self.init(pkey: key, hasPrivateKey: false)
+    }
+
     /// The private key as PKCS#8 PEM, for the store and backups.
     public func privateKeyPEM() throws -> String {
         guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError.last("BIO_new") }

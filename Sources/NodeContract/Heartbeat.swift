@@ -37,9 +37,12 @@ public struct InstanceSpec: Sendable, Codable, Equatable {
     public var vendor: String?
     /// Models this one needs beside it (drafter, MTP sidecar, vision weights): staged and kept in use with it.
     public var companions: [String]
+    /// The engine's credential (`--api-key`): the router presents it; nobody else has it. Never logged or reported back.
+    public var apiKey: String?
 
     public init(instanceId: String, modelId: String, engine: EngineKind, arguments: [String] = [], devices: [Int] = [],
-                vendor: String? = nil, companions: [String] = []) {
+                vendor: String? = nil, companions: [String] = [], apiKey: String? = nil) {
+        self.apiKey = apiKey
         self.instanceId = instanceId
         self.modelId = modelId
         self.engine = engine

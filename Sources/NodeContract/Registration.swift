@@ -91,11 +91,14 @@ public struct RegistrationResponse: Sendable, Codable, Equatable {
     public var nodeCredential: String?
     public var heartbeatSeconds: Double
     public var telemetrySeconds: Double
+    /// How often the agent writes a pulse on its liveness stream (`POST /api/v1/agent/pulse`); nil: the controller wants none.
+    public var pulseSeconds: Double?
     /// The contract version the controller speaks.
     public var contractVersion: Int
 
     public init(agentId: String, sessionId: String, sessionToken: String, nodeCredential: String?, heartbeatSeconds: Double,
-                telemetrySeconds: Double, contractVersion: Int = NodeContract.version) {
+                telemetrySeconds: Double, pulseSeconds: Double? = nil, contractVersion: Int = NodeContract.version) {
+        self.pulseSeconds = pulseSeconds
         self.agentId = agentId
         self.sessionId = sessionId
         self.sessionToken = sessionToken

@@ -6,8 +6,10 @@ import Cryptography
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import IAM
 import Logging
+import NIOSSL
 import NetworkPools
 import Provisioner
 import Redfish
@@ -62,14 +64,15 @@ public final class ControllerRuntime: Sendable {
         await tenants.resumeInterruptedOnboarding()
         let redfish = RedfishClient(timeout: .seconds(Int64(configuration.bmcTimeoutSeconds)), attempts: configuration.bmcAttempts)
         let agents = AgentService(database: database, clock: clock, logger: logger, heartbeatSeconds: configuration.agentHeartbeatSeconds,
-                                  telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds)
+                                  telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds,
+                                  pulseSeconds: configuration.agentPulseSeconds, pulseLostAfterSeconds: configuration.agentPulseLostAfterSeconds)
         try await agents.start()
         let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
                                     secretsKey: secretsKey, logger: logger,
                                     maxAttempts: configuration.nodeOperationAttempts,
                                     agents: agents, wipeTimeoutSeconds: configuration.wipeTimeoutSeconds)
         try FileManager.default.createDirectory(atPath: configuration.effectiveModelStorePath, withIntermediateDirectories: true)
-        let instances = InstanceService(database: database, clock: clock)
+        let instances = InstanceService(database: database, clock: clock, engineKeys: EngineKeys(secretsKey: secretsKey))
         let gateway = InferenceGateway(
             configuration: GatewayConfiguration(
                 tracesDirectory: configuration.dataDirectory + "/traces", maxBodyBytes: max(configuration.maxBodyBytes, 8 << 20),
@@ -123,22 +126,28 @@ public final class ControllerRuntime: Sendable {
         return router
     }
 
-    /// The HTTP/1.1 server, with the inference router in each connection's pipeline.
-    public func httpServer() -> HTTPServerBuilder {
+    /// The HTTP/1.1 server, with the inference router in each connection's pipeline; over TLS when
+    /// the configuration names a certificate and key.
+    public func httpServer() throws -> HTTPServerBuilder {
         let gateway = services.gateway
-        return .http1(configuration: .init(additionalChannelHandlers: [gateway.channelHandler()]))
+        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [gateway.channelHandler()]))
+        let configuration = services.configuration
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        return try .tls(http, tlsConfiguration: tls)
     }
 
     /// The HTTP application bound to `host:port`.
-    public func application(host: String, port: Int) -> some ApplicationProtocol {
-        Application(router: router(), server: httpServer(), configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
+    public func application(host: String, port: Int) throws -> some ApplicationProtocol {
+        Application(router: router(), server: try httpServer(), configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
                     logger: logger)
     }
 
     /// The background loops that run beside the HTTP server: node operations, and the watch that
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
-        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances),
+        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router),
          BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration, clock: services.clock, logger: logger),
          AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                        retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]

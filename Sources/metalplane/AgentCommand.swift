@@ -27,6 +27,7 @@ struct AgentRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Agent state: credential, runner logs, event log (default ~/.metalplane).") var stateDir: String?
     @Option(name: .customLong("node-cache-path"), help: "Staging folder (default ~/.metalplane/staging).") var nodeCachePath: String?
     @Option(help: "Node API HOST:PORT (default 127.0.0.1:52415).") var listen: String?
+    @Option(name: .customLong("data-address"), help: "IPv4 address engines listen on, with each instance's key (default 127.0.0.1).") var dataAddress: String?
     @Option(help: "Hostname to report (default: the machine's).") var hostname: String?
     @Option(name: .customLong("log-format"), help: "text (stderr) or json (stdout).") var logFormat = "text"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
@@ -36,7 +37,7 @@ struct AgentRunCommand: AsyncParsableCommand {
         do {
             settings = try AgentConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment, flags: [
                 ("controller", controller), ("joinToken", joinToken), ("nodeName", nodeName), ("stateDir", stateDir),
-                ("node_cache_path", nodeCachePath), ("listen", listen), ("hostname", hostname)])
+                ("node_cache_path", nodeCachePath), ("listen", listen), ("dataAddress", dataAddress), ("hostname", hostname)])
         } catch {
             throw ValidationError(error.description)
         }
@@ -69,6 +70,8 @@ struct EngineSimCommand: AsyncParsableCommand {
     @Flag(name: .customLong("hang-warmup"), help: "Never become healthy (a wedged warmup).") var hangWarmup = false
     @Option(name: .customLong("error-rate"), help: "Fraction of requests answered 500.") var errorRate = 0.0
     @Option(name: .customLong("crash-after-seconds"), help: "Exit with status 3 after this long (a crashing runner).") var crashAfterSeconds: Double?
+    @Option(name: .customLong("api-key"), help: "Answer only callers presenting this bearer key (as llama-server's --api-key); /health stays open.") var apiKey: String?
+    @Option(name: .customLong("api-key-file"), help: "Read the key from this file (as llama-server's --api-key-file).") var apiKeyFile: String?
 
     func run() async throws {
         var settings = EngineSimulator.Settings(model: model)
@@ -79,6 +82,10 @@ struct EngineSimCommand: AsyncParsableCommand {
         settings.hangWarmup = hangWarmup
         settings.errorRate = errorRate
         settings.crashAfterSeconds = crashAfterSeconds
+        settings.apiKey = try apiKey ?? apiKeyFile.map { path in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else { throw ValidationError("cannot read --api-key-file \(path)") }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         var logger = Logger(label: "engine-sim")
         logger.logLevel = .warning
         let app = Application(router: EngineSimulator(settings).router(), configuration: .init(address: .hostname(host, port: port), serverName: "engine-sim"),

@@ -31,6 +31,12 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "URL clients use to reach this controller; realm issuers derive from it.")
     var publicURL: String?
 
+    @Option(name: .customLong("tls-certificate"), help: "PEM certificate chain: with --tls-key, serve HTTPS.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-certificate.")
+    var tlsKey: String?
+
     @Option(name: .customLong("log-format"), help: "text (stderr) or json (one object per line on stdout).")
     var logFormat: String?
 
@@ -40,7 +46,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         OpenSSLProcess.keepStateUntilExit()
         let environment = ProcessInfo.processInfo.environment
-        let settings = try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL),
+        let settings = try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL), ("tlsCertificate", tlsCertificate), ("tlsKey", tlsKey),
                                                                           ("logFormat", logFormat), ("logLevel", logLevel)],
                                                    environment: environment)
         let logger = LogSetup.logger(format: settings.logFormat, level: settings.logLevel)
@@ -49,7 +55,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let runtime = try await ControllerRuntime.open(settings, environment: environment, logger: logger)
         let app = Application(
             router: runtime.router(),
-            server: runtime.httpServer(),
+            server: try runtime.httpServer(),
             configuration: .init(address: .hostname(host, port: port), serverName: "metalplane"),
             onServerRunning: { channel in
                 logger.notice("controller listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",

@@ -70,3 +70,19 @@ import Testing
         #expect(throws: CryptoError.self) { try SealedBox(key: [1, 2, 3]) }
     }
 }
+
+@Suite struct PublicKeyFromJWKSTests {
+    @Test func aKeyBuiltFromItsPublishedModulusAndExponentVerifiesItsSignaturesOnly() throws {
+        let signer = try RSASigningKey.generate()
+        let (n, e) = try signer.publicComponents()
+        let published = try RSASigningKey(modulus: n, exponent: e)
+        #expect(!published.hasPrivateKey)
+        let message = Array("header.claims".utf8)
+        let signature = try signer.sign(message)
+        #expect(published.verify(signature: signature, message: message))
+        #expect(!published.verify(signature: signature, message: Array("header.other".utf8)))
+        let stranger = try RSASigningKey.generate()
+        #expect(!(try RSASigningKey(modulus: try stranger.publicComponents().modulus, exponent: e)).verify(signature: signature, message: message))
+        #expect(throws: CryptoError.self) { try RSASigningKey(modulus: [], exponent: e) }
+    }
+}

@@ -46,21 +46,42 @@ import Testing
         _ = FileManager.default.createFile(atPath: folder + "/model.gguf", contents: Data(count: 100))
         let configuration = AgentConfiguration()
         let llama = try EngineDriver.launch(spec(.llamaServer, vendor: "nvidia", devices: [0, 1]), modelFolder: folder, port: 9000,
-                                            configuration: configuration, selfExecutable: "/bin/metalplane")
+                                            configuration: configuration, selfExecutable: "/bin/metalplane", keyFile: "/k")
         #expect(llama.arguments.prefix(2) == ["-m", folder + "/model.gguf"], "the largest GGUF is the model")
         #expect(llama.arguments.contains("--port") && llama.arguments.last == "--extra")
         #expect(llama.environment == ["CUDA_VISIBLE_DEVICES": "0,1"])
         let vllm = try EngineDriver.launch(spec(.vllm, vendor: "amd", devices: [2, 3]), modelFolder: folder, port: 9001,
-                                           configuration: configuration, selfExecutable: "")
+                                           configuration: configuration, selfExecutable: "", keyFile: "/k")
         #expect(vllm.arguments.prefix(2) == ["serve", folder])
         #expect(vllm.arguments.contains("--tensor-parallel-size") && vllm.arguments.contains("2"))
         #expect(vllm.environment["HIP_VISIBLE_DEVICES"] == "2,3" && vllm.environment["ROCR_VISIBLE_DEVICES"] == "2,3")
         let sglang = try EngineDriver.launch(spec(.sglang, vendor: "intel", devices: [1]), modelFolder: folder, port: 9002,
-                                             configuration: configuration, selfExecutable: "")
+                                             configuration: configuration, selfExecutable: "", keyFile: "/k")
         #expect(sglang.arguments.prefix(2) == ["-m", "sglang.launch_server"] && sglang.environment == ["ZE_AFFINITY_MASK": "1"])
-        let sim = try EngineDriver.launch(spec(.engineSim), modelFolder: folder, port: 9003, configuration: configuration, selfExecutable: "/bin/metalplane")
+        let sim = try EngineDriver.launch(spec(.engineSim), modelFolder: folder, port: 9003, configuration: configuration, selfExecutable: "/bin/metalplane", keyFile: "/k")
         #expect(sim.executable == "/bin/metalplane" && sim.arguments.first == "engine-sim" && sim.environment.isEmpty)
         #expect([llama, vllm, sglang, sim].allSatisfy { $0.healthPath == "/health" })
+    }
+
+    @Test func enginesOnADataAddressTakeTheInstanceKeyAndNeverListenThereWithoutOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("driver-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = FileManager.default.createFile(atPath: folder + "/model.gguf", contents: Data(count: 100))
+        var configuration = AgentConfiguration()
+        try configuration.set("dataAddress", "10.67.11.2")
+        var keyed = spec(.llamaServer)
+        keyed.apiKey = "mpe_secret"
+        let llama = try EngineDriver.launch(keyed, modelFolder: folder, port: 9000, configuration: configuration, selfExecutable: "", keyFile: "/state/k.key")
+        #expect(llama.arguments.contains("10.67.11.2") && llama.arguments.contains("--api-key-file") && llama.arguments.contains("/state/k.key"))
+        #expect(!llama.arguments.contains("mpe_secret"), "the key never appears on the command line")
+        keyed.engine = .vllm
+        let vllm = try EngineDriver.launch(keyed, modelFolder: folder, port: 9001, configuration: configuration, selfExecutable: "", keyFile: "/k")
+        #expect(vllm.environment["VLLM_API_KEY"] == "mpe_secret" && !vllm.arguments.contains("mpe_secret"))
+        #expect(throws: AgentError.self) {
+            try EngineDriver.launch(spec(.engineSim), modelFolder: folder, port: 1, configuration: configuration, selfExecutable: "", keyFile: "/k")
+        }
+        #expect(throws: SettingsError.self) { try configuration.set("dataAddress", "node-7.example") }
     }
 
     @Test func llamaServerWithoutAGGUFIsAClearError() throws {
@@ -68,7 +89,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(throws: AgentError.self) {
-            try EngineDriver.launch(spec(.llamaServer), modelFolder: folder, port: 1, configuration: AgentConfiguration(), selfExecutable: "")
+            try EngineDriver.launch(spec(.llamaServer), modelFolder: folder, port: 1, configuration: AgentConfiguration(), selfExecutable: "", keyFile: "/k")
         }
     }
 }

@@ -20,7 +20,15 @@ final class ControllerProcess: @unchecked Sendable {
     /// Where the child's stdout and stderr go: files, so a chatty child never blocks on a full pipe.
     var stdoutPath: String { dataDirectory + "-stdout.log" }
     var stderrPath: String { dataDirectory + "-stderr.log" }
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// Where the test reaches it: loopback, or on a fleet through the operator host.
+    let baseURL: String
+    /// Where it listens.
+    let listenAddress: String
+    /// The argv prefix that runs it on its host (empty: this machine).
+    let launcher: [String]
+
+    /// The client of the test's calls.
+    private(set) var client = HTTPClient.shared
 
     /// Extra `METALPLANE_*` settings of every start.
     let environment: [String: String]
@@ -29,6 +37,26 @@ final class ControllerProcess: @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("mp-system-\(UUID().uuidString)").path
         self.environment = environment
         port = try freePort()
+        listenAddress = "127.0.0.1:\(port)"
+        baseURL = "http://127.0.0.1:\(port)"
+        launcher = []
+        process = Process()
+        try await start(arguments: arguments)
+    }
+
+    /// A controller on the fleet's controller host, listening on its management address (port 8080).
+    /// With `tls`, it serves HTTPS with the test CA's certificate and the test's calls trust that CA
+    /// (they reach it through a Unix socket, so the name in the certificate is not checked here; the
+    /// agents and the operator's clients check it).
+    init(fleet: Fleet, arguments: [String] = [], environment: [String: String] = [:], tls: TestCA? = nil) async throws {
+        dataDirectory = fleet.directory + "/controller"
+        self.environment = environment
+        port = 8080
+        listenAddress = "\(fleet.controller.management):8080"
+        let forwarded = try await fleet.operatorURL(listenAddress)
+        baseURL = tls == nil ? forwarded : forwarded.replacingOccurrences(of: "http+unix://", with: "https+unix://")
+        launcher = fleet.launcher(fleet.controller)
+        if let tls { client = try tls.client() }
         process = Process()
         try await start(arguments: arguments)
     }
@@ -36,8 +64,9 @@ final class ControllerProcess: @unchecked Sendable {
     /// Starts (or restarts) the binary on the same port and data directory, and waits for /readyz.
     func start(arguments: [String] = []) async throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["controller", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + arguments
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? Self.binary)
+        process.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [Self.binary])
+            + ["controller", "--data-dir", dataDirectory, "--listen", listenAddress] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
         environment["METALPLANE_PASSWORD_HASH_COST"] = "10"
@@ -92,7 +121,7 @@ final class ControllerProcess: @unchecked Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: form))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 16 << 20)
         return Reply(status: Int(response.status.code), body: Data(body.readableBytesView))
     }

@@ -57,9 +57,9 @@ func isRunning(_ pid: Int32) -> Bool {
         return last
     }
 
-    func chat(_ endpoint: String, model: String) async throws -> [String: Any] {
+    func chat(_ endpoint: String, model: String, key: String?) async throws -> [String: Any] {
         let reply = try await EngineCall.post(endpoint + "/v1/chat/completions",
-                                              json: #"{"model": "\#(model)", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 8, "temperature": 0}"#)
+                                              json: #"{"model": "\#(model)", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 8, "temperature": 0}"#, key: key)
         return reply
     }
 
@@ -91,10 +91,20 @@ func isRunning(_ pid: Int32) -> Bool {
         let instanceID = try #require(created.json["id"] as? String)
         let ready = try await instance(controller, instanceID, admin: admin, until: { $0["phase"] as? String == "ready" })
         let endpoint = try #require(ready["endpoint"] as? String, "ready with an endpoint: \(ready)\n\(agent.log)")
-        let answer = try await chat(endpoint, model: Self.smolLM)
+        // The engine answers only with its key: none, or another's, is refused.
+        #expect(try await EngineCall.status(endpoint + "/v1/chat/completions", key: nil) == 401)
+        #expect(try await EngineCall.status(endpoint + "/v1/chat/completions", key: "mpe_" + String(repeating: "A", count: 43)) == 401)
+        let answer = try await chat(endpoint, model: Self.smolLM, key: agent.engineKey(instanceID))
         let text = ((answer["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String ?? ""
         #expect(!text.isEmpty, "llama-server generated text: \(answer)")
         #expect((answer["usage"] as? [String: Any])?["completion_tokens"] as? Int == 8)
+        // The node API wants a platform operator's token: none or a forged one is 401, in the project's error shape.
+        let anonymous = try await agent.call(.GET, "/state", bearer: "")
+        #expect(anonymous.status == 401 && (anonymous.json["error"] as? [String: Any])?["code"] as? String == "unauthenticated"
+                && (anonymous.json["error"] as? [String: Any])?["requestId"] as? String != nil, "\(anonymous.text)")
+        #expect(try await agent.call(.GET, "/store/storage", bearer: admin + "x").status == 401)
+        #expect(try await agent.call(.GET, "/healthz", bearer: "").status == 200)
+        agent.operatorToken = admin
         let state = try await agent.call(.GET, "/state").json
         let staging = ((state["observed"] as? [String: Any])?["staging"] as? [[String: Any]])?.first
         #expect(staging?["done"] as? Bool == true && (staging?["bytesTotal"] as? Int ?? 0) > 90_000_000)
@@ -106,7 +116,7 @@ func isRunning(_ pid: Int32) -> Bool {
         kill(Int32(pid), SIGKILL)
         let restarted = try await instance(controller, instanceID, admin: admin, until: { ($0["restarts"] as? Int ?? 0) >= 1 && $0["phase"] as? String == "ready" })
         #expect(restarted["phase"] as? String == "ready", "restarted: \(restarted)")
-        let again = try await chat(try #require(restarted["endpoint"] as? String), model: Self.smolLM)
+        let again = try await chat(try #require(restarted["endpoint"] as? String), model: Self.smolLM, key: agent.engineKey(instanceID))
         #expect((again["usage"] as? [String: Any])?["completion_tokens"] as? Int == 8)
 
         // Kill -9 the agent and start it with no join token: it rejoins with its credential under a new node id,
@@ -148,6 +158,7 @@ func isRunning(_ pid: Int32) -> Bool {
                                      environment: ["METALPLANE_WARMUP_DEADLINE_SECONDS": "1.5", "METALPLANE_RESTART_BACKOFF_SECONDS": "0.3",
                                                    // Any available memory is "too little": a node_memory alert fires at the first check.
                                                    "METALPLANE_ALERT_CHECK_SECONDS": "0.3", "METALPLANE_ALERT_MEMORY_AVAILABLE_WARN": "1.0"])
+        agent.operatorToken = admin
         defer { agent.stopEverything() }
         let agentID = try #require(try await onlineAgent(controller, admin: admin)?["id"] as? String)
         func run(_ model: String, _ arguments: [String] = [], companions: [String] = []) async throws -> String {
@@ -172,7 +183,7 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect((failed["lastError"] as? String)?.contains("RunnerFailed") == true, "\(failed)")
         #expect(agent.log.contains("critical") && agent.log.contains("reboot"), "a CRITICAL line with the reboot guidance")
         let served = try await instance(controller, fast, admin: admin, until: { $0["phase"] as? String == "ready" }, seconds: 20)
-        let answer = try await chat(try #require(served["endpoint"] as? String), model: "acme/fast")
+        let answer = try await chat(try #require(served["endpoint"] as? String), model: "acme/fast", key: agent.engineKey(fast))
         #expect((answer["system_fingerprint"] as? String)?.contains("simulator") == true, "the node keeps serving; the simulator says what it is")
         let staged = ((try await agent.call(.GET, "/state").json["observed"] as? [String: Any])?["staging"] as? [[String: Any]]) ?? []
         let fastCopy = staged.first { $0["modelId"] as? String == "acme/fast" }
@@ -191,7 +202,7 @@ func isRunning(_ pid: Int32) -> Bool {
         }, seconds: 20)
 
         // Telemetry: batches with this engine's tokens, the node's memory and CPU; and the alert, with its correlation id.
-        _ = try await chat(try #require(servedAgain["endpoint"] as? String), model: "acme/fast")
+        _ = try await chat(try #require(servedAgain["endpoint"] as? String), model: "acme/fast", key: agent.engineKey(fast))
         // The tokens are in one batch (each batch counts its interval); with a batch every half second,
         // a loaded machine can take long enough between polls for it to leave a short window of the
         // newest batches: look at all of them.

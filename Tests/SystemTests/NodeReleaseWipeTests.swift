@@ -65,6 +65,7 @@ import Testing
         #expect((release?["progress"] as? String)?.contains("wiped by the node's agent") == true, "\(release ?? [:])")
         #expect(try Data(contentsOf: URL(fileURLWithPath: disk)).allSatisfy { $0 == 0 }, "the data disk is all zeros")
         #expect(try await json(.GET, "/api/v1/instances/\(instance)")["desired"] as? String == "stopped")
+        agent.operatorToken = try await controller.token()
         let staged = try await agent.call(.GET, "/store/storage").json["models"] as? [Any]
         #expect(staged?.isEmpty == true, "staged models deleted")
         agent.kill(SIGTERM)

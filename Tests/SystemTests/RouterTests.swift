@@ -255,7 +255,7 @@ extension Array {
     static func waitUntilEngineRuns(_ world: RouterWorld, instance: String, requests: Int) async throws {
         let endpoint = try #require(try await world.controller.call(.GET, "/api/v1/instances/\(instance)", bearer: world.admin).json["endpoint"] as? String)
         let running = try await eventually(10) { () -> Bool? in
-            let metrics = try await EngineCall.get(endpoint + "/metrics")
+            let metrics = try await EngineCall.get(endpoint + "/metrics", key: world.agent.engineKey(instance))
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("vllm:num_requests_running") }
             return (line?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= requests ? true : nil
         }

@@ -12,6 +12,8 @@ public final class BMCEmulator: @unchecked Sendable {
 
     public let port: Int
     public let imagePort: Int
+    /// The address both servers listen on.
+    public let listenIP: String
     /// One system id per name given.
     public let systemIDs: [String]
     public var systemID: String { systemIDs[0] }
@@ -21,23 +23,26 @@ public final class BMCEmulator: @unchecked Sendable {
 
     public var systemURL: String { systemURL(0) }
     /// The Redfish URL of the `index`-th system.
-    public func systemURL(_ index: Int) -> String { "http://127.0.0.1:\(port)/redfish/v1/Systems/\(systemIDs[index])" }
-    public var imageURL: String { "http://127.0.0.1:\(imagePort)/boot.iso" }
+    public func systemURL(_ index: Int) -> String { "http://\(listenIP):\(port)/redfish/v1/Systems/\(systemIDs[index])" }
+    public var imageURL: String { "http://\(listenIP):\(imagePort)/boot.iso" }
 
     public convenience init(name: String = "gpu-node-1") async throws {
         try await self.init(names: [name])
     }
 
-    /// An emulator with one system per name.
-    public init(names: [String]) async throws {
+    /// An emulator with one system per name. On a fleet host: `launcher` runs it there (`ip netns exec …`),
+    /// on `listenIP` (the node's BMC address) and fixed ports, and `reachable` says when it answers.
+    public init(names: [String], listenIP: String = "127.0.0.1", launcher: [String] = [],
+                reachable: (@Sendable (Int) -> Bool)? = nil) async throws {
         systemIDs = names.map { _ in UUID().uuidString.lowercased() }
-        port = try freePort()
-        imagePort = try freePort()
+        self.listenIP = listenIP
+        port = launcher.isEmpty ? try freePort() : 8000
+        imagePort = launcher.isEmpty ? try freePort() : 8001
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-bmc-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
         try Data(repeating: 0x42, count: 64 * 1024).write(to: URL(fileURLWithPath: directory + "/boot.iso"))
         let config = """
-            SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'
+            SUSHY_EMULATOR_LISTEN_IP = '\(listenIP)'
             SUSHY_EMULATOR_LISTEN_PORT = \(port)
             SUSHY_EMULATOR_FAKE_DRIVER = True
             SUSHY_EMULATOR_STATE_DIR = '\(directory)/state'
@@ -46,21 +51,23 @@ public final class BMCEmulator: @unchecked Sendable {
             }.joined(separator: ", "))]
             """
         try config.write(toFile: directory + "/emulator.conf", atomically: true, encoding: .utf8)
-        emulator.executableURL = URL(fileURLWithPath: Self.executable)
-        emulator.arguments = ["--config", directory + "/emulator.conf"]
+        emulator.executableURL = URL(fileURLWithPath: launcher.first ?? Self.executable)
+        emulator.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [Self.executable]) + ["--config", directory + "/emulator.conf"]
         emulator.currentDirectoryURL = URL(fileURLWithPath: directory)
         _ = FileManager.default.createFile(atPath: directory + "/emulator.log", contents: nil)
         emulator.standardOutput = FileHandle(forWritingAtPath: directory + "/emulator.log")
         emulator.standardError = FileHandle(forWritingAtPath: directory + "/emulator.log")
         try emulator.run()
-        images.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        images.arguments = ["python3", "-m", "http.server", String(imagePort), "--bind", "127.0.0.1", "--directory", directory]
+        images.executableURL = URL(fileURLWithPath: launcher.first ?? "/usr/bin/env")
+        images.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + ["/usr/bin/env"])
+            + ["python3", "-m", "http.server", String(imagePort), "--bind", listenIP, "--directory", directory]
         _ = FileManager.default.createFile(atPath: directory + "/images.log", contents: nil)
         images.standardOutput = FileHandle(forWritingAtPath: directory + "/images.log")
         images.standardError = FileHandle(forWritingAtPath: directory + "/images.log")
         try images.run()
+        let answers = reachable ?? { accepts($0) }
         for _ in 0..<100 {
-            if accepts(port) && accepts(imagePort) { return }
+            if answers(port) && answers(imagePort) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw EmulatorError.notReady(Self.executable)

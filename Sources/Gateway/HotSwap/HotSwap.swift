@@ -65,6 +65,7 @@ struct HotSwap: Sendable {
             var request = HTTPClientRequest(url: instance.endpoint! + "/v1/chat/completions")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Authorization", value: "Bearer " + instances.engineKeys.key(instanceID: instance.id))
             let body: [String: Any] = ["model": instance.modelId, "messages": [["role": "user", "content": prompt]], "max_tokens": 2, "temperature": 0]
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
             let started = ContinuousClock.now

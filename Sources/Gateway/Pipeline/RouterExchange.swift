@@ -162,7 +162,7 @@ final class RouterExchange: UpstreamReceiver {
             router.logger.warning("replica endpoint is not plain http://host:port", metadata: ["instance": .string(chosen.instanceID), "endpoint": .string(chosen.endpoint)])
             return attempt()
         }
-        router.begin(chosen)
+        router.begin(chosen, exchange: self, on: eventLoop)
         replica = chosen
         servedBy = chosen.instanceID
         trace?.routed = ContinuousClock.now
@@ -173,7 +173,7 @@ final class RouterExchange: UpstreamReceiver {
             case .success(let connection):
                 guard !finished else { return pool.release(connection, keepAlive: false) }
                 self.connection = connection
-                connection.send(path: path, requestID: requestID, body: body, to: self)
+                connection.send(path: path, requestID: requestID, credential: chosen.apiKey, body: body, to: self)
                 timeout = eventLoop.assumeIsolated().scheduleTask(in: Self.upstreamTimeout) { [self] in
                     connection.abandon()
                     upstreamFailed(ChannelError.connectTimeout(Self.upstreamTimeout))
@@ -262,6 +262,18 @@ final class RouterExchange: UpstreamReceiver {
         }
     }
 
+    /// The node serving this request was lost (its pulses stopped): fail now rather than wait for a
+    /// FIN that a dead link never sends.
+    func replicaLost() {
+        guard !finished, replica != nil else { return }
+        connection?.abandon()
+        upstreamFailed(NodeLost())
+    }
+
+    struct NodeLost: Error, CustomStringConvertible {
+        var description: String { "the node serving the instance was lost (its pulses stopped)" }
+    }
+
     /// The client can take more bytes again.
     func clientWritable() { connection?.setReading(true) }
 
@@ -319,7 +331,7 @@ final class RouterExchange: UpstreamReceiver {
     }
 
     private func countOff() {
-        if let replica { router.end(replica) }
+        if let replica { router.end(replica, exchange: self) }
         replica = nil
     }
 

@@ -60,10 +60,11 @@ final class UpstreamConnection {
     }
 
     /// Sends one request; the response goes to `receiver`.
-    func send(path: String, requestID: String, body: ByteBuffer, to receiver: any UpstreamReceiver) {
+    func send(path: String, requestID: String, credential: String, body: ByteBuffer, to receiver: any UpstreamReceiver) {
         handler.receiver = receiver
         var headers = HTTPHeaders()
-        headers.reserveCapacity(4)
+        headers.reserveCapacity(5)
+        headers.add(name: "Authorization", value: "Bearer " + credential)
         headers.add(name: "Host", value: address.host)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.readableBytes))

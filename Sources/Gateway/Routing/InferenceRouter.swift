@@ -24,6 +24,8 @@ public final class InferenceRouter: Sendable {
     let work = OwnedWork()
     private let table = NIOLockedValueBox(RouteTable())
     private let outstanding = NIOLockedValueBox<[String: Int]>([:])
+    /// The exchanges in flight on each instance, so a lost node's requests can be failed at once.
+    private let inFlightExchanges = NIOLockedValueBox<[String: [ObjectIdentifier: InFlight]]>([:])
     private let rotation = NIOLockedValueBox(0)
 
     init(instances: InstanceService, settings: RouterSettings, usage: UsageLedger, traces: TraceStore, renderError: @escaping ErrorRenderer,
@@ -95,6 +97,38 @@ public final class InferenceRouter: Sendable {
         return ReplicaChooser.leastOutstanding(replicas, loads: loads, turn: turn)
     }
 
-    func begin(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 0] += 1 } }
-    func end(_ replica: RouteTable.Replica) { outstanding.withLockedValue { $0[replica.instanceID, default: 1] -= 1 } }
+    /// An exchange in flight, reachable from any thread through its event loop.
+    struct InFlight: Sendable {
+        let exchange: NIOLoopBound<RouterExchange>
+        let loop: any EventLoop
+    }
+
+    func begin(_ replica: RouteTable.Replica, exchange: RouterExchange, on loop: any EventLoop) {
+        outstanding.withLockedValue { $0[replica.instanceID, default: 0] += 1 }
+        let entry = InFlight(exchange: NIOLoopBound(exchange, eventLoop: loop), loop: loop)
+        inFlightExchanges.withLockedValue { $0[replica.instanceID, default: [:]][ObjectIdentifier(exchange)] = entry }
+    }
+
+    func end(_ replica: RouteTable.Replica, exchange: RouterExchange) {
+        outstanding.withLockedValue { $0[replica.instanceID, default: 1] -= 1 }
+        inFlightExchanges.withLockedValue { table in
+            table[replica.instanceID]?[ObjectIdentifier(exchange)] = nil
+            if table[replica.instanceID]?.isEmpty == true { table[replica.instanceID] = nil }
+        }
+    }
+
+    /// These instances' node was lost (its link died: no FIN will ever come): the route table drops
+    /// them now, and every request in flight on them ends with the retryable `instance_lost` error.
+    public func instancesLost(_ instanceIDs: Set<String>) async {
+        guard !instanceIDs.isEmpty else { return }
+        await refresh()
+        let doomed = inFlightExchanges.withLockedValue { table in instanceIDs.flatMap { table[$0].map { Array($0.values) } ?? [] } }
+        for entry in doomed {
+            entry.loop.execute { entry.exchange.value.replicaLost() }
+        }
+        if !doomed.isEmpty {
+            logger.warning("node lost: requests in flight failed with a retryable error", metadata: ["requests": .stringConvertible(doomed.count),
+                                                                                                   "instances": .string(instanceIDs.sorted().joined(separator: ","))])
+        }
+    }
 }

@@ -8,6 +8,8 @@ public struct RouteTable: Sendable, Equatable {
         public var endpoint: String
         /// The model the engine loaded: after a swap it may differ from the name clients call.
         public var modelID: String
+        /// The engine's credential, sent as `Authorization: Bearer …`.
+        public var apiKey: String
     }
 
     /// project id → model id → replicas.
@@ -18,7 +20,7 @@ public struct RouteTable: Sendable, Equatable {
     /// The table of the instances the Scheduler reports routable, by the name clients call them.
     public init(_ instances: [RoutableInstance]) {
         for instance in instances {
-            let replica = Replica(instanceID: instance.instanceID, endpoint: instance.endpoint, modelID: instance.modelID)
+            let replica = Replica(instanceID: instance.instanceID, endpoint: instance.endpoint, modelID: instance.modelID, apiKey: instance.apiKey)
             projects[instance.projectID, default: [:]][instance.servedModel, default: []].append(replica)
         }
     }

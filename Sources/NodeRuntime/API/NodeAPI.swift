@@ -5,10 +5,13 @@ import Logging
 import NIOCore
 import NodeContract
 
-/// The node API (default `127.0.0.1:52415`): the runbook's per-node endpoints.
+/// The node API (default `127.0.0.1:52415`; the node's management address on a fleet): the runbook's
+/// per-node endpoints. Every route but `/healthz` wants a platform realm access token
+/// (`NodeAPIAuthentication`); restarting the agent and purging staged copies want the operator role.
 public enum NodeAPI {
     public static func router(_ agent: NodeAgent) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: NodeAPIAuthentication(tokens: agent.operatorTokens, logger: agent.logger))
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         router.get("/state") { _, _ in
             let session = agent.current
@@ -61,7 +64,10 @@ public enum NodeAPI {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) throws -> Response {
-        try json(["error": ["code": code, "message": message]], status: status)
+    /// The project's error shape: `{"error": {"code", "message", "requestId"}}`.
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, requestID: String = RequestIDs.make()) throws -> Response {
+        var response = try json(["error": ["code": code, "message": message, "requestId": requestID]], status: status)
+        response.headers[.requestID] = requestID
+        return response
     }
 }

@@ -6,6 +6,8 @@ import Settings
 public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
     /// The controller's base URL; the agent only connects out to it.
     public var controllerURL = "http://127.0.0.1:8080"
+    /// PEM CA bundle the controller's HTTPS certificate must chain to (default: the system's roots).
+    public var controllerCA: String?
     /// A join token for the first join; later joins use the credential kept in `stateDirectory`.
     public var joinToken: String?
     /// The enrolled node this machine is (its deploy completes when the agent joins).
@@ -15,8 +17,11 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
     public var stateDirectory = NSHomeDirectory() + "/.metalplane"
     /// Staging: the node-local copies engines load from, one `org--name` folder per model.
     public var nodeCachePath = NSHomeDirectory() + "/.metalplane/staging"
-    /// The node API's `host:port`.
+    /// The node API's `host:port` (the node's management address on a fleet).
     public var listen = "127.0.0.1:52415"
+    /// The IPv4 address engines listen on and are advertised at: the node's data interface on a fleet
+    /// (the router reaches them there, with each instance's key); loopback keeps them on this machine.
+    public var dataAddress = "127.0.0.1"
     /// Most-recently-used grace budget of not-in-use staged models, GiB (0 = strict evict-on-deactivate).
     public var stagingKeepRecentGB = 40.0
     /// Whether deactivation and startup evict staged copies (purge requests always do).
@@ -72,9 +77,9 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
 
     /// Settings and their environment variables.
     public static let keys: [(String, String)] = [
-        ("controller", "METALPLANE_CONTROLLER"), ("joinToken", "METALPLANE_JOIN_TOKEN"), ("nodeName", "METALPLANE_NODE_NAME"),
+        ("controller", "METALPLANE_CONTROLLER"), ("controllerCA", "METALPLANE_CONTROLLER_CA"), ("joinToken", "METALPLANE_JOIN_TOKEN"), ("nodeName", "METALPLANE_NODE_NAME"),
         ("hostname", "METALPLANE_HOSTNAME"), ("stateDir", "METALPLANE_STATE_DIR"), ("node_cache_path", "METALPLANE_NODE_CACHE_PATH"),
-        ("listen", "METALPLANE_NODE_LISTEN"), ("staging_keep_recent_gb", "METALPLANE_STAGING_KEEP_RECENT_GB"),
+        ("listen", "METALPLANE_NODE_LISTEN"), ("dataAddress", "METALPLANE_NODE_DATA_ADDRESS"), ("staging_keep_recent_gb", "METALPLANE_STAGING_KEEP_RECENT_GB"),
         ("cleanup_on_deactivate", "METALPLANE_CLEANUP_ON_DEACTIVATE"), ("warmupDeadlineSeconds", "METALPLANE_WARMUP_DEADLINE_SECONDS"),
         ("restartBackoffSeconds", "METALPLANE_RESTART_BACKOFF_SECONDS"), ("llamaServer", "METALPLANE_LLAMA_SERVER"),
         ("vllm", "METALPLANE_VLLM"), ("python", "METALPLANE_PYTHON"),
@@ -98,6 +103,9 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
         }
         switch key {
         case "controller": controllerURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "controllerCA":
+            guard FileManager.default.isReadableFile(atPath: value) else { throw AgentConfigurationError.invalid(key: key, reason: "cannot read \(value)") }
+            controllerCA = value
         case "joinToken": joinToken = value
         case "nodeName": nodeName = value
         case "hostname": hostname = value
@@ -108,6 +116,12 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
             candidate.listen = value
             _ = try candidate.listenAddress()
             listen = value
+        case "dataAddress":
+            var probe = in_addr()
+            guard inet_pton(AF_INET, value, &probe) == 1 else {
+                throw AgentConfigurationError.invalid(key: key, reason: "must be an IPv4 address of this node, got \(value)")
+            }
+            dataAddress = value
         case "staging_keep_recent_gb": stagingKeepRecentGB = try number(0...1_000_000)
         case "cleanup_on_deactivate":
             guard let flag = Bool(value.lowercased()) else { throw AgentConfigurationError.invalid(key: key, reason: "must be true or false") }

@@ -2,11 +2,28 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NodeContract
 
-/// The agent's outbound calls to the controller, in the contract's types.
+/// The agent's outbound calls to the controller, in the contract's types, on its own HTTP client:
+/// HTTPS verified against the operator's CA bundle when one is given (else the system's roots), and
+/// no read timeout of its own, since the liveness stream waits for its answer as long as the session
+/// lasts (every other call has its deadline).
 struct ControllerLink: Sendable {
     let baseURL: String
+    let client: HTTPClient
+
+    /// `caBundle`: PEM certificates the controller's certificate must chain to.
+    init(baseURL: String, caBundle: String?) throws {
+        self.baseURL = baseURL
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caBundle { tls.trustRoots = .file(caBundle) }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(5)), decompression: .disabled)
+        configuration.httpVersion = .http1Only
+        // Lives as long as the agent process: the agent is the link.
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     /// Joins (first time or again); the answer starts a new session.
     func register(_ request: RegistrationRequest) async throws -> RegistrationResponse {
@@ -35,6 +52,60 @@ struct ControllerLink: Sendable {
 
     struct Accepted: Decodable {}
 
+    /// Holds the liveness stream open: writes a pulse every `interval` while `keepGoing()` holds, and
+    /// returns the controller's status when the stream ends (204 after a clean end, 401 when the
+    /// session is no longer current). A dead link makes no error here: the controller notices the
+    /// silence, and the heartbeat's deadline tells the agent.
+    func pulse(token: String, every interval: Duration, while keepGoing: @escaping @Sendable () -> Bool) async throws -> Int {
+        let (pulses, writer) = AsyncStream<ByteBuffer>.makeStream()
+        let url = baseURL + "/api/v1/agent/pulse"
+        return try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                defer { writer.finish() }
+                while keepGoing() && !Task.isCancelled {
+                    writer.yield(ByteBuffer(string: "\n"))
+                    try? await Task.sleep(for: interval)
+                }
+                return nil
+            }
+            group.addTask { [client] in
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Content-Type", value: "application/octet-stream")
+                request.body = .stream(pulses, length: .unknown)
+                let response = try await client.execute(request, deadline: .distantFuture)
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                return Int(response.status.code)
+            }
+            while let finished = try await group.next() {
+                if let status = finished {
+                    group.cancelAll()
+                    return status
+                }
+            }
+            return 0
+        }
+    }
+
+    /// A JWKS entry.
+    struct PublishedKey: Decodable {
+        var kid: String
+        var kty: String
+        var n: String
+        var e: String
+    }
+
+    private struct Discovery: Decodable { var issuer: String }
+    private struct KeySet: Decodable { var keys: [PublishedKey] }
+
+    /// The platform realm's issuer and signing keys, which the node API verifies operators' tokens against.
+    func platformKeys() async throws -> (issuer: String, keys: [PublishedKey]) {
+        let discovery = try await exchange(.GET, "/realms/platform/.well-known/openid-configuration", token: nil, body: nil as String?, as: Discovery.self)
+        let set = try await exchange(.GET, "/realms/platform/protocol/openid-connect/certs", token: nil, body: nil as String?, as: KeySet.self)
+        return (discovery.issuer, set.keys)
+    }
+
     func manifest(token: String, modelId: String) async throws -> ModelManifest {
         try await exchange(.GET, "/api/v1/store/models/\(ModelManifest.directoryName(of: modelId))/manifest", token: token,
                            body: nil as String?, as: ModelManifest.self)
@@ -47,7 +118,7 @@ struct ControllerLink: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await client.execute(request, timeout: .seconds(10))
         let collected = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), Data(collected.readableBytesView))
     }
@@ -60,7 +131,7 @@ struct ControllerLink: Sendable {
         var request = HTTPClientRequest(url: baseURL + "/api/v1/store/models/\(ModelManifest.directoryName(of: modelId))/file?path=\(query)")
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await client.execute(request, timeout: .hours(6))
         guard response.status == .ok || response.status == .partialContent else {
             let body = try await response.body.collect(upTo: 1 << 16)
             throw AgentError.controller(status: Int(response.status.code), body: String(buffer: body))
@@ -78,7 +149,7 @@ struct ControllerLink: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let response = try await client.execute(request, timeout: .seconds(15))
         let collected = try await response.body.collect(upTo: 16 << 20)
         guard response.status == .ok || response.status == .created || response.status == .accepted else {
             throw AgentError.controller(status: Int(response.status.code), body: String(buffer: collected))

@@ -16,6 +16,7 @@ extension NodeAgent {
             group.addTask { await self.work.run() }
             group.addTask { await self.telemetryLoop() }
             group.addTask { await self.alertLoop() }
+            group.addTask { await self.pulseLoop() }
             await linkLoop()
             // Runners stop gracefully (SIGTERM, then SIGKILL) while their supervisors still run;
             // then the owned work ends, and with it every loop.
@@ -45,8 +46,35 @@ extension NodeAgent {
             } catch {
                 logger.warning("cannot reach or join the controller; retrying with backoff", metadata: ["error": .string("\(error)"), "backoffSeconds": .stringConvertible(backoff)])
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                backoff = min(backoff * 2, 30)
+                // Capped low: a node whose link comes back rejoins within seconds, with no operator step.
+                backoff = min(backoff * 2, 5)
             }
+        }
+    }
+
+    /// The liveness stream: while a session lasts, a pulse every `pulseSeconds` on one long request,
+    /// so the controller notices a dead link within about a second (nothing else would: a cut link
+    /// sends no FIN). A new session, or an answer (401 when the controller gave the session up),
+    /// opens a new stream.
+    func pulseLoop() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            guard let session = current, let seconds = session.pulseSeconds else {
+                try? await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            let token = session.sessionToken
+            let interval = Duration.milliseconds(Int64(seconds * 1000))
+            do {
+                let status = try await link.pulse(token: token, every: interval) { [self] in
+                    current?.sessionToken == token && !Task.isShuttingDownGracefully
+                }
+                if status == 401 { logger.info("the controller ended this session's liveness stream; the next heartbeat joins again") }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("liveness stream broke; opening another", metadata: ["error": .string("\(error)")])
+            }
+            try? await Task.sleep(for: interval)
         }
     }
 

@@ -14,7 +14,9 @@ extension NodeAgent {
             let seconds = current?.telemetrySeconds ?? 1
             do { try await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) } catch { return }
             guard let token = current?.sessionToken else { continue }
-            let batch = await telemetrySampler.sample(supervisors.withLockedValue { Array($0.values) }.map(\.status))
+            let running = supervisors.withLockedValue { Array($0.values) }
+            let credentials = Dictionary(running.compactMap { runner in runner.spec.apiKey.map { (runner.spec.instanceId, $0) } }, uniquingKeysWith: { $1 })
+            let batch = await telemetrySampler.sample(running.map(\.status), credentials: credentials)
             do {
                 try await link.telemetry(token: token, batch: batch)
             } catch {

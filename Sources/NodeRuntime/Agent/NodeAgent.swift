@@ -16,6 +16,8 @@ public final class NodeAgent: Sendable {
     let workers = BlockingWorkPool(threads: 2)
     let area: StagingArea
     let link: ControllerLink
+    /// The node API's verifier of operators' tokens (the platform realm's keys, fetched from the controller).
+    let operatorTokens: OperatorTokens
     let events: EventLog
     let stager: Stager
     let records: RunnerRecords
@@ -41,7 +43,8 @@ public final class NodeAgent: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: configuration.nodeCachePath, withIntermediateDirectories: true)
         area = StagingArea(root: configuration.nodeCachePath)
-        link = ControllerLink(baseURL: configuration.controllerURL)
+        link = try ControllerLink(baseURL: configuration.controllerURL, caBundle: configuration.controllerCA)
+        operatorTokens = OperatorTokens(link: link)
         let eventLogger = logger
         events = EventLog(EventLog.Settings(directory: configuration.effectiveEventLogDirectory, maxBytes: configuration.eventLogMaxBytes,
                                             keepEvents: configuration.eventLogKeepEvents, archiveMaxBytes: configuration.eventLogArchiveMaxBytes,

@@ -23,6 +23,8 @@ public struct EngineSimulator: Sendable {
         /// Exit with status 3 this long after start (a crashing runner).
         public var crashAfterSeconds: Double?
         public var defaultMaxTokens = 16
+        /// When set, every route but `/health` wants `Authorization: Bearer <apiKey>` (llama-server's `--api-key` rule).
+        public var apiKey: String?
 
         public init(model: String) { self.model = model }
     }
@@ -56,6 +58,7 @@ public struct EngineSimulator: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        if let key = settings.apiKey { router.add(middleware: APIKeyCheck(key: key)) }
         router.get("/health") { _, _ -> Response in
             let ready = !settings.hangWarmup && ContinuousClock.now - started >= .milliseconds(Int64(settings.warmupSeconds * 1000))
             return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
@@ -204,5 +207,20 @@ final class AsyncSlots: Sendable {
             return state.waiters.removeFirst()
         }
         next?.resume()
+    }
+}
+
+/// The engine's own credential check, as llama-server does it: 401 in OpenAI's error shape unless
+/// the bearer key matches; `/health` answers everyone.
+struct APIKeyCheck<Context: RequestContext>: RouterMiddleware {
+    let key: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/health" { return try await next(request, context) }
+        let presented = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
+        guard presented.utf8.count == key.utf8.count, zip(presented.utf8, key.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+            return EngineSimulator.json(["error": ["message": "Invalid API Key", "type": "authentication_error", "code": 401]], status: .unauthorized)
+        }
+        return try await next(request, context)
     }
 }

@@ -13,9 +13,18 @@ struct EngineLaunch: Equatable {
 /// Engine drivers: each builds an engine's documented command line for a staged model, the
 /// device-visibility variables of the accelerators' vendor, and its health endpoint.
 enum EngineDriver {
+    /// `keyFile`: where the runner wrote the instance's key (mode 0600). Engines that read a key
+    /// file get its path, and vLLM gets `VLLM_API_KEY`, so the key is not in `/proc/<pid>/cmdline`,
+    /// which every local user can read; SGLang takes it only as `--api-key`.
     static func launch(_ spec: InstanceSpec, modelFolder: String, port: Int, configuration: AgentConfiguration,
-                       selfExecutable: String) throws -> EngineLaunch {
-        let environment = visibility(vendor: spec.vendor, devices: spec.devices)
+                       selfExecutable: String, keyFile: String) throws -> EngineLaunch {
+        var environment = visibility(vendor: spec.vendor, devices: spec.devices)
+        let host = configuration.dataAddress
+        // An engine never listens unauthenticated beyond this machine.
+        guard spec.apiKey != nil || isLoopback(host) else {
+            throw AgentError.engine("refusing to start \(spec.engine.rawValue) on \(host) without an API key (the controller sends one with each instance)")
+        }
+        let credentialFile = spec.apiKey == nil ? [] : ["--api-key-file", keyFile]
         let tensorParallel = max(spec.devices.count, 1)
         switch spec.engine {
         case .llamaServer:
@@ -23,25 +32,29 @@ enum EngineDriver {
                 throw AgentError.engine("llama-server needs a .gguf file in \(modelFolder)")
             }
             return EngineLaunch(executable: configuration.llamaServerPath,
-                                arguments: ["-m", model, "--host", "127.0.0.1", "--port", String(port), "--alias", spec.modelId, "--no-webui", "--metrics"]
-                                    + configuration.llamaServerArguments + spec.arguments,
+                                arguments: ["-m", model, "--host", host, "--port", String(port), "--alias", spec.modelId, "--no-webui", "--metrics"]
+                                    + credentialFile + configuration.llamaServerArguments + spec.arguments,
                                 environment: environment, healthPath: "/health", port: port)
         case .vllm:
+            if let key = spec.apiKey { environment["VLLM_API_KEY"] = key }
             return EngineLaunch(executable: configuration.vllmPath,
-                                arguments: ["serve", modelFolder, "--host", "127.0.0.1", "--port", String(port), "--served-model-name", spec.modelId,
+                                arguments: ["serve", modelFolder, "--host", host, "--port", String(port), "--served-model-name", spec.modelId,
                                             "--tensor-parallel-size", String(tensorParallel)] + spec.arguments,
                                 environment: environment, healthPath: "/health", port: port)
         case .sglang:
             return EngineLaunch(executable: configuration.pythonPath,
-                                arguments: ["-m", "sglang.launch_server", "--model-path", modelFolder, "--host", "127.0.0.1", "--port", String(port),
-                                            "--served-model-name", spec.modelId, "--tp-size", String(tensorParallel)] + spec.arguments,
+                                arguments: ["-m", "sglang.launch_server", "--model-path", modelFolder, "--host", host, "--port", String(port),
+                                            "--served-model-name", spec.modelId, "--tp-size", String(tensorParallel)] + (spec.apiKey.map { ["--api-key", $0] } ?? []) + spec.arguments,
                                 environment: environment, healthPath: "/health", port: port)
         case .engineSim:
             return EngineLaunch(executable: selfExecutable,
-                                arguments: ["engine-sim", "--host", "127.0.0.1", "--port", String(port), "--model", spec.modelId] + spec.arguments,
+                                arguments: ["engine-sim", "--host", host, "--port", String(port), "--model", spec.modelId] + credentialFile + spec.arguments,
                                 environment: environment, healthPath: "/health", port: port)
         }
     }
+
+    /// Whether `host` is this machine's own loopback.
+    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
 
     /// The vendor's device-visibility variables for `devices`.
     static func visibility(vendor: String?, devices: [Int]) -> [String: String] {

@@ -65,6 +65,7 @@ final class RunnerSupervisor: Sendable {
         stopRequested.fire()
         if let running = child.withLockedValue({ $0 }) { await running.stop() }
         await ended.wait()
+        try? FileManager.default.removeItem(atPath: keyFile)
         update { $0.phase = .stopped; $0.endpoint = nil }
         context.events.append(kind: "runner.stopped", fields: ["instance": spec.instanceId, "model": spec.modelId])
     }
@@ -103,15 +104,24 @@ final class RunnerSupervisor: Sendable {
         }
     }
 
+    /// The instance's engine key, for engines that read it from a file (mode 0600, beside the runner's log).
+    private var keyFile: String { context.configuration.stateDirectory + "/runners/\(spec.instanceId).key" }
+
     /// Launches the engine once; returns why it ended.
     private func runOnce(folder: String, resetBackoff: () -> Void) async -> String {
         let port: Int
         let launch: EngineLaunch
         let process: ChildProcess
         do {
-            port = try FreePort.find()
+            port = try FreePort.find(host: context.configuration.dataAddress)
+            if let key = spec.apiKey {
+                try FileManager.default.createDirectory(atPath: context.configuration.stateDirectory + "/runners", withIntermediateDirectories: true)
+                guard FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw AgentError.io("cannot write \(keyFile)")
+                }
+            }
             launch = try EngineDriver.launch(spec, modelFolder: folder, port: port, configuration: context.configuration,
-                                             selfExecutable: context.selfExecutable)
+                                             selfExecutable: context.selfExecutable, keyFile: keyFile)
             update { $0.phase = .starting; $0.lastError = nil }
             let logPath = context.configuration.stateDirectory + "/runners/\(spec.instanceId).log"
             try FileManager.default.createDirectory(atPath: context.configuration.stateDirectory + "/runners", withIntermediateDirectories: true)
@@ -147,7 +157,7 @@ final class RunnerSupervisor: Sendable {
             try? await Task.sleep(for: .milliseconds(100))
         }
         resetBackoff()
-        update { $0.phase = .ready; $0.endpoint = "http://127.0.0.1:\(port)"; $0.lastError = nil }
+        update { $0.phase = .ready; $0.endpoint = "http://\(context.configuration.dataAddress):\(port)"; $0.lastError = nil }
         context.events.append(kind: "runner.ready", fields: ["instance": spec.instanceId, "model": spec.modelId, "port": String(port)])
         context.logger.info("runner ready", metadata: ["instance": .string(spec.instanceId), "model": .string(spec.modelId), "port": .stringConvertible(port)])
         let status = await process.wait()
@@ -163,22 +173,22 @@ final class RunnerSupervisor: Sendable {
     }
 
     private func healthy(port: Int, path: String) async -> Bool {
-        let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        let request = HTTPClientRequest(url: "http://\(context.configuration.dataAddress):\(port)\(path)")
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         return response.status == .ok
     }
 }
 
-/// A free loopback TCP port, found by binding port 0.
+/// A free TCP port on `host` (the address engines listen on), found by binding port 0.
 enum FreePort {
-    static func find() throws -> Int {
+    static func find(host: String = "127.0.0.1") throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw AgentError.io("socket: errno \(errno)") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in

@@ -3,6 +3,7 @@ import Core
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NodeContract
 
 /// Builds telemetry batches from the kernel's sources, the vendor tool and each ready engine's
@@ -35,7 +36,8 @@ final class TelemetrySampler: Sendable {
         var nvidiaWatts: [Double?]
     }
 
-    func sample(_ instances: [InstanceStatus]) async -> TelemetryBatch {
+    /// `credentials`: each instance's engine key, by instance id (engines answer `/metrics` only with it).
+    func sample(_ instances: [InstanceStatus], credentials: [String: String] = [:]) async -> TelemetryBatch {
         let root = self.root
         let host = (try? await workers.run { () -> HostReading in
             func text(_ path: String) -> String { (try? String(contentsOfFile: root + path, encoding: .utf8)) ?? "" }
@@ -47,7 +49,7 @@ final class TelemetrySampler: Sendable {
         var engines: [(InstanceStatus, [PrometheusText.Sample])] = []
         for instance in instances where instance.phase == .ready {
             guard let endpoint = instance.endpoint else { continue }
-            engines.append((instance, await Self.metrics(endpoint)))
+            engines.append((instance, await Self.metrics(endpoint, credential: credentials[instance.instanceId])))
         }
         let now = ContinuousClock.now
         let cpu = LinuxTelemetryReaders.cpuTimes(host.stat)
@@ -115,8 +117,10 @@ final class TelemetrySampler: Sendable {
         }
     }
 
-    private static func metrics(_ endpoint: String) async -> [PrometheusText.Sample] {
-        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint + "/metrics"), timeout: .seconds(2)),
+    private static func metrics(_ endpoint: String, credential: String?) async -> [PrometheusText.Sample] {
+        var request = HTTPClientRequest(url: endpoint + "/metrics")
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer " + credential) }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
               let body = try? await response.body.collect(upTo: 4 << 20) else { return [] }
         return PrometheusText.parse(String(buffer: body))
     }

@@ -50,6 +50,16 @@ enum AgentRoutes {
                 let answer = HeartbeatResponse(desired: try await instances.desired(for: caller.agentID), commands: agents.takeCommands(agentID: caller.agentID))
                 return try JSONBody.response(answer)
             },
+            RouteSpec(.post, "/api/v1/agent/pulse", "agent.pulse",
+                      summary: "The agent's liveness stream: one long request whose chunked body carries a few bytes every pulseSeconds. A node whose pulses stop for agentPulseLostAfterSeconds is lost at once (a cut link sends no FIN); 401 ends the stream when the session is no longer current.",
+                      tag: "agents", access: .agent, status: 204) { call in
+                let caller = call.agent!
+                guard agents.pulse(agentID: caller.agentID, sessionID: caller.sessionID) else { throw AgentError.unknownSession }
+                for try await _ in call.request.body {
+                    guard agents.pulse(agentID: caller.agentID, sessionID: caller.sessionID) else { throw AgentError.unknownSession }
+                }
+                return JSONBody.noContent()
+            },
             RouteSpec(.post, "/api/v1/agent/telemetry", "agent.telemetry",
                       summary: "A node's telemetry batch (per model, thermal, memory pressure, power), every telemetry interval.",
                       tag: "agents", access: .agent, request: "TelemetryBatch", response: "Empty", status: 202) { call in

@@ -1,19 +1,24 @@
+import Gateway
 import Provisioner
 import Scheduler
 import ServiceLifecycle
 
-/// Marks agents lost after their silence allowance and fails their instances, once a quarter
-/// of the allowance (at most once a second), so a lost node is noticed within 1.25× the allowance.
+/// Marks agents lost after their silence allowance (a pulsing agent's is about a second, any
+/// other's the heartbeat allowance), fails their instances, and has the router drop them and fail
+/// the requests in flight on them at once: a node whose link dies sends no FIN, so nothing else
+/// would end those requests. It looks ten times a second.
 struct AgentWatch: Service {
     let agents: AgentService
     let instances: InstanceService
+    let router: InferenceRouter
 
     func run() async throws {
-        let period = Duration.milliseconds(Int64(min(agents.lostAfterSeconds / 4, 1) * 1000))
+        let period = Duration.milliseconds(Int64(min(agents.pulseLostAfterSeconds / 4, agents.lostAfterSeconds / 4, 0.1) * 1000))
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let lost = await agents.markLost()
             if !lost.isEmpty {
-                try? await instances.failAll(agentIDs: lost, reason: "RunnerFailed: node lost (no heartbeat for \(agents.lostAfterSeconds) s)")
+                let failed = (try? await instances.failAll(agentIDs: lost, reason: "RunnerFailed: node lost (no heartbeat or pulse within its allowance)")) ?? []
+                await router.instancesLost(Set(failed))
             }
             try? await Task.sleep(for: period)
         }

@@ -55,8 +55,18 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     public var agentHeartbeatSeconds = 5.0
     /// How often agents ship telemetry, seconds.
     public var agentTelemetrySeconds = 60.0
-    /// Silence after which an agent is lost and its instances failed, seconds.
+    /// Silence after which an agent that does not pulse is lost and its instances failed, seconds.
     public var agentLostAfterSeconds = 30.0
+    /// How often agents pulse on their liveness stream, seconds (a few bytes each, no store write).
+    public var agentPulseSeconds = 0.25
+    /// Pulse silence after which a pulsing agent is lost: its instances leave the route table and the
+    /// requests in flight on them fail with a retryable error, seconds.
+    public var agentPulseLostAfterSeconds = 1.0
+    /// PEM certificate chain and private key: with both, the controller serves HTTPS (the API, OIDC,
+    /// the agents' link and the router) on `listen`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var servesTLS: Bool { tlsCertificate != nil && tlsKey != nil }
     /// The 32-byte key (base64) sealing secrets at rest such as BMC passwords; generated into the data directory if unset.
     public var secretsKey: String?
 
@@ -97,7 +107,7 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
 
     /// The effective public URL.
     public var effectivePublicURL: String {
-        publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(listen)"
+        publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "\(servesTLS ? "https" : "http")://\(listen)"
     }
 
     /// Host and port parsed from `listen`.
@@ -136,6 +146,7 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     /// Config-file keys and their environment variables.
     public static let keys: [(String, String)] = [
         ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("publicURL", "METALPLANE_PUBLIC_URL"),
+        ("tlsCertificate", "METALPLANE_TLS_CERTIFICATE"), ("tlsKey", "METALPLANE_TLS_KEY"),
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
         ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
@@ -143,7 +154,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         ("bmcTimeoutSeconds", "METALPLANE_BMC_TIMEOUT_SECONDS"), ("bmcAttempts", "METALPLANE_BMC_ATTEMPTS"),
         ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"), ("modelStorePath", "METALPLANE_MODEL_STORE_PATH"),
         ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
-        ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"), ("wipeTimeoutSeconds", "METALPLANE_WIPE_TIMEOUT_SECONDS"),
+        ("agentLostAfterSeconds", "METALPLANE_AGENT_LOST_AFTER_SECONDS"),
+        ("agentPulseSeconds", "METALPLANE_AGENT_PULSE_SECONDS"), ("agentPulseLostAfterSeconds", "METALPLANE_AGENT_PULSE_LOST_AFTER_SECONDS"), ("wipeTimeoutSeconds", "METALPLANE_WIPE_TIMEOUT_SECONDS"),
         ("placementInfoWaitSeconds", "METALPLANE_PLACEMENT_INFO_WAIT_SECONDS"), ("swapLoadTimeoutSeconds", "METALPLANE_SWAP_LOAD_TIMEOUT_SECONDS"),
         ("swapHealthBudgetMillis", "METALPLANE_SWAP_HEALTH_BUDGET_MILLIS"), ("traceRetentionDays", "METALPLANE_TRACE_RETENTION_DAYS"),
         ("traceJanitorSeconds", "METALPLANE_TRACE_JANITOR_SECONDS"), ("tracingPeers", "METALPLANE_TRACING_PEERS"),
@@ -188,6 +200,9 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
             listen = value
         case "dataDir": dataDirectory = value
         case "publicURL": publicURL = value
+        case "tlsCertificate", "tlsKey":
+            guard FileManager.default.isReadableFile(atPath: value) else { throw .invalid(key: key, reason: "cannot read \(value)") }
+            if key == "tlsKey" { tlsKey = value } else { tlsCertificate = value }
         case "logFormat":
             guard ["text", "json"].contains(value) else { throw .invalid(key: key, reason: "must be text or json") }
             logFormat = value
@@ -220,6 +235,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         case "agentHeartbeatSeconds": agentHeartbeatSeconds = try seconds(0.05...300)
         case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
         case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)
+        case "agentPulseSeconds": agentPulseSeconds = try seconds(0.05...60)
+        case "agentPulseLostAfterSeconds": agentPulseLostAfterSeconds = try seconds(0.2...600)
         case "secretsKey":
             guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }
             secretsKey = value

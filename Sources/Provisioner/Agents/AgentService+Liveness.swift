@@ -56,12 +56,14 @@ extension AgentService {
         return agent
     }
 
-    /// Marks agents silent for longer than `lostAfterSeconds` lost and ends their sessions; returns their ids.
+    /// Marks agents silent for longer than their allowance lost and ends their sessions; returns their ids.
+    /// A pulsing agent's allowance is `pulseLostAfterSeconds`, any other's `lostAfterSeconds`.
     public func markLost() async -> [String] {
-        let cutoff = clock.nowMillis() - Int64(lostAfterSeconds * 1000)
-        let silent = lastSeen.withLockedValue { seen in seen.filter { $0.value < cutoff }.map(\.key) }
-        guard !silent.isEmpty else { return [] }
         let now = clock.nowMillis()
+        let (slowCutoff, fastCutoff) = (now - Int64(lostAfterSeconds * 1000), now - Int64(pulseLostAfterSeconds * 1000))
+        let fast = pulsing.withLockedValue { $0 }
+        let silent = lastSeen.withLockedValue { seen in seen.filter { $0.value < (fast.contains($0.key) ? fastCutoff : slowCutoff) }.map(\.key) }
+        guard !silent.isEmpty else { return [] }
         do {
             try await database.write { connection in
                 for agent in silent {
@@ -75,9 +77,14 @@ extension AgentService {
         }
         let lost = Set(silent)
         lastSeen.withLockedValue { seen in for agent in lost { seen[agent] = nil } }
+        pulsing.withLockedValue { $0.subtract(lost) }
         sessions.withLockedValue { $0 = $0.filter { !lost.contains($0.value.agentID) } }
         pendingCommands.withLockedValue { pending in for agent in lost { pending[agent] = nil } }
-        for agent in silent { logger.warning("agent lost: no heartbeat", metadata: ["agent": .string(agent), "afterSeconds": .stringConvertible(lostAfterSeconds)]) }
+        for agent in silent {
+            let allowance = fast.contains(agent) ? pulseLostAfterSeconds : lostAfterSeconds
+            logger.warning(fast.contains(agent) ? "agent lost: its pulses stopped" : "agent lost: no heartbeat",
+                           metadata: ["agent": .string(agent), "afterSeconds": .stringConvertible(allowance)])
+        }
         return silent
     }
 }

@@ -71,10 +71,12 @@ extension AgentService {
         }
         lastSeen.withLockedValue { $0[agentID] = now }
         observedDigests.withLockedValue { $0[agentID] = nil }
+        // The new session pulses on a new stream; until its first pulse the heartbeat allowance applies.
+        pulsing.withLockedValue { _ = $0.remove(agentID) }
         logger.info("agent registered", metadata: ["agent": .string(agentID), "session": .string(sessionID), "hostname": .string(request.hostname),
                                                    "firstJoin": .stringConvertible(credential != nil)])
         return RegistrationResponse(agentId: agentID, sessionId: sessionID, sessionToken: sessionToken, nodeCredential: credential,
-                                    heartbeatSeconds: heartbeatSeconds, telemetrySeconds: telemetrySeconds)
+                                    heartbeatSeconds: heartbeatSeconds, telemetrySeconds: telemetrySeconds, pulseSeconds: pulseSeconds)
     }
 
     /// Links the agent to its enrolled node: records the agent's inventory beside the declared one

@@ -15,6 +15,17 @@ extension AgentService {
         return (session.agentID, session.sessionID)
     }
 
+    /// Records a pulse on the agent's liveness stream; false when the session is no longer current
+    /// (the agent was marked lost, or joined again): the stream then ends and the agent rejoins.
+    public func pulse(agentID: String, sessionID: String) -> Bool {
+        let current = sessions.withLockedValue { $0.values.contains { $0.agentID == agentID && $0.sessionID == sessionID } }
+        guard current else { return false }
+        let now = clock.nowMillis()
+        lastSeen.withLockedValue { $0[agentID] = now }
+        pulsing.withLockedValue { _ = $0.insert(agentID) }
+        return true
+    }
+
     /// Records a heartbeat; the observed state is written only when it changed. Returns whether it did.
     @discardableResult
     public func heartbeat(agentID: String, observed: ObservedState) async throws -> Bool {

@@ -19,8 +19,12 @@ public final class AgentService: Sendable {
     let logger: Logger
     public let heartbeatSeconds: Double
     public let telemetrySeconds: Double
-    /// Silence after which an agent is lost and its instances failed.
+    /// Silence after which an agent that does not pulse is lost and its instances failed.
     public let lostAfterSeconds: Double
+    /// How often agents pulse on their liveness stream.
+    public let pulseSeconds: Double
+    /// Pulse silence after which a pulsing agent is lost (a cut link or a dead node sends no FIN).
+    public let pulseLostAfterSeconds: Double
 
     struct Session: Sendable {
         var agentID: String
@@ -31,9 +35,13 @@ public final class AgentService: Sendable {
     let lastSeen = NIOLockedValueBox<[String: Int64]>([:])
     let observedDigests = NIOLockedValueBox<[String: String]>([:])
     let pendingCommands = NIOLockedValueBox<[String: [AgentCommand]]>([:])
+    /// Agents that pulsed in their current session: they are held to the pulse allowance.
+    let pulsing = NIOLockedValueBox<Set<String>>([])
 
     public init(database: any Database, clock: WallClock, logger: Logger, heartbeatSeconds: Double = 5, telemetrySeconds: Double = 60,
-                lostAfterSeconds: Double = 30) {
+                lostAfterSeconds: Double = 30, pulseSeconds: Double = 0.25, pulseLostAfterSeconds: Double = 1) {
+        self.pulseSeconds = pulseSeconds
+        self.pulseLostAfterSeconds = pulseLostAfterSeconds
         self.database = database
         self.clock = clock
         self.logger = logger

@@ -11,6 +11,8 @@ public struct RoutableInstance: Sendable, Equatable {
     /// The name clients call it by (kept across a hot-swap).
     public var servedModel: String
     public var endpoint: String
+    /// The engine's credential, which the router presents.
+    public var apiKey: String
 }
 
 extension InstanceService {
@@ -25,7 +27,8 @@ extension InstanceService {
         }
         return try rows.map {
             RoutableInstance(instanceID: try $0.string("id"), projectID: try $0.string("project_id"), modelID: try $0.string("model_id"),
-                             servedModel: try $0.string("served"), endpoint: try $0.string("endpoint"))
+                             servedModel: try $0.string("served"), endpoint: try $0.string("endpoint"),
+                             apiKey: engineKeys.key(instanceID: try $0.string("id")))
         }
     }
 }

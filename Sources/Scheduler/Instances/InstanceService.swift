@@ -9,10 +9,13 @@ import Storage
 public final class InstanceService: Sendable {
     let database: any Database
     let clock: WallClock
+    /// The engines' credentials, sent to agents with each instance and to the router with each route.
+    public let engineKeys: EngineKeys
 
-    public init(database: any Database, clock: WallClock) {
+    public init(database: any Database, clock: WallClock, engineKeys: EngineKeys) {
         self.database = database
         self.clock = clock
+        self.engineKeys = engineKeys
     }
 
     /// Records a new instance for `request.agentId` (the caller checked the agent exists).
@@ -175,7 +178,11 @@ public final class InstanceService: Sendable {
     public func desired(for agentID: String) async throws -> DesiredState {
         DesiredState(instances: try await database.read {
             try $0.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)' ORDER BY id", [.text(agentID)])
-        }.map(\.spec))
+        }.map { instance in
+            var spec = instance.spec
+            spec.apiKey = engineKeys.key(instanceID: instance.id)
+            return spec
+        })
     }
 
     /// Takes what an agent reports about its instances; a stopped instance it no longer runs is `stopped`.
@@ -200,16 +207,21 @@ public final class InstanceService: Sendable {
         }
     }
 
-    /// Fails every instance of lost agents, with the reason.
-    public func failAll(agentIDs: [String], reason: String) async throws {
-        guard !agentIDs.isEmpty else { return }
+    /// Fails every live instance of these agents (their nodes are lost); returns the instances failed.
+    @discardableResult
+    public func failAll(agentIDs: [String], reason: String) async throws -> [String] {
+        guard !agentIDs.isEmpty else { return [] }
         let now = clock.nowMillis()
-        try await database.write { connection in
+        return try await database.write { connection in
+            var failed: [String] = []
             for agent in agentIDs {
+                failed += try connection.query("SELECT id FROM instances WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)' AND phase != '\(RunnerPhase.failed.rawValue)'",
+                                               [.text(agent)]).map { try $0.string("id") }
                 try connection.execute(
                     "UPDATE instances SET phase = '\(RunnerPhase.failed.rawValue)', endpoint = NULL, last_error = ?, updated_at = ?, version = version + 1 WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)'",
                     [.text(reason), .integer(now), .text(agent)])
             }
+            return failed
         }
     }
 }

@@ -68,3 +68,14 @@ struct WhoamiCommand: AsyncParsableCommand {
         print("roles: \(roles.isEmpty ? "none" : roles.joined(separator: ", "))")
     }
 }
+
+/// `metalplane token`: a fresh access token of the signed-in session (refreshed when near expiry),
+/// for other tools: `curl -H "Authorization: Bearer $(metalplane token)" $NODE_API/state`.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Print a fresh access token of the signed-in session (for curl against the API or a node's API).")
+
+    func run() async throws {
+        print(try await TokenClient.fresh().accessToken)
+    }
+}
