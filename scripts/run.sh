@@ -128,7 +128,7 @@ Look around:
   $BIN node list
   $BIN api GET /api/v1/tenants/demo/projects/$PROJECT/state
   $BIN api GET /api/v1/tenants/demo/projects/$PROJECT/usage
-  curl -s http://$NODE_LISTEN/store/storage
+  curl -s -H "Authorization: Bearer \$($BIN token)" http://$NODE_LISTEN/store/storage     # the node API wants an operator's token
 
 Stop with Ctrl-C: the agent stops its engine, the controller drains requests and closes the store.
 MSG

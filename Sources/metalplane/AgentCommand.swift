@@ -20,7 +20,8 @@ struct AgentRunCommand: AsyncParsableCommand {
             Environment: \(AgentConfiguration.keys.map(\.1).joined(separator: ", ")).
             """)
 
-    @Option(help: "The controller's URL.") var controller: String?
+    @Option(help: "The controller's URL (https:// when it serves TLS).") var controller: String?
+    @Option(name: .customLong("controller-ca"), help: "PEM CA bundle the controller's certificate must chain to (default: the system's roots).") var controllerCA: String?
     @Option(name: .customLong("join-token"), help: "Join token from `metalplane api POST /api/v1/join-tokens` (first join).") var joinToken: String?
     @Option(name: .customLong("node-name"), help: "The enrolled node this machine is (completes its deploy on join).") var nodeName: String?
     @Option(help: "YAML configuration file.") var config: String?
@@ -36,7 +37,7 @@ struct AgentRunCommand: AsyncParsableCommand {
         let settings: AgentConfiguration
         do {
             settings = try AgentConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment, flags: [
-                ("controller", controller), ("joinToken", joinToken), ("nodeName", nodeName), ("stateDir", stateDir),
+                ("controller", controller), ("controllerCA", controllerCA), ("joinToken", joinToken), ("nodeName", nodeName), ("stateDir", stateDir),
                 ("node_cache_path", nodeCachePath), ("listen", listen), ("dataAddress", dataAddress), ("hostname", hostname)])
         } catch {
             throw ValidationError(error.description)

@@ -29,7 +29,7 @@ import Testing
                            "METALPLANE_CREDENTIALS": workspace + "/admin.json"]
 
         // The nodes' page: enrolled from their BMCs, linked, allocated to the project.
-        let nodes = try Self.runPage("docs/nodes.md", in: workspace, environment: environment)
+        let nodes = try await Self.runPage("docs/nodes.md", in: workspace, environment: environment)
         #expect(nodes.status == 0, "docs/nodes.md: \(nodes.output.suffix(3000))")
 
         // The nodes' agents join (each reports 24 GiB, from a fixture tree), and a model is placed for the router's probe.
@@ -55,26 +55,26 @@ import Testing
         }
         try #require(served == true, "the model serves before the router's page runs")
 
-        let router = try Self.runPage("docs/router.md", in: workspace, environment: environment)
+        let router = try await Self.runPage("docs/router.md", in: workspace, environment: environment)
         #expect(router.status == 0, "docs/router.md: \(router.output.suffix(3000))")
         #expect(router.output.contains("\"choices\"") && router.output.contains("placementId") && router.output.contains("firstTokenMillis"),
                 "docs/router.md: \(router.output.suffix(2000))")
 
-        let agentPage = try Self.runPage("docs/node-agent.md", in: workspace, environment: environment.merging(["NODE_API": "http://127.0.0.1:\(agents[0].port)"]) { $1 })
+        let agentPage = try await Self.runPage("docs/node-agent.md", in: workspace, environment: environment.merging(["NODE_API": "http://127.0.0.1:\(agents[0].port)"]) { $1 })
         #expect(agentPage.status == 0, "docs/node-agent.md: \(agentPage.output.suffix(3000))")
         #expect(agentPage.output.contains("mpj_") && agentPage.output.contains("stopped") && agentPage.output.contains("\"nodes\""),
                 "docs/node-agent.md: \(agentPage.output.suffix(2000))")
     }
 
     /// Runs a page's `sh` blocks in order, in `workspace`, with the CLI signed in as the platform admin.
-    static func runPage(_ page: String, in workspace: String, environment: [String: String]) throws -> (status: Int32, output: String) {
+    static func runPage(_ page: String, in workspace: String, environment: [String: String]) async throws -> (status: Int32, output: String) {
         let text = try String(contentsOf: ControllerProcess.root.appendingPathComponent(page), encoding: .utf8)
         let blocks = OperatorGuideTests.shellBlocks(of: text)
         try #require(!blocks.isEmpty, "\(page) has no sh blocks")
         let script = "set -euo pipefail\ncd '\(workspace)'\nmetalplane login --server \"$SERVER\" --password-stdin <<< \"$ADMIN_PASSWORD\" >/dev/null\n"
             + blocks.joined(separator: "\n")
         let binaryDirectory = URL(fileURLWithPath: ControllerProcess.binary).deletingLastPathComponent().path
-        return try run("bash", ["-c", script], environment: environment.merging([
+        return try await run("bash", ["-c", script], environment: environment.merging([
             "PATH": binaryDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
         ]) { $1 })
     }

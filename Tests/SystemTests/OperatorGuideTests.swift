@@ -30,7 +30,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         let script = "set -euo pipefail\ncd '\(workspace)'\n" + blocks.joined(separator: "\n")
         let binaryDirectory = URL(fileURLWithPath: ControllerProcess.binary).deletingLastPathComponent().path
-        let result = try run("bash", ["-c", script], environment: [
+        let result = try await run("bash", ["-c", script], environment: [
             "METALPLANE_SERVER": controller.baseURL, "ADMIN_PASSWORD": controller.password,
             "METALPLANE_CREDENTIALS": workspace + "/admin.json",
             "PATH": binaryDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
@@ -51,7 +51,7 @@ import Testing
         #expect(blocks.count >= 3)
         let s3 = try await S3Server()
         defer { s3.stop() }
-        let bucket = try run("python3", ["-c", "import boto3; boto3.client('s3', endpoint_url='\(s3.endpoint)', aws_access_key_id='t', aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='runbook')"])
+        let bucket = try await run("python3", ["-c", "import boto3; boto3.client('s3', endpoint_url='\(s3.endpoint)', aws_access_key_id='t', aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='runbook')"])
         #expect(bucket.status == 0, "the runbook's bucket: \(bucket.output)")
         // Something to find in the restore: a realm made before the backups.
         let admin = try await controller.token()
@@ -63,7 +63,7 @@ import Testing
             let workspace = controller.dataDirectory + "-runbook-" + name
             try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
             let script = "set -euo pipefail\ncd '\(workspace)'\n" + blocks.joined(separator: "\n")
-            let result = try run("bash", ["-c", script], environment: extra.merging([
+            let result = try await run("bash", ["-c", script], environment: extra.merging([
                 "METALPLANE_DATA_DIR": controller.dataDirectory,
                 "PATH": binaryDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             ]) { $1 })

@@ -12,7 +12,7 @@ import Testing
                                              json: #"{"username": "olive", "password": "olive-password"}"#)
         #expect(user.status == 201)
         let otherToken = try await controller.token(realm: "other", username: "olive", password: "olive-password")
-        let result = try run("python3", [ControllerProcess.root.appendingPathComponent("Tests/peers/verify_jwt.py").path,
+        let result = try await run("python3", [ControllerProcess.root.appendingPathComponent("Tests/peers/verify_jwt.py").path,
                                          controller.baseURL, "platform", admin, otherToken])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("verified: sub="))
@@ -21,9 +21,9 @@ import Testing
         controller.kill(SIGTERM)
     }
 
-    @Test func aStandardValidatorAcceptsTheOpenAPIDocument() throws {
+    @Test func aStandardValidatorAcceptsTheOpenAPIDocument() async throws {
         let document = ControllerProcess.root.appendingPathComponent("docs/openapi.json").path
-        let result = try run("python3", ["-c", "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", document])
+        let result = try await run("python3", ["-c", "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", document])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("valid"))
     }
@@ -42,7 +42,7 @@ import Testing
         let file = controller.dataDirectory + "-metrics.txt"
         try metrics.text.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let result = try run("sh", ["-c", "promtool check metrics < \"$0\"", file])
+        let result = try await run("sh", ["-c", "promtool check metrics < \"$0\"", file])
         #expect(result.status == 0 && result.output.isEmpty, "promtool check metrics: \(result.output)")
     }
 
@@ -50,32 +50,37 @@ import Testing
         let controller = try await ControllerProcess()
         let credentials = controller.dataDirectory + "-cli.json"
         let environment = ["METALPLANE_CREDENTIALS": credentials, "METALPLANE_PASSWORD": controller.password]
-        let login = try run(ControllerProcess.binary, ["login", "--server", controller.baseURL], environment: environment)
+        let login = try await run(ControllerProcess.binary, ["login", "--server", controller.baseURL], environment: environment)
         #expect(login.status == 0, "\(login.output)")
         let mode = try FileManager.default.attributesOfItem(atPath: credentials)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        let whoami = try run(ControllerProcess.binary, ["whoami"], environment: environment)
+        let whoami = try await run(ControllerProcess.binary, ["whoami"], environment: environment)
         #expect(whoami.output.contains("admin") && whoami.output.contains("platform-admin on platform"))
-        let created = try run(ControllerProcess.binary, ["api", "POST", "/api/v1/api-keys", "--data", #"{"name":"from-cli"}"#], environment: environment)
+        let created = try await run(ControllerProcess.binary, ["api", "POST", "/api/v1/api-keys", "--data", #"{"name":"from-cli"}"#], environment: environment)
         #expect(created.status == 0)
         #expect(created.output.contains("\"key\":\"mp_"))
-        let refused = try run(ControllerProcess.binary, ["api", "GET", "/api/v1/realms/nope"], environment: environment)
+        let refused = try await run(ControllerProcess.binary, ["api", "GET", "/api/v1/realms/nope"], environment: environment)
         #expect(refused.status == 1)
         #expect(refused.output.contains("not_found"))
         controller.kill(SIGTERM)
     }
 }
 
-/// Runs a program to completion and returns its exit status and combined output.
-func run(_ program: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+/// Runs a program to completion (at most `timeout` seconds) and returns its exit status and combined
+/// output. The output goes to a file, read after the exit: reading a pipe to its end was seen to
+/// die on EINTR inside Foundation, and it blocked a thread of the cooperative pool meanwhile.
+func run(_ program: String, _ arguments: [String], environment extra: [String: String] = [:], timeout: Double = 300) async throws -> (status: Int32, output: String) {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("mp-run-\(UUID().uuidString).log").path
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: log) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [program] + arguments
     process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
+    process.standardOutput = FileHandle(forWritingAtPath: log)
+    process.standardError = FileHandle(forWritingAtPath: log)
     try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (ChildExit.waitBlocking(process, timeout: 120) ?? -1, output)
+    let status = await ChildExit.wait(process, timeout: timeout)
+    if status == nil { kill(process.processIdentifier, SIGKILL) }
+    return (status ?? -1, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
 }

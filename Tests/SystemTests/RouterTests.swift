@@ -109,15 +109,7 @@ extension Array {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("openai-\(UUID().uuidString).py").path
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", path, world.controller.baseURL, world.apiKey]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ChildExit.waitBlocking(process)
+        let text = try await run("python3", [path, world.controller.baseURL, world.apiKey]).output
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Any], "\(text)")
         #expect(!(result["text"] as? String ?? "").isEmpty && result["completion_tokens"] as? Int == 8, "\(result)")
         #expect((result["chunks"] as? Int ?? 0) >= 2, "streamed chunk by chunk: \(result)")
@@ -192,15 +184,7 @@ extension Array {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString).py").path
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", path, String(world.controller.port), world.apiKey]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ChildExit.waitBlocking(process)
+        let text = try await run("python3", [path, String(world.controller.port), world.apiKey]).output
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: [Any]], "\(text)")
         let pipelined = (result["pipelined"] as? [[Any]] ?? []).map { "\($0[0]) \($0[1])" }
         #expect(pipelined == ["200 ok", "200 ok", "400 invalid_body", "400 missing_model", "200 ok"], "\(result)")

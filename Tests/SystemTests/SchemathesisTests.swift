@@ -18,7 +18,7 @@ import Testing
         let controller = try await ControllerProcess(environment: ["METALPLANE_BMC_TIMEOUT_SECONDS": "1", "METALPLANE_BMC_ATTEMPTS": "1"])
         defer { controller.kill(SIGTERM) }
         let admin = try await controller.token()
-        let result = try Self.schemathesis(controller, bearer: admin, ["--exclude-path-regex", Self.runbookRoots])
+        let result = try await Self.schemathesis(controller, bearer: admin, ["--exclude-path-regex", Self.runbookRoots])
         #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")
     }
 
@@ -29,7 +29,7 @@ import Testing
         let key = try await controller.readyTenant(slug: "fuzzco", admin: "boss", password: "boss-password-1", extra: #""quota": {"clusters": 4}"#,
                                                    keyRole: "project-admin", by: admin).key
         // Three operations and no links between them: no stateful phase.
-        let result = try Self.schemathesis(controller, bearer: key, ["--include-path-regex", Self.runbookRoots, "--phases", "examples,coverage,fuzzing"])
+        let result = try await Self.schemathesis(controller, bearer: key, ["--include-path-regex", Self.runbookRoots, "--phases", "examples,coverage,fuzzing"])
         #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")
     }
 
@@ -42,21 +42,13 @@ import Testing
     }
 
     /// `st run` over the served document with every check, a fixed seed and a bounded number of examples.
-    static func schemathesis(_ controller: ControllerProcess, bearer: String, _ extra: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    static func schemathesis(_ controller: ControllerProcess, bearer: String, _ extra: [String]) async throws -> (status: Int32, output: String) {
         // Through python3 rather than the `st` script: on a fresh machine a new console script is not
         // on PATH until pyenv rehashes.
-        process.arguments = ["python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'st'; sys.exit(schemathesis())",
-                             "--config-file", configuration, "run", controller.baseURL + "/openapi.json", "--checks", "all",
-                             "-H", "Authorization: Bearer \(bearer)", "--max-examples", "10", "--seed", "1", "--no-color",
-                             // JSON text is UTF-8 (RFC 8259): lone surrogates are not strings a client can send.
-                             "--generation-codec", "utf-8"] + extra
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (ChildExit.waitBlocking(process, timeout: 600) ?? -1, output)
+        try await run("python3", ["-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'st'; sys.exit(schemathesis())",
+                                  "--config-file", configuration, "run", controller.baseURL + "/openapi.json", "--checks", "all",
+                                  "-H", "Authorization: Bearer \(bearer)", "--max-examples", "10", "--seed", "1", "--no-color",
+                                  // JSON text is UTF-8 (RFC 8259): lone surrogates are not strings a client can send.
+                                  "--generation-codec", "utf-8"] + extra, timeout: 600)
     }
 }

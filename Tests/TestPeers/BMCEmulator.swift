@@ -33,7 +33,7 @@ public final class BMCEmulator: @unchecked Sendable {
     /// An emulator with one system per name. On a fleet host: `launcher` runs it there (`ip netns exec …`),
     /// on `listenIP` (the node's BMC address) and fixed ports, and `reachable` says when it answers.
     public init(names: [String], listenIP: String = "127.0.0.1", launcher: [String] = [],
-                reachable: (@Sendable (Int) -> Bool)? = nil) async throws {
+                reachable: (@Sendable (Int) async -> Bool)? = nil) async throws {
         systemIDs = names.map { _ in UUID().uuidString.lowercased() }
         self.listenIP = listenIP
         port = launcher.isEmpty ? try freePort() : 8000
@@ -65,9 +65,9 @@ public final class BMCEmulator: @unchecked Sendable {
         images.standardOutput = FileHandle(forWritingAtPath: directory + "/images.log")
         images.standardError = FileHandle(forWritingAtPath: directory + "/images.log")
         try images.run()
-        let answers = reachable ?? { accepts($0) }
+        let answers: @Sendable (Int) async -> Bool = reachable ?? { accepts($0) }
         for _ in 0..<100 {
-            if answers(port) && answers(imagePort) { return }
+            if await answers(port), await answers(imagePort) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw EmulatorError.notReady(Self.executable)

@@ -34,7 +34,7 @@ final class Fleet: @unchecked Sendable {
     private let children = NIOLockedValueBox<[Process]>([])
 
     /// Makes the namespaces (after removing any a crashed run left behind).
-    init(nodes count: Int = 3) throws {
+    init(nodes count: Int = 3) async throws {
         try #require(getuid() == 0, "the fleet's network namespaces need root (CI runs as root)")
         let serial = Self.counter.withLockedValue { value -> Int in value += 1; return value }
         let prefix = "mpf\(getpid())x\(serial)"
@@ -44,8 +44,8 @@ final class Fleet: @unchecked Sendable {
         nodes = (1...count).map { Host(name: "n\($0)", namespace: "\(prefix)-n\($0)", number: 10 + $0) }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        _ = try Self.shell([Self.script, "reap"])
-        let made = try Self.shell([Self.script, "up", prefix, String(count)])
+        _ = try await Self.shell([Self.script, "reap"])
+        let made = try await Self.shell([Self.script, "up", prefix, String(count)])
         try #require(made.status == 0, "fleet-net.sh up: \(made.output)")
     }
 
@@ -55,7 +55,13 @@ final class Fleet: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             ChildExit.waitBlocking(process, timeout: 10)
         }
-        _ = try? Self.shell([Self.script, "down", prefix])
+        // Blocking, but short (a `defer` or `deinit` cannot await).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [Self.script, "down", prefix]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        if (try? process.run()) != nil { ChildExit.waitBlocking(process, timeout: 30) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -82,8 +88,8 @@ final class Fleet: @unchecked Sendable {
     }
 
     /// Runs a command on `host` to its end.
-    func run(on host: Host, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        try Self.shell(launcher(host) + arguments, environment: environment)
+    func run(on host: Host, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await Self.shell(launcher(host) + arguments, environment: environment)
     }
 
     /// A base URL through which the test reaches `address` (`host:port`) from the operator host.
@@ -103,28 +109,19 @@ final class Fleet: @unchecked Sendable {
     }
 
     /// Cuts every cable of `host` at the fabric: its packets are dropped both ways, so no FIN or RST ever arrives.
-    func cut(_ host: Host) throws {
-        let result = try Self.shell([Self.script, "cut", prefix, host.name])
+    func cut(_ host: Host) async throws {
+        let result = try await Self.shell([Self.script, "cut", prefix, host.name])
         try #require(result.status == 0, "cut: \(result.output)")
     }
 
     /// Plugs the cables back in.
-    func mend(_ host: Host) throws {
-        let result = try Self.shell([Self.script, "mend", prefix, host.name])
+    func mend(_ host: Host) async throws {
+        let result = try await Self.shell([Self.script, "mend", prefix, host.name])
         try #require(result.status == 0, "mend: \(result.output)")
     }
 
-    static func shell(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ChildExit.waitBlocking(process)
-        return (process.terminationStatus, output)
+    /// Runs a command to its end (at most 5 minutes), without blocking a thread.
+    static func shell(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await SystemTests.run(arguments[0], Array(arguments.dropFirst()), environment: environment)
     }
 }

@@ -31,7 +31,7 @@ import Testing
         #expect(staged.contains { $0["modelId"] as? String == FleetWorld.smolLM && ($0["bytes"] as? Int ?? 0) > 90_000_000 }, "\(staged)")
 
         // The official openai client on the operator host, through the router to llama-server on n1.
-        let result = try world.python("""
+        let result = try await world.python("""
             import json, sys, openai
             client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key=sys.argv[2], max_retries=0)
             out = {}
@@ -53,28 +53,28 @@ import Testing
         let chat = #"{"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}"#
         let smolKey = try #require(world.node("n1").agent.engineKey(smol))
         let simKey = try #require(world.node("n2").agent.engineKey(sim))
-        let bare = try world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json", "-d", chat])
+        let bare = try await world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json", "-d", chat])
         #expect(bare.status == 401, "no credential: \(bare)")
-        let borrowed = try world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json",
+        let borrowed = try await world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json",
                                        "-H", "Authorization: Bearer \(simKey)", "-d", chat])
         #expect(borrowed.status == 401, "another instance's key: \(borrowed)")
-        let simBare = try world.curl(["-X", "POST", simEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json", "-d", chat])
+        let simBare = try await world.curl(["-X", "POST", simEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json", "-d", chat])
         #expect(simBare.status == 401, "the simulator applies the same rule: \(simBare)")
-        let keyed = try world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json",
+        let keyed = try await world.curl(["-X", "POST", smolEndpoint + "/v1/chat/completions", "-H", "Content-Type: application/json",
                                     "-H", "Authorization: Bearer \(smolKey)", "-d", chat])
         #expect(keyed.status == 200, "its own key is the only way in: \(keyed)")
 
         // The node API on n1's management address: the runbook's curl commands from the operator host.
         let nodeAPI = "http://\(world.node("n1").host.management):52415"
-        let anonymous = try world.curl([nodeAPI + "/store/storage"])
+        let anonymous = try await world.curl([nodeAPI + "/store/storage"])
         #expect(anonymous.status == 401 && anonymous.body.contains("\"unauthenticated\"") && anonymous.body.contains("requestId"), "\(anonymous)")
-        #expect(try world.curl([nodeAPI + "/healthz"]).status == 200)
+        #expect(try await world.curl([nodeAPI + "/healthz"]).status == 200)
         let operatorAuth = "Authorization: Bearer \(world.admin)"
         for path in ["/state", "/store/storage", "/events?limit=5"] {
-            let answer = try world.curl(["-H", operatorAuth, nodeAPI + path])
+            let answer = try await world.curl(["-H", operatorAuth, nodeAPI + path])
             #expect(answer.status == 200, "\(path): \(answer)")
         }
-        let tenantToken = try world.curl(["-H", "Authorization: Bearer \(world.tenant.admin)", nodeAPI + "/state"])
+        let tenantToken = try await world.curl(["-H", "Authorization: Bearer \(world.tenant.admin)", nodeAPI + "/state"])
         #expect(tenantToken.status == 401, "a tenant realm's token is not the platform's: \(tenantToken)")
         // A platform viewer reads, but may not restart the agent or purge staged copies.
         let watcher = try #require(try await c.call(.POST, "/api/v1/realms/platform/users", bearer: world.admin,
@@ -83,14 +83,14 @@ import Testing
                                      json: #"{"role": "viewer", "scope": "platform", "principalKind": "user", "principalId": "\#(watcher)"}"#)
         #expect(bound.status == 201, "\(bound.text)")
         let viewer = "Authorization: Bearer \(try await c.token(username: "watcher", password: "watcher-password-1"))"
-        #expect(try world.curl(["-H", viewer, nodeAPI + "/state"]).status == 200)
-        let forbidden = try world.curl(["-X", "POST", "-H", viewer, nodeAPI + "/admin/restart"])
+        #expect(try await world.curl(["-H", viewer, nodeAPI + "/state"]).status == 200)
+        let forbidden = try await world.curl(["-X", "POST", "-H", viewer, nodeAPI + "/admin/restart"])
         #expect(forbidden.status == 403 && forbidden.body.contains("\"forbidden\""), "\(forbidden)")
-        #expect(try world.curl(["-X", "POST", "-H", viewer, "-H", "Content-Type: application/json", "-d", "{}", nodeAPI + "/store/purge-staging"]).status == 403)
-        let purge = try world.curl(["-X", "POST", "-H", operatorAuth, "-H", "Content-Type: application/json", "-d", "{}", nodeAPI + "/store/purge-staging"])
+        #expect(try await world.curl(["-X", "POST", "-H", viewer, "-H", "Content-Type: application/json", "-d", "{}", nodeAPI + "/store/purge-staging"]).status == 403)
+        let purge = try await world.curl(["-X", "POST", "-H", operatorAuth, "-H", "Content-Type: application/json", "-d", "{}", nodeAPI + "/store/purge-staging"])
         #expect(purge.status == 202 && purge.body.contains("\"nodes\":3"), "broadcast to the three nodes: \(purge)")
         let session = try #require(try await world.sessions()["n1"])
-        #expect(try world.curl(["-X", "POST", "-H", operatorAuth, nodeAPI + "/admin/restart"]).status == 202)
+        #expect(try await world.curl(["-X", "POST", "-H", operatorAuth, nodeAPI + "/admin/restart"]).status == 202)
         let rejoined = try await eventually(30) { () -> String? in
             let now = try await world.sessions()["n1"]
             return now != nil && now != session ? now : nil
@@ -111,8 +111,8 @@ import Testing
         let c = world.controller
         // The agents joined over HTTPS, verifying the test CA; curl on the operator host verifies the name too.
         let ca = world.fleet.directory + "/ca/ca.pem"
-        #expect(try world.curl(["--cacert", ca, world.controllerURL + "/readyz"]).status == 200)
-        #expect(try world.fleet.run(on: world.fleet.operatorHost, ["curl", "-sS", "-m", "5", world.controllerURL + "/readyz"]).status == 60,
+        #expect(try await world.curl(["--cacert", ca, world.controllerURL + "/readyz"]).status == 200)
+        #expect(try await world.fleet.run(on: world.fleet.operatorHost, ["curl", "-sS", "-m", "5", world.controllerURL + "/readyz"]).status == 60,
                 "without the CA the certificate is refused")
 
         let sim = try #require(try await world.place("acme/sim", on: "n2")["id"] as? String)
@@ -150,7 +150,7 @@ import Testing
         let flowing = try await eventually(30) { started.withLockedValue { $0 } == 4 ? true : nil }
         try #require(flowing == true, "four streams flowing")
         let cutAt = ContinuousClock.now
-        try world.fleet.cut(n2)
+        try await world.fleet.cut(n2)
         await streams.value
         let ends = outcomes.withLockedValue { $0 }
         for end in ends {
@@ -165,7 +165,7 @@ import Testing
         #expect(meanwhile.status == 404 || meanwhile.status == 503, "\(meanwhile.text)")
 
         // The cables come back: the agent joins again by itself and the same instance serves, once.
-        try world.fleet.mend(n2)
+        try await world.fleet.mend(n2)
         let back = try await eventually(60) { () -> Bool? in
             let reply = try await c.call(.POST, "/v1/chat/completions", bearer: world.tenant.key,
                                          json: #"{"model": "acme/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}"#)
@@ -175,7 +175,7 @@ import Testing
         let instances = try await c.call(.GET, world.projectPath + "/state", bearer: world.tenant.admin).json["instances"] as? [[String: Any]] ?? []
         #expect(instances.filter { $0["modelId"] as? String == "acme/sim" }.count == 1, "no duplicate instance: \(instances)")
         #expect((try await c.call(.GET, "/api/v1/instances/\(sim)", bearer: world.admin).json["phase"] as? String) == "ready")
-        let engines = try world.fleet.run(on: n2, ["pgrep", "-f", "engine-sim --host \(n2.data)"])
+        let engines = try await world.fleet.run(on: n2, ["pgrep", "-f", "engine-sim --host \(n2.data)"])
         #expect(engines.output.split(separator: "\n").count == 1, "one engine on n2, no orphan: \(engines.output)")
     }
 }

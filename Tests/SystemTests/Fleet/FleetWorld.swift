@@ -21,7 +21,7 @@ struct FleetWorld {
     var projectPath: String { "/api/v1/tenants/\(Self.slug)/projects/\(tenant.project)" }
 
     static func make(nodes count: Int = 3, tls: Bool = false, controllerEnvironment: [String: String] = [:]) async throws -> FleetWorld {
-        let fleet = try Fleet(nodes: count)
+        let fleet = try await Fleet(nodes: count)
         do {
             return try await make(fleet, tls: tls, controllerEnvironment: controllerEnvironment)
         } catch {
@@ -33,7 +33,7 @@ struct FleetWorld {
     private static func make(_ fleet: Fleet, tls: Bool, controllerEnvironment: [String: String]) async throws -> FleetWorld {
         let store = fleet.directory + "/store"
         try makeStore(store)
-        let ca = tls ? try TestCA(directory: fleet.directory + "/ca", serverIP: fleet.controller.management) : nil
+        let ca = tls ? try await TestCA(directory: fleet.directory + "/ca", serverIP: fleet.controller.management) : nil
         var environment = ["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.5"].merging(controllerEnvironment) { $1 }
         if let ca { environment.merge(["METALPLANE_TLS_CERTIFICATE": ca.serverCertificate, "METALPLANE_TLS_KEY": ca.serverKey]) { $1 } }
         let controller = try await ControllerProcess(fleet: fleet, environment: environment, tls: ca)
@@ -44,7 +44,7 @@ struct FleetWorld {
         var bmcs: [BMCEmulator] = []
         for node in fleet.nodes {
             let bmc = try await BMCEmulator(names: [node.name], listenIP: node.bmc, launcher: fleet.launcher(node), reachable: { port in
-                (try? fleet.run(on: node, ["python3", "-c", "import socket; socket.create_connection(('\(node.bmc)', \(port)), 1)"]).status) == 0
+                (try? await fleet.run(on: node, ["python3", "-c", "import socket; socket.create_connection(('\(node.bmc)', \(port)), 1)"]).status) == 0
             })
             bmcs.append(bmc)
             let enrolled = try await controller.call(.POST, "/api/v1/nodes", bearer: admin, json: """
@@ -140,18 +140,18 @@ struct FleetWorld {
     }
 
     /// Runs a Python script on the operator host; returns its last line as JSON.
-    func python(_ script: String, _ arguments: [String]) throws -> [String: Any] {
+    func python(_ script: String, _ arguments: [String]) async throws -> [String: Any] {
         let path = fleet.directory + "/script-\(UUID().uuidString).py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         let python = ProcessInfo.processInfo.environment["METALPLANE_PYTHON"] ?? "python3"
-        let result = try fleet.run(on: fleet.operatorHost, ["/usr/bin/env", python, path] + arguments)
+        let result = try await fleet.run(on: fleet.operatorHost, ["/usr/bin/env", python, path] + arguments)
         let last = result.output.split(separator: "\n").last.map(String.init) ?? ""
         return try #require(try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "\(result.output.suffix(3000))")
     }
 
     /// curl on the operator host: the status and body.
-    func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
-        let result = try fleet.run(on: fleet.operatorHost, ["curl", "-sS", "-m", "30", "-w", "\n%{http_code}"] + arguments)
+    func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
+        let result = try await fleet.run(on: fleet.operatorHost, ["curl", "-sS", "-m", "30", "-w", "\n%{http_code}"] + arguments)
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }

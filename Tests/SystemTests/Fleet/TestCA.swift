@@ -18,7 +18,7 @@ struct TestCA: Sendable {
         serverKey = directory + "/server.key"
     }
 
-    init(directory: String, serverIP: String) throws {
+    init(directory: String, serverIP: String) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         caCertificate = directory + "/ca.pem"
         serverCertificate = directory + "/server.pem"
@@ -31,7 +31,7 @@ struct TestCA: Sendable {
             printf 'subjectAltName=IP:\(serverIP)\\nextendedKeyUsage=serverAuth\\n' > server.ext
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem 2>/dev/null
             """
-        let made = try Fleet.shell(["bash", "-c", script])
+        let made = try await Fleet.shell(["bash", "-c", script])
         try #require(made.status == 0, "openssl: \(made.output)")
     }
 
