@@ -7,7 +7,7 @@
 #   fleet-net.sh down PREFIX         remove them (and everything running in them is cut off)
 #   fleet-net.sh cut PREFIX HOST     drop every packet to and from HOST's ports at the fabric (a cut cable)
 #   fleet-net.sh mend PREFIX HOST    undo cut
-#   fleet-net.sh reap                remove fleets whose owner (the pid in the prefix, mpfPID…) has exited
+#   fleet-net.sh reap                remove fleets whose owner (the pid in the prefix: mpfPID… tests, mpbPID… benches) has exited
 #
 # Addresses (each host port is a routed point-to-point /24 on the fabric, k = host number):
 #   management  10.66.k.2 on the host's mgmt0, fabric side 10.66.k.1; a node's BMC answers on 10.66.k.3
@@ -96,7 +96,8 @@ up() {
 down() {
   local prefix=$1
   for ns in $(ip netns list | awk '{print $1}' | grep -E "^${prefix}-" || true); do
-    # Whatever still runs in the namespace loses its network; the tests kill their children themselves.
+    # Whatever still runs on the host goes with it (a crashed test leaves its agents and engines behind).
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns delete "$ns" 2>/dev/null || true
   done
 }
@@ -107,8 +108,8 @@ cut_host() {
 }
 
 reap() {
-  for prefix in $(ip netns list | awk '{print $1}' | grep -oE '^mpf[0-9]+x[0-9a-z]+' | sort -u); do
-    local pid=${prefix#mpf}; pid=${pid%%x*}
+  for prefix in $(ip netns list | awk '{print $1}' | grep -oE "^mp[fb][0-9]+x[0-9a-z]+" | sort -u); do
+    local pid=${prefix#mp?}; pid=${pid%%x*}
     if ! kill -0 "$pid" 2>/dev/null; then down "$prefix"; fi
   done
 }

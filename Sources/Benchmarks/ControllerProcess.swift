@@ -3,14 +3,16 @@ import NIOCore
 import Foundation
 import ControllerClient
 
-/// A `metalplane controller` child process on a loopback port with a throw-away data directory.
+/// A `metalplane controller` child process on a loopback port (or on a bench fleet's controller host)
+/// with a throw-away data directory.
 final class ControllerProcess {
     let port: Int
     let dataDirectory: String
     let password: String
     private let process = Process()
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// Where this process reaches it.
+    let baseURL: String
 
     /// The controller's resident memory now, MiB (from /proc/PID/status).
     var residentMiB: Double {
@@ -20,16 +22,18 @@ final class ControllerProcess {
     }
 
     /// Starts this same binary as a controller and waits until `/readyz` answers 200.
-    init(port: Int, extraEnvironment: [String: String] = [:]) async throws {
+    /// `launcher` runs it on a fleet host (`ip netns exec …`), listening on `listen`, reached at `reachedAt`.
+    init(port: Int, extraEnvironment: [String: String] = [:], launcher: [String] = [], listen: String? = nil, reachedAt: String? = nil) async throws {
         self.port = port
+        baseURL = reachedAt ?? "http://127.0.0.1:\(port)"
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("metalplane-bench-\(getpid())-\(port)").path
         password = "bench-password-\(port)"
         try? FileManager.default.removeItem(atPath: dataDirectory)
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
-            process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        }
-        process.arguments = ["controller", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        var binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        if !FileManager.default.isExecutableFile(atPath: binary) { binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+        process.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [binary])
+            + ["controller", "--data-dir", dataDirectory, "--listen", listen ?? "127.0.0.1:\(port)", "--log-level", "warning"]
         var environment = ProcessInfo.processInfo.environment
         environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
         environment.merge(extraEnvironment) { $1 }

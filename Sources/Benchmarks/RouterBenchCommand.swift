@@ -25,6 +25,9 @@ struct RouterBenchCommand: AsyncParsableCommand {
     @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).") var output: String?
     @Flag(help: "Set up the controller and the anchors, print how to reach them, and wait (for profiling by hand) instead of running the harness.")
     var hold = false
+    @Flag(help: "Across hosts (root): the stub on a node host, both routers and the load on the controller host, over the veth fabric of scripts/fleet-net.sh.")
+    var fleet = false
+    @Option(name: .customLong("fleet-script"), help: "scripts/fleet-net.sh (default: found beside the binary's checkout).") var fleetScript: String?
 
     static let stubPort = 18_000
     /// The name clients call: the harness sends `"model": "stub"` to every router (its MODEL setting
@@ -37,6 +40,7 @@ struct RouterBenchCommand: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: cache + "/stub-target/release/stub") else {
             throw CLIError.io("the anchors are not installed: run \(anchorsDir)/setup.sh first")
         }
+        if fleet { return try await RouterFleetBench(command: self, anchorsDir: anchorsDir).run() }
         // The stub first: the anchor routers check their worker when they start.
         let stub = try Self.spawn(cache + "/stub-target/release/stub", ["\(Self.stubPort)"])
         defer { Self.kill(stub) }
@@ -67,22 +71,9 @@ struct RouterBenchCommand: AsyncParsableCommand {
                 """.utf8))
             try await Task.sleep(for: .seconds(86_400))
         }
-        print("running \(anchorsDir)/bench.sh (2 rounds, \(duration) s per measurement; about \(duration * (sglang ? 16 : 12) / 60 + 2) minutes) …")
-        let harness = Process()
-        harness.executableURL = URL(fileURLWithPath: "/bin/bash")
-        harness.arguments = [anchorsDir + "/bench.sh"] + targets
-        harness.currentDirectoryURL = URL(fileURLWithPath: anchorsDir)
-        harness.environment = ProcessInfo.processInfo.environment.merging(["DUR": "\(duration)", "CACHE": cache]) { $1 }
-        let printed = try await ChildOutput.run(harness).output
-        // The exit status is not used: the harness's trap fails when its own stub could not bind (ours holds the port).
-        guard let source = printed.split(separator: "\n").first(where: { $0.hasPrefix("source: ") }) else {
-            throw CLIError.io("bench.sh failed:\n\(printed)")
-        }
-        let resultsFile = anchorsDir + "/" + source.dropFirst("source: ".count)
-        let verdict = try RouterBenchVerdict(resultsFile: resultsFile)
+        let (tables, verdict) = try await harness(anchorsDir: anchorsDir, targets: targets)
         let traced = try await world.tracedCount()
         let accounted = try await world.accountedRequests()
-        let tables = printed.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("###") }.joined(separator: "\n")
         let section = """
             ## Router overhead beside vllm-router\(sglang ? " and sglang-router" : "")
 
@@ -105,6 +96,25 @@ struct RouterBenchCommand: AsyncParsableCommand {
             """
         print(section)
         if let output { try BenchReport.replaceSection("router", with: section, in: output) }
+    }
+
+    /// Runs the shared harness against `targets` (on a fleet host when `launcher` says so); returns its
+    /// tables and the verdict against vllm-router.
+    func harness(anchorsDir: String, targets: [String], launcher: [String] = []) async throws -> (tables: String, verdict: RouterBenchVerdict) {
+        print("running \(anchorsDir)/bench.sh (2 rounds, \(duration) s per measurement; about \(duration * (sglang ? 16 : 12) / 60 + 2) minutes) …")
+        let harness = Process()
+        harness.executableURL = URL(fileURLWithPath: launcher.first ?? "/bin/bash")
+        harness.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + ["/bin/bash"]) + [anchorsDir + "/bench.sh"] + targets
+        harness.currentDirectoryURL = URL(fileURLWithPath: anchorsDir)
+        harness.environment = ProcessInfo.processInfo.environment.merging(["DUR": "\(duration)", "CACHE": cache]) { $1 }
+        let printed = try await ChildOutput.run(harness).output
+        // The exit status is not used: the harness's trap fails when its own stub could not bind (ours holds the port).
+        guard let source = printed.split(separator: "\n").first(where: { $0.hasPrefix("source: ") }) else {
+            throw CLIError.io("bench.sh failed:\n\(printed)")
+        }
+        let verdict = try RouterBenchVerdict(resultsFile: anchorsDir + "/" + source.dropFirst("source: ".count))
+        let tables = printed.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("###") }.joined(separator: "\n")
+        return (tables, verdict)
     }
 
     static func spawn(_ path: String, _ arguments: [String]) throws -> Process {

@@ -12,9 +12,13 @@ public struct RegistrationRequest: Sendable, Codable, Equatable {
     /// Where the node API listens, for operators and the purge broadcast's diagnostics.
     public var nodeAPIURL: String?
     public var inventory: InventoryReport
+    /// The agent holds a liveness stream from the moment it joins: the controller holds it to the
+    /// pulse allowance at once (nil or false: to the heartbeat allowance).
+    public var pulses: Bool?
 
     public init(contractVersion: Int = NodeContract.version, joinToken: String? = nil, nodeCredential: String? = nil, hostname: String,
-                nodeName: String? = nil, agentVersion: String, nodeAPIURL: String? = nil, inventory: InventoryReport) {
+                nodeName: String? = nil, agentVersion: String, nodeAPIURL: String? = nil, inventory: InventoryReport, pulses: Bool? = nil) {
+        self.pulses = pulses
         self.contractVersion = contractVersion
         self.joinToken = joinToken
         self.nodeCredential = nodeCredential

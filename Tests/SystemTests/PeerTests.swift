@@ -77,8 +77,10 @@ func run(_ program: String, _ arguments: [String], environment extra: [String: S
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [program] + arguments
     process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-    process.standardOutput = FileHandle(forWritingAtPath: log)
-    process.standardError = FileHandle(forWritingAtPath: log)
+    // One handle for both: two would each write from offset 0 over the other.
+    let output = FileHandle(forWritingAtPath: log)
+    process.standardOutput = output
+    process.standardError = output
     try process.run()
     let status = await ChildExit.wait(process, timeout: timeout)
     if status == nil { kill(process.processIdentifier, SIGKILL) }

@@ -53,8 +53,8 @@ struct ControllerLink: Sendable {
     struct Accepted: Decodable {}
 
     /// Holds the liveness stream open: writes a pulse every `interval` while `keepGoing()` holds, and
-    /// returns the controller's status when the stream ends (204 after a clean end, 401 when the
-    /// session is no longer current). A dead link makes no error here: the controller notices the
+    /// returns the controller's status when it ends the stream (401 when the session is no longer
+    /// current), or 0 when `keepGoing()` stopped holding first. A dead link makes no error here: the controller notices the
     /// silence, and the heartbeat's deadline tells the agent.
     func pulse(token: String, every interval: Duration, while keepGoing: @escaping @Sendable () -> Bool) async throws -> Int {
         let (pulses, writer) = AsyncStream<ByteBuffer>.makeStream()
@@ -78,13 +78,13 @@ struct ControllerLink: Sendable {
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 return Int(response.status.code)
             }
-            while let finished = try await group.next() {
-                if let status = finished {
-                    group.cancelAll()
-                    return status
-                }
-            }
-            return 0
+            // Whichever ends first ends both: the controller's answer, or the session changing here. A
+            // stream of a gone session is abandoned rather than waited for: after a cut link its
+            // connection may sit in TCP's retransmission backoff for seconds, and the new session
+            // must pulse at once.
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first ?? 0
         }
     }
 

@@ -64,10 +64,12 @@ extension NodeAgent {
             }
             let token = session.sessionToken
             let interval = Duration.milliseconds(Int64(seconds * 1000))
+            logger.debug("liveness stream opening", metadata: ["session": .string(session.sessionId)])
             do {
                 let status = try await link.pulse(token: token, every: interval) { [self] in
                     current?.sessionToken == token && !Task.isShuttingDownGracefully
                 }
+                logger.debug("liveness stream ended", metadata: ["status": .stringConvertible(status)])
                 if status == 401 { logger.info("the controller ended this session's liveness stream; the next heartbeat joins again") }
             } catch is CancellationError {
                 return
@@ -87,7 +89,7 @@ extension NodeAgent {
         let inventory = try await workers.run { InventoryCollector.collect(root: root) }
         let request = RegistrationRequest(joinToken: saved == nil ? configuration.joinToken : nil, nodeCredential: saved?.nodeCredential,
                                           hostname: configuration.hostname, nodeName: configuration.nodeName, agentVersion: Self.version,
-                                          nodeAPIURL: "http://\(configuration.listen)", inventory: inventory)
+                                          nodeAPIURL: "http://\(configuration.listen)", inventory: inventory, pulses: true)
         let answer: RegistrationResponse
         do {
             answer = try await link.register(request)

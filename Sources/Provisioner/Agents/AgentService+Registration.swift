@@ -71,8 +71,9 @@ extension AgentService {
         }
         lastSeen.withLockedValue { $0[agentID] = now }
         observedDigests.withLockedValue { $0[agentID] = nil }
-        // The new session pulses on a new stream; until its first pulse the heartbeat allowance applies.
-        pulsing.withLockedValue { _ = $0.remove(agentID) }
+        // An agent that says it pulses is held to the pulse allowance from its join on (it opens its stream
+        // at once); otherwise from its first pulse, if it ever sends one.
+        pulsing.withLockedValue { if request.pulses == true { $0.insert(agentID) } else { $0.remove(agentID) } }
         logger.info("agent registered", metadata: ["agent": .string(agentID), "session": .string(sessionID), "hostname": .string(request.hostname),
                                                    "firstJoin": .stringConvertible(credential != nil)])
         return RegistrationResponse(agentId: agentID, sessionId: sessionID, sessionToken: sessionToken, nodeCredential: credential,

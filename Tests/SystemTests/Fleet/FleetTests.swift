@@ -175,7 +175,10 @@ import Testing
         let instances = try await c.call(.GET, world.projectPath + "/state", bearer: world.tenant.admin).json["instances"] as? [[String: Any]] ?? []
         #expect(instances.filter { $0["modelId"] as? String == "acme/sim" }.count == 1, "no duplicate instance: \(instances)")
         #expect((try await c.call(.GET, "/api/v1/instances/\(sim)", bearer: world.admin).json["phase"] as? String) == "ready")
-        let engines = try await world.fleet.run(on: n2, ["pgrep", "-f", "engine-sim --host \(n2.data)"])
-        #expect(engines.output.split(separator: "\n").count == 1, "one engine on n2, no orphan: \(engines.output)")
+        // The engines running on n2 (the process list is the machine's: the namespace's own pids tell n2's apart).
+        let onHost = Set(try await Fleet.shell(["ip", "netns", "pids", n2.namespace]).output.split(separator: "\n").map(String.init))
+        let engines = try await world.fleet.run(on: n2, ["pgrep", "-af", "engine-sim"]).output.split(separator: "\n")
+            .filter { onHost.contains(String($0.split(separator: " ").first ?? "")) }
+        #expect(engines.count == 1, "one engine on n2, no orphan: \(engines)")
     }
 }
