@@ -1,3 +1,4 @@
+import Core
 import Dispatch
 import Foundation
 
@@ -15,8 +16,9 @@ enum ChildOutput {
         let data: Data = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
         }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+        // By Foundation's account or by /proc: Foundation was seen to miss the harness's exit (a zombie it never reaped).
+        while ProcessExit.status(process) == nil { try await Task.sleep(for: .milliseconds(50)) }
+        return (String(decoding: data, as: UTF8.self), ProcessExit.status(process) ?? -1)
     }
 
     /// Ends `process`: SIGTERM, then SIGKILL if it is still running after `grace` seconds. The

@@ -182,3 +182,75 @@ import Testing
         #expect(engines.count == 1, "one engine on n2, no orphan: \(engines)")
     }
 }
+
+/// The rest of the lifecycle across hosts: a hot-swap under load, traces, and a release with wipe.
+@Suite(.serialized) struct FleetLifecycleTests {
+    @Test func aHotSwapUnderLoadAcrossHostsFailsNothingAndAReleasedNodeIsWipedAndPoweredOff() async throws {
+        let world = try await FleetWorld.make(nodes: 2)
+        defer { world.stop() }
+        let c = world.controller
+        #expect(try await c.call(.PUT, "/v1/tracing", bearer: world.admin, json: #"{"enabled": true}"#).status == 200)
+        let old = try #require(try await world.place("acme/sim", on: "n2")["id"] as? String)
+        _ = try await world.ready(old)
+
+        // Four clients on the operator host keep requests going through the router while the instance swaps.
+        let results = NIOLockedValueBox<[(ok: Bool, at: ContinuousClock.Instant, detail: String)]>([])
+        let stop = NIOLockedValueBox(false)
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for client in 0..<4 {
+                    group.addTask {
+                        var turn = 0
+                        while !stop.withLockedValue({ $0 }) {
+                            turn += 1
+                            let streaming = (client + turn) % 2 == 0
+                            let reply = try? await c.call(.POST, "/v1/chat/completions", bearer: world.tenant.key,
+                                                          json: #"{"model": "acme/sim", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "stream": \#(streaming)}"#)
+                            let ok = reply?.status == 200 && !(reply?.text.contains("\"error\"") ?? true) && (!streaming || reply?.text.contains("[DONE]") == true)
+                            results.withLockedValue { $0.append((ok, ContinuousClock.now, "\(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "no answer")")) }
+                        }
+                    }
+                }
+            }
+        }
+        _ = try await eventually(30) { results.withLockedValue { $0.count >= 8 } ? true : nil }
+        let swapStarted = ContinuousClock.now
+        let started = try await c.call(.POST, "/api/v1/instances/\(old)/swap", bearer: world.admin, json: #"{"modelId": "acme/sim-next"}"#)
+        #expect(started.status == 202, "\(started.text)")
+        let swapID = try #require(started.json["id"] as? String)
+        let finished = try await eventually(60) { () -> [String: Any]? in
+            let swap = try await c.call(.GET, "/api/v1/swaps/\(swapID)", bearer: world.admin).json
+            return ["done", "failed"].contains(swap["phase"] as? String ?? "") ? swap : nil
+        }
+        let doneAt = ContinuousClock.now
+        _ = try await eventually(30) { results.withLockedValue { list in list.filter { $0.at > doneAt }.count >= 8 } ? true : nil }
+        stop.withLockedValue { $0 = true }
+        await load.value
+        #expect(finished?["phase"] as? String == "done", "\(finished ?? [:])")
+        let all = results.withLockedValue { $0 }
+        let failures = all.filter { !$0.ok }
+        #expect(failures.isEmpty, "\(failures.count) of \(all.count) requests failed: \(failures.prefix(3).map(\.detail))")
+        #expect(all.contains { $0.at > swapStarted && $0.at < doneAt }, "requests went on during the swap")
+        let newInstance = try #require(finished?["toInstance"] as? String)
+        let swapped = try await c.call(.GET, "/api/v1/instances/\(newInstance)", bearer: world.admin).json
+        #expect((swapped["endpoint"] as? String)?.hasPrefix("http://\(world.node("n2").host.data):") == true, "the new engine on n2's data address: \(swapped)")
+
+        // Traces of requests that crossed the fabric, through the cluster-wide listing.
+        let cluster = try await c.call(.GET, "/v1/traces/cluster", bearer: world.admin).json
+        #expect(((cluster["traces"] as? [Any])?.count ?? 0) > 0 && (cluster["unreachablePeers"] as? [Any])?.isEmpty == true, "\(cluster)")
+
+        // Release n2: its instance stops, its agent wipes staging and the data disk, its BMC powers it off.
+        let released = try await c.call(.POST, "/api/v1/nodes/n2/release", bearer: world.admin)
+        #expect(released.status == 202 || released.status == 200, "\(released.text)")
+        let back = try await eventually(90) { () -> [String: Any]? in
+            let node = try await c.call(.GET, "/api/v1/nodes/n2", bearer: world.admin).json
+            return ["available", "failed"].contains(node["state"] as? String ?? "") ? node : nil
+        }
+        #expect(back?["state"] as? String == "available", "\(back ?? [:])\n\(world.node("n2").agent.log.suffix(2000))")
+        let operations = try await c.call(.GET, "/api/v1/nodes/n2/operations", bearer: world.admin).json["operations"] as? [[String: Any]] ?? []
+        #expect((operations.last { $0["kind"] as? String == "release" }?["progress"] as? String)?.contains("wiped by the node's agent") == true, "\(operations)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: world.fleet.directory + "/disk-n2.img")).allSatisfy { $0 == 0 }, "n2's data disk is all zeros")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: world.fleet.directory + "/disk-n1.img")).allSatisfy { $0 == 0x5A }, "n1's is untouched")
+        #expect(try await c.call(.GET, "/api/v1/instances/\(newInstance)", bearer: world.admin).json["desired"] as? String == "stopped")
+    }
+}

@@ -72,8 +72,11 @@ struct FleetWorld {
         var agents: [AgentProcess] = []
         for node in fleet.nodes {
             let join = try #require(try await controller.call(.POST, "/api/v1/join-tokens", bearer: admin, json: "{}").json["token"] as? String)
+            // Each node's data disk, erased when the node is released: a file of non-zero bytes here.
+            let disk = fleet.directory + "/disk-\(node.name).img"
+            _ = FileManager.default.createFile(atPath: disk, contents: Data(repeating: 0x5A, count: 1 << 20))
             let agent = try await AgentProcess(fleet: fleet, node: node, controllerURL: controllerURL, joinToken: join,
-                                               environment: agentEnvironment.merging(["METALPLANE_NODE_NAME": node.name]) { $1 })
+                                               environment: agentEnvironment.merging(["METALPLANE_NODE_NAME": node.name, "METALPLANE_WIPE_DEVICES": disk]) { $1 })
             agent.operatorToken = admin
             agents.append(agent)
         }
