@@ -216,7 +216,9 @@ extension Array {
                 let pids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.agent.stateDirectory + "/runners.json"))) as? [String: Int]
                 kill(Int32(try #require(pids?[instance])), SIGKILL)
             } else {
-                world.agent.kill(SIGKILL)
+                // The signal only: waiting for the agent's exit here would hold a thread of the
+                // cooperative pool, and with it the timestamps of the streams under test.
+                kill(world.agent.process.processIdentifier, SIGKILL)
             }
             let (events, streamEnded) = try await streamTask.value
             let (status, body, plainEnded) = try await plainTask.value

@@ -122,7 +122,7 @@ import Testing
         // Four long streams in flight through the router to n2, then n2's cables are cut: no FIN, no RST.
         let outcomes = NIOLockedValueBox<[(ended: ContinuousClock.Instant, body: String)]>([])
         let started = NIOLockedValueBox(0)
-        let client = try #require(try TestCA(existing: world.fleet.directory + "/ca").client())
+        let client = try TestCA(existing: world.fleet.directory + "/ca").client()
         let streams = Task {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
