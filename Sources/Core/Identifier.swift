@@ -14,6 +14,11 @@ public enum Identifier {
         return prefix + "_" + hex(UInt64(max(0, millis)), digits: 12) + hex(random, digits: 16)
     }
 
+    /// An identifier that sorts by time and is unique, but may be guessed (a request's trace): no system call.
+    public static func makeUnique(_ prefix: String, at millis: Int64) -> String {
+        prefix + "_" + hex(UInt64(max(0, millis)), digits: 12) + hex(UniqueNumbers.next(), digits: 16)
+    }
+
     static func hex(_ value: UInt64, digits: Int) -> String {
         let raw = String(value, radix: 16)
         let clipped = raw.count > digits ? String(raw.suffix(digits)) : raw

@@ -18,6 +18,16 @@ import Testing
         #expect(Identifier.make("usr", at: 1_000) != early)
     }
 
+    @Test func uniqueNumbersDoNotRepeatAcrossThreads() async {
+        let batches = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<5_000).map { _ in UniqueNumbers.next() } } }
+            return await group.reduce(into: [[UInt64]]()) { $0.append($1) }
+        }
+        let all = batches.flatMap { $0 }
+        #expect(Set(all).count == all.count && all.count == 20_000)
+        #expect(Identifier.makeUnique("task", at: 2) > Identifier.makeUnique("task", at: 1), "time-ordered like every identifier")
+    }
+
     @Test func pageKeepsOneExtraRowAsTheSignOfMore() {
         let request = PageRequest(limit: 2)
         let page = Page(fetched: ["a", "b", "c"], request: request, key: { $0 })

@@ -114,7 +114,7 @@ final class RouterExchange: UpstreamReceiver {
         account = Accounting(ledger: router.usage, projectID: project, apiKeyID: principal.id, modelID: model, started: received)
         // Tracing applies to requests that start while it is on.
         if router.traces.isEnabled {
-            trace = RequestTrace(store: router.traces, taskID: Identifier.make("task", at: Int64(Date().timeIntervalSince1970 * 1000)),
+            trace = RequestTrace(store: router.traces, taskID: Identifier.makeUnique("task", at: Int64(Date().timeIntervalSince1970 * 1000)),
                                  model: model, project: project, streamed: scan.streaming, received: received)
         }
         replicas = router.replicas(project: project, model: model)
