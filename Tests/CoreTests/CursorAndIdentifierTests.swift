@@ -28,6 +28,14 @@ import Testing
         #expect(Identifier.makeUnique("task", at: 2) > Identifier.makeUnique("task", at: 1), "time-ordered like every identifier")
     }
 
+    @Test func aZombiesExitStatusIsReadFromItsStatLine() {
+        // As Linux writes it: the exit status is the last field, and the line ends with a newline.
+        let tail = String(repeating: "0 ", count: 45)
+        #expect(ProcessExit.exitStatus(stat: "11146 (bash) Z 10994 11146 20409 \(tail)768\n") == 3, "exit(3) is 3 << 8")
+        #expect(ProcessExit.exitStatus(stat: "11146 (bash) Z 10994 11146 20409 \(tail)9\n") == 137, "SIGKILL")
+        #expect(ProcessExit.exitStatus(stat: "11146 (a) b) S 1 2 3 \(tail)0\n") == nil, "still running")
+    }
+
     @Test func pageKeepsOneExtraRowAsTheSignOfMore() {
         let request = PageRequest(limit: 2)
         let page = Page(fetched: ["a", "b", "c"], request: request, key: { $0 })

@@ -34,13 +34,19 @@ public enum ProcessExit {
         if !process.isRunning { return process.terminationStatus }
         let pid = process.processIdentifier
         guard pid > 0 else { return nil }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
             // Gone entirely: reaped, but Foundation has not caught up yet.
             return process.isRunning ? nil : process.terminationStatus
         }
-        // After "pid (comm)": field 3 is the state, field 52 the exit status as waitpid reports it.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return exitStatus(stat: stat)
+    }
+
+    /// The exit status in a `/proc/<pid>/stat` line of a zombie; nil while the process runs.
+    public static func exitStatus(stat: String) -> Int32? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": field 3 is the state, field 52 the exit status as waitpid reports it. The
+        // last field ends the line: split on the newline too, or it reads "0\n" and never parses.
+        let fields = stat[stat.index(after: close)...].split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.first == "Z", fields.count > 49, let raw = Int32(fields[49]) else { return nil }
         return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
     }
