@@ -93,6 +93,16 @@ let package = Package(
         // The servers. Gateway is the inference data plane: a channel handler in each HTTP
         // connection's pipeline (NIOHTTPTypes' request and response parts), the keep-alive pool to
         // the engines (NIOPosix), usage, traces and hot-swaps.
+        // Fabric: switches, cabling, tenant addresses and the reconciler that programs tenant VRFs and VLANs.
+        .target(name: "Fabric", dependencies: [
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Provisioner", "NodeContract",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .target(name: "Gateway", dependencies: [
             "Core", "Storage", "IAM", "Scheduler", "NodeContract",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -109,7 +119,7 @@ let package = Package(
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
-            "Gateway", "Settings",
+            "Gateway", "Settings", "Fabric",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

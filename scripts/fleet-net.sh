@@ -16,9 +16,13 @@
 # This machine's kernel has no bridge, 802.1Q or VRF devices, so the fabric routes between its ports
 # and its nftables forward chain decides what passes: management ports reach each other; the
 # controller's and the operator's ports reach node data ports; node data ports never reach each
-# other here (tenant segments arrive with the tenant-network work); a port only sends from its own
-# addresses (no spoofing). Nothing is added outside the fleet's own namespaces.
+# other except on their tenant's segments, which the switch agent (`metalplane switch`, run in the
+# fabric namespace on 10.66.1.1:7830) programs; a port only sends from its own addresses (no
+# spoofing). Nothing is added outside the fleet's own namespaces.
 set -euo pipefail
+
+# The tenant supernet the switch agent carves segments from (the controller's fabric.tenantNetwork).
+TENANT_NETWORK=${METALPLANE_FABRIC_TENANT_NETWORK:-10.128.0.0/12}
 
 host_number() {
   case "$1" in
@@ -54,6 +58,9 @@ up() {
   ip netns add "${prefix}-fab"
   in_ns "${prefix}-fab" ip link set lo up
   in_ns "${prefix}-fab" sysctl -qw net.ipv4.ip_forward=1
+  # Tenant segments are routed by policy (a VRF's table per ingress port); strict reverse-path
+  # checks against the main table would drop them.
+  in_ns "${prefix}-fab" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
   for host in "${hosts[@]}"; do
     ip netns add "${prefix}-${host}"
     in_ns "${prefix}-${host}" ip link set lo up
@@ -76,6 +83,9 @@ up() {
     echo "    type filter hook forward priority 0; policy drop;"
     echo "    iifname @cut drop"
     echo "    oifname @cut drop"
+    # Tenant traffic (the tenant supernet on both ends) was judged by the switch agent's table
+    # (inet mp_tenants, an earlier hook priority): only members of one VRF pass it, by port and address.
+    echo "    ip saddr $TENANT_NETWORK ip daddr $TENANT_NETWORK accept"
     for host in "${hosts[@]}"; do
       local k; k=$(host_number "$host")
       echo "    iifname \"${host}-m\" ip saddr != 10.66.$k.0/24 drop"
@@ -88,6 +98,11 @@ up() {
     echo "    iifname $management oifname $management accept"
     echo "    iifname { \"ctl-d\", \"op-m\" } oifname $node_data accept"
     echo "    iifname $node_data oifname { \"ctl-d\", \"op-m\" } ct state established,related accept"
+    echo "  }"
+    # The switch agent's API (port 7830 on the switch's addresses) answers the controller's port only.
+    echo "  chain input {"
+    echo "    type filter hook input priority 0; policy accept;"
+    echo "    tcp dport 7830 iifname != \"ctl-m\" drop"
     echo "  }"
     echo "}"
   } | in_ns "${prefix}-fab" nft -f -

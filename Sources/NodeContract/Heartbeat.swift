@@ -19,8 +19,14 @@ public struct HeartbeatResponse: Sendable, Codable, Equatable {
 /// The model instances a node should run. Anything running that is not listed is stopped.
 public struct DesiredState: Sendable, Codable, Equatable {
     public var instances: [InstanceSpec]
+    /// The node's addresses on its tenant's segments (nil from controllers without a fabric: the
+    /// agent then leaves the data interface as it is).
+    public var network: NodeNetworkSpec?
 
-    public init(instances: [InstanceSpec]) { self.instances = instances }
+    public init(instances: [InstanceSpec], network: NodeNetworkSpec? = nil) {
+        self.instances = instances
+        self.network = network
+    }
 }
 
 /// One model instance to run from an engine driver.

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Backup
+import Fabric
 import Gateway
 import Core
 import Cryptography
@@ -42,7 +43,7 @@ public final class ControllerRuntime: Sendable {
         let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
                                    + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
-                                   + BackupSchema.migrations)
+                                   + BackupSchema.migrations + FabricSchema.migrations)
         let workers = BlockingWorkPool(threads: 2)
         // One secrets key seals every secret in the store: realm signing keys, BMC passwords.
         let secretsKey = try SecretsKey.load(configuration, environment: environment, logger: logger)
@@ -82,13 +83,18 @@ public final class ControllerRuntime: Sendable {
             renderError: { error, path, requestID in ErrorMapping.parts(for: ErrorMapping.domainError(from: error, path: path), requestID: requestID) },
             logger: logger)
         await gateway.router.refresh()
+        let fabric = try FabricService(database: database, clock: clock, secretsKey: secretsKey, settings: FabricSettings(
+            tenantNetwork: configuration.fabricTenantNetwork, provisioningVLAN: Int64(configuration.fabricProvisioningVLAN),
+            quarantineVLAN: Int64(configuration.fabricQuarantineVLAN), reconcileSeconds: configuration.fabricReconcileSeconds), nodes: nodes)
+        let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
+        nodes.setIsolation(fabricReconciler)
         let backups = try BackupSetup.service(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          gateway: gateway, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["path": .string(databasePath)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -147,7 +153,7 @@ public final class ControllerRuntime: Sendable {
     /// The background loops that run beside the HTTP server: node operations, and the watch that
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
-        [NodeOperationRunner(nodes: services.nodes), AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router),
+        [NodeOperationRunner(nodes: services.nodes), services.fabricReconciler, AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router),
          BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration, clock: services.clock, logger: logger),
          AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                        retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]

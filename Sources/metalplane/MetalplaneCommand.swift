@@ -8,7 +8,7 @@ struct MetalplaneCommand: AsyncParsableCommand {
         commandName: "metalplane",
         abstract: "Multi-tenant bare-metal platform controller for inference clusters.",
         version: "0.1.0",
-        subcommands: [ControllerCommand.self, BackupCommand.self, AuditCommand.self, LoginCommand.self, WhoamiCommand.self, TokenCommand.self, APICommand.self,
+        subcommands: [ControllerCommand.self, SwitchCommand.self, BackupCommand.self, AuditCommand.self, LoginCommand.self, WhoamiCommand.self, TokenCommand.self, APICommand.self,
                       TenantCommand.self, OrgCommand.self, ProjectCommand.self, UserCommand.self, PoolCommand.self, NodeCommand.self,
                       EngineSimCommand.self, OpenAPICommand.self, BenchCommand.self])
 }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 extension NodeAgent {
     /// Starts instances that are wanted and not running; stops (and evicts after) those no longer wanted.
     func reconcile(_ desired: DesiredState) async {
+        if let network = desired.network { await applyTenantNetwork(network) }
         let wanted = Dictionary(desired.instances.map { ($0.instanceId, $0) }, uniquingKeysWith: { $1 })
         let running = supervisors.withLockedValue { $0 }
         for (id, supervisor) in running where wanted[id] != supervisor.spec {

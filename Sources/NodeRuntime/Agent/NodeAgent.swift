@@ -35,6 +35,8 @@ public final class NodeAgent: Sendable {
     let pendingAlerts = NIOLockedValueBox<[AlertReport]>([])
     /// Set by a release wipe: nothing starts again on this node until the agent restarts (a redeploy).
     let wiping = NIOLockedValueBox(false)
+    /// The tenant addressing last applied to the data interface (nil: none yet).
+    let appliedNetwork = NIOLockedValueBox<NodeNetworkSpec?>(nil)
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration

@@ -1,4 +1,5 @@
 import Core
+import Fabric
 import Gateway
 import HTTPTypes
 import Hummingbird
@@ -13,6 +14,7 @@ enum AgentRoutes {
     static func routes(_ services: ControllerServices) -> [RouteSpec] {
         let agents = services.agents
         let instances = services.instances
+        let fabric = services.fabric
         let admin = RouteSpec.Access.authenticated(.platformManage, .platform)
         return [
             RouteSpec(.post, "/api/v1/join-tokens", "joinTokens.create", summary: "Mint a join token for node agents (the secret is shown once).",
@@ -47,7 +49,9 @@ enum AgentRoutes {
                 if try await agents.heartbeat(agentID: caller.agentID, observed: beat.observed) {
                     try await instances.applyObserved(agentID: caller.agentID, beat.observed.instances)
                 }
-                let answer = HeartbeatResponse(desired: try await instances.desired(for: caller.agentID), commands: agents.takeCommands(agentID: caller.agentID))
+                var desired = try await instances.desired(for: caller.agentID)
+                if let node = try await agents.nodeID(of: caller.agentID) { desired.network = try await fabric.nodeNetwork(nodeID: node) }
+                let answer = HeartbeatResponse(desired: desired, commands: agents.takeCommands(agentID: caller.agentID))
                 return try JSONBody.response(answer)
             },
             RouteSpec(.post, "/api/v1/agent/pulse", "agent.pulse",

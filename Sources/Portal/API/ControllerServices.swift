@@ -3,6 +3,7 @@ import Gateway
 import NIOCore
 import HTTPTypes
 import Core
+import Fabric
 import IAM
 import NetworkPools
 import Provisioner
@@ -25,6 +26,9 @@ public struct ControllerServices: Sendable {
     public let modelStore: ModelStore
     /// The inference data plane: router, usage ledger, traces, hot-swaps.
     public let gateway: InferenceGateway
+    /// Switches, cabling, tenant addresses; the reconciler programs them.
+    public let fabric: FabricService
+    public let fabricReconciler: FabricReconciler
     public let backups: BackupService
     public let auditArchive: AuditArchive
     public let clock: WallClock

@@ -1,4 +1,5 @@
 import Core
+import Fabric
 import HTTPTypes
 import Hummingbird
 import IAM
@@ -76,9 +77,10 @@ enum TenantRoutes {
                 let target = try await tenants.tenant(try call.context.parameters.require("tenant"))
                 return try JSONBody.response(["quota": try await tenants.setQuota(resources, for: target.quotaScope)])
             },
-            RouteSpec(.get, tenant + "/network", "tenants.network", summary: "The tenant's VRFs and their VLANs.", tag: "network",
-                      access: .authenticated(.realmRead, .tenant), response: "TenantNetwork") { call in
-                try JSONBody.response(["vrfs": try await tenants.network(of: call.tenant!.id)])
+            RouteSpec(.get, tenant + "/network", "tenants.network",
+                      summary: "The tenant's VRFs and VLANs with their subnets, member nodes, their addresses and whether the switch holds them.",
+                      tag: "network", access: .authenticated(.realmRead, .tenant), response: "TenantNetwork") { call in
+                try JSONBody.response(try await services.fabric.tenantNetwork(call.tenant!.id))
             },
             RouteSpec(.post, tenant + "/network/vlans", "tenants.allocateVLANs", summary: "Allocate more VLANs in a VRF, within the vlans quota.",
                       tag: "network", access: .authenticated(.networkWrite, .tenant), request: "VLANRequest", response: "VLANList", status: 201) { call in

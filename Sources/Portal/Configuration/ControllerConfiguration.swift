@@ -102,6 +102,14 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     public var vrfPools: [PoolDefinition]?
     /// VLAN pools to create at start if missing (`pools.vlan` in the file); nil means the default pool.
     public var vlanPools: [PoolDefinition]?
+    /// The tenant supernet: VLAN v's segment is its /24 at offset v × 256 (docs/tenancy.md).
+    public var fabricTenantNetwork = "10.128.0.0/12"
+    /// The VLAN of ports whose node belongs to no project.
+    public var fabricProvisioningVLAN = 1
+    /// The VLAN of a releasing node's port, until its wipe is done.
+    public var fabricQuarantineVLAN = 1005
+    /// How often every switch is read back and repaired.
+    public var fabricReconcileSeconds = 2.0
 
     public init() {}
 
@@ -167,6 +175,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         ("backupS3PathStyle", "METALPLANE_BACKUP_S3_PATH_STYLE"), ("backupS3AccessKey", "METALPLANE_BACKUP_S3_ACCESS_KEY"),
         ("backupS3SecretKey", "METALPLANE_BACKUP_S3_SECRET_KEY"), ("auditArchiveSeconds", "METALPLANE_AUDIT_ARCHIVE_SECONDS"),
         ("auditArchiveMonths", "METALPLANE_AUDIT_ARCHIVE_MONTHS"),
+        ("fabricTenantNetwork", "METALPLANE_FABRIC_TENANT_NETWORK"), ("fabricProvisioningVLAN", "METALPLANE_FABRIC_PROVISIONING_VLAN"),
+        ("fabricQuarantineVLAN", "METALPLANE_FABRIC_QUARANTINE_VLAN"), ("fabricReconcileSeconds", "METALPLANE_FABRIC_RECONCILE_SECONDS"),
     ]
 
     /// The effective model store folder.
@@ -236,6 +246,15 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         case "agentTelemetrySeconds": agentTelemetrySeconds = try seconds(0.1...3600)
         case "agentLostAfterSeconds": agentLostAfterSeconds = try seconds(0.2...3600)
         case "agentPulseSeconds": agentPulseSeconds = try seconds(0.05...60)
+        case "fabricTenantNetwork":
+            let parts = value.split(separator: "/")
+            guard parts.count == 2, let length = Int(parts[1]), (8...24).contains(length), parts[0].split(separator: ".").compactMap({ UInt8($0) }).count == 4 else {
+                throw .invalid(key: key, reason: "must be an IPv4 CIDR from /8 to /24 (a /24 per VLAN id), got \(value)")
+            }
+            fabricTenantNetwork = value
+        case "fabricProvisioningVLAN": fabricProvisioningVLAN = try integer(1...4094)
+        case "fabricQuarantineVLAN": fabricQuarantineVLAN = try integer(1...4094)
+        case "fabricReconcileSeconds": fabricReconcileSeconds = try seconds(0.1...3600)
         case "agentPulseLostAfterSeconds": agentPulseLostAfterSeconds = try seconds(0.2...600)
         case "secretsKey":
             guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }

@@ -42,7 +42,8 @@ enum AgentSchemas: SchemaVocabulary {
         "HeartbeatRequest": object(["observed": ref("ObservedState")], required: ["observed"]),
         "InstanceSpec": object(["instanceId": string, "modelId": string, "engine": engines, "arguments": array(string), "devices": array(integer),
                                 "vendor": nullableString, "companions": array(string)]),
-        "HeartbeatResponse": object(["desired": object(["instances": array(ref("InstanceSpec"))]),
+        "HeartbeatResponse": object(["desired": object(["instances": array(ref("InstanceSpec")), "network": object([
+                                        "tenantNetwork": string, "addresses": array(object(["vlan": integer, "address": string, "gateway": string, "routes": array(string)]))])]),
                                      "commands": array(.object(["type": "object", "description": "{\"purgeStaging\": {id, modelId}} or {\"restart\": {id}}"]))]),
         "PurgeRequest": object(["modelId": .object(["anyOf": [modelID, .object(["type": "null"])]])]),
         "PurgeBroadcast": object(["nodes": integer, "modelId": nullableString]),

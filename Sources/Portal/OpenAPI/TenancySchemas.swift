@@ -61,7 +61,6 @@ enum TenancySchemas: SchemaVocabulary {
         "ProjectList": list("Project"),
         "VLAN": object(["id": string, "poolId": string, "vlanId": integer, "vrfId": string]),
         "VRF": object(["id": string, "poolId": string, "number": integer, "tenantId": string, "vlans": array(ref("VLAN"))]),
-        "TenantNetwork": object(["vrfs": array(ref("VRF"))]),
         "VLANList": object(["vlans": array(ref("VLAN"))]),
         "VRFList": object(["vrfs": array(ref("VRF"))]),
         "VRFRequest": object(["count": integer(1, 64), "pool": string]),

@@ -1,3 +1,4 @@
+import Fabric
 import Provisioner
 import Scheduler
 
@@ -10,6 +11,8 @@ enum NodeRelease {
         if let agent = try await services.agents.agentID(onNode: node.id) {
             try await services.instances.stopAll(agentID: agent)
         }
+        // The port goes to quarantine now; the release operation confirms it again before the wipe.
+        await services.fabricReconciler.reconcile()
         return node
     }
 }

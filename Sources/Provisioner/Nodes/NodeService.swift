@@ -3,6 +3,7 @@ import Core
 import Cryptography
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Redfish
 import Storage
 
@@ -17,6 +18,8 @@ public final class NodeService: Sendable {
     let maxAttempts: Int
     /// The agents, which wipe their node on release.
     let agents: AgentService?
+    /// What takes a released node's port out of its tenant's segments before its wipe (the fabric).
+    let isolation = NIOLockedValueBox<(any NodeIsolation)?>(nil)
     /// How long a release waits for the node's agent to report its wipe.
     let wipeTimeoutMillis: Int64
 
@@ -79,6 +82,19 @@ public final class NodeService: Sendable {
     }
 
     /// One node.
+    /// Sets what isolates a released node's port before its wipe (the fabric reconciler).
+    public func setIsolation(_ gate: any NodeIsolation) { isolation.withLockedValue { $0 = gate } }
+
+    /// Every node with its state and tenant, for the fabric's desired state.
+    public func memberships() async throws -> [NodeMembership] {
+        try await database.read { connection in
+            try connection.query("SELECT id, name, state, tenant_id FROM nodes ORDER BY id", []).map { row in
+                NodeMembership(id: try row.string("id"), name: try row.string("name"),
+                               state: NodeState(rawValue: try row.string("state")) ?? .failed, tenantId: try row.optionalString("tenant_id"))
+            }
+        }
+    }
+
     public func node(_ id: String) async throws -> Node {
         try await database.read { try Self.find(id, on: $0) }
     }

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NodeContract
 import Redfish
 import Storage
@@ -38,6 +39,12 @@ extension NodeService {
             case .deploy:
                 try await deploy(node, operation: operation.id)
             case .release:
+                // The port leaves the tenant's segments (quarantine) before anything is wiped; the
+                // release waits and retries while the switch has not confirmed it.
+                if let gate = isolation.withLockedValue({ $0 }) {
+                    let confirmation = try await gate.isolate(nodeID: node.id)
+                    try await progress(operation.id, confirmation)
+                }
                 // A node whose agent is online is wiped by it first; the operation waits for its report.
                 if let agents, let command = await agents.requestWipe(nodeID: node.id) {
                     let now = clock.nowMillis()

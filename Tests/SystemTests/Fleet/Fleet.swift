@@ -108,6 +108,9 @@ final class Fleet: @unchecked Sendable {
         return "http+unix://" + encoded
     }
 
+    /// The fabric namespace (the top-of-rack switch) as a host commands can run on.
+    var switchHost: Host { Host(name: "fab", namespace: prefix + "-fab", number: 1) }
+
     /// Cuts every cable of `host` at the fabric: its packets are dropped both ways, so no FIN or RST ever arrives.
     func cut(_ host: Host) async throws {
         let result = try await Self.shell([Self.script, "cut", prefix, host.name])

@@ -20,17 +20,20 @@ struct FleetWorld {
     static let smolLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
     var projectPath: String { "/api/v1/tenants/\(Self.slug)/projects/\(tenant.project)" }
 
-    static func make(nodes count: Int = 3, tls: Bool = false, controllerEnvironment: [String: String] = [:]) async throws -> FleetWorld {
+    /// `allocated`: how many of the nodes (the first ones) go to the tenant's project (all by default);
+    /// `tenantExtra`: more of the tenant's creation body (its network).
+    static func make(nodes count: Int = 3, allocated: Int? = nil, tls: Bool = false, controllerEnvironment: [String: String] = [:],
+                     tenantExtra: String = "") async throws -> FleetWorld {
         let fleet = try await Fleet(nodes: count)
         do {
-            return try await make(fleet, tls: tls, controllerEnvironment: controllerEnvironment)
+            return try await make(fleet, allocated: allocated ?? count, tls: tls, controllerEnvironment: controllerEnvironment, tenantExtra: tenantExtra)
         } catch {
             fleet.down()
             throw error
         }
     }
 
-    private static func make(_ fleet: Fleet, tls: Bool, controllerEnvironment: [String: String]) async throws -> FleetWorld {
+    private static func make(_ fleet: Fleet, allocated: Int, tls: Bool, controllerEnvironment: [String: String], tenantExtra: String) async throws -> FleetWorld {
         let store = fleet.directory + "/store"
         try makeStore(store)
         let ca = tls ? try await TestCA(directory: fleet.directory + "/ca", serverIP: fleet.controller.management) : nil
@@ -40,7 +43,7 @@ struct FleetWorld {
         let controllerURL = "\(tls ? "https" : "http")://\(controller.listenAddress)"
         let admin = try await controller.token()
         let tenant = try await controller.readyTenant(slug: slug, admin: "boss", password: "boss-password-1",
-                                                      extra: #""quota": {"nodes": 8, "clusters": 8}"#, keyRole: "project-admin", by: admin)
+                                                      extra: #""quota": {"nodes": 8, "clusters": 8}"# + tenantExtra, keyRole: "project-admin", by: admin)
         var bmcs: [BMCEmulator] = []
         for node in fleet.nodes {
             let bmc = try await BMCEmulator(names: [node.name], listenIP: node.bmc, launcher: fleet.launcher(node), reachable: { port in
@@ -57,7 +60,7 @@ struct FleetWorld {
             return items.count == fleet.nodes.count ? true : nil
         }
         try #require(available == true, "every node enrolled over Redfish across the fabric")
-        let names = fleet.nodes.map { "\"\($0.name)\"" }.joined(separator: ", ")
+        let names = fleet.nodes.prefix(allocated).map { "\"\($0.name)\"" }.joined(separator: ", ")
         let allocated = try await controller.call(.POST, "/api/v1/tenants/\(slug)/projects/\(tenant.project)/nodes", bearer: tenant.admin,
                                                   json: #"{"nodeNames": [\#(names)]}"#)
         try #require(allocated.status == 201, "\(allocated.text)")
@@ -82,7 +85,8 @@ struct FleetWorld {
         }
         let world = FleetWorld(fleet: fleet, controller: controller, bmcs: bmcs, agents: agents, admin: admin, tenant: tenant, controllerURL: controllerURL)
         let joined = try await eventually(30) { () -> Bool? in
-            (try await controller.call(.GET, world.projectPath + "/state", bearer: tenant.admin).json["nodeIdentities"] as? [Any])?.count == fleet.nodes.count ? true : nil
+            let agents = try await controller.call(.GET, "/api/v1/agents", bearer: admin).json["items"] as? [[String: Any]] ?? []
+            return agents.filter { $0["state"] as? String == "online" }.count == fleet.nodes.count ? true : nil
         }
         try #require(joined == true, "every agent joined across the fabric: \(agents.map { $0.log.suffix(1500) })")
         return world

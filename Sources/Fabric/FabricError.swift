@@ -1,0 +1,54 @@
+import Core
+
+/// Refusals and failures of the fabric.
+public enum FabricError: DomainError, Equatable {
+    case switchNotFound(String)
+    case duplicateSwitch(String)
+    case invalidField(field: String, reason: String)
+    case portTaken(switchName: String, port: String, node: String)
+    case nodeNotFound(String)
+    /// The switch could not be reached or refused the change.
+    case driverFailed(switchName: String, reason: String)
+    /// A node's port did not leave its tenant's segments in time (a release waits for this before the wipe).
+    case notIsolated(node: String, reason: String)
+
+    public var code: String {
+        switch self {
+        case .switchNotFound, .nodeNotFound: "not_found"
+        case .duplicateSwitch: "already_exists"
+        case .invalidField: "invalid_field"
+        case .portTaken: "port_in_use"
+        case .driverFailed: "fabric_driver_failed"
+        case .notIsolated: "fabric_not_isolated"
+        }
+    }
+
+    public var kind: ErrorKind {
+        switch self {
+        case .switchNotFound, .nodeNotFound: .notFound
+        case .duplicateSwitch, .portTaken: .conflict
+        case .invalidField: .invalidRequest
+        case .driverFailed, .notIsolated: .unavailable
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .switchNotFound(let name): "switch \(name) not found"
+        case .duplicateSwitch(let name): "switch \(name) already exists"
+        case .invalidField(let field, let reason): "\(field): \(reason)"
+        case .portTaken(let switchName, let port, let node): "port \(port) of switch \(switchName) is already cabled to node \(node)"
+        case .nodeNotFound(let name): "node \(name) not found"
+        case .driverFailed(let switchName, let reason): "switch \(switchName): \(reason)"
+        case .notIsolated(let node, let reason): "node \(node)'s port is still in its tenant's segments: \(reason)"
+        }
+    }
+
+    public var details: [String: JSONValue] {
+        switch self {
+        case .invalidField(let field, _): ["field": .string(field)]
+        case .driverFailed(let switchName, _): ["switch": .string(switchName)]
+        default: [:]
+        }
+    }
+}
