@@ -5,6 +5,8 @@ public enum FabricError: DomainError, Equatable {
     case switchNotFound(String)
     case duplicateSwitch(String)
     case invalidField(field: String, reason: String)
+    /// Values each valid alone that do not fit together (a port listed twice).
+    case inconsistent(field: String, reason: String)
     case portTaken(switchName: String, port: String, node: String)
     case nodeNotFound(String)
     /// The switch could not be reached or refused the change.
@@ -17,6 +19,7 @@ public enum FabricError: DomainError, Equatable {
         case .switchNotFound, .nodeNotFound: "not_found"
         case .duplicateSwitch: "already_exists"
         case .invalidField: "invalid_field"
+        case .inconsistent: "unprocessable_field"
         case .portTaken: "port_in_use"
         case .driverFailed: "fabric_driver_failed"
         case .notIsolated: "fabric_not_isolated"
@@ -28,6 +31,7 @@ public enum FabricError: DomainError, Equatable {
         case .switchNotFound, .nodeNotFound: .notFound
         case .duplicateSwitch, .portTaken: .conflict
         case .invalidField: .invalidRequest
+        case .inconsistent: .unprocessable
         case .driverFailed, .notIsolated: .unavailable
         }
     }
@@ -36,7 +40,7 @@ public enum FabricError: DomainError, Equatable {
         switch self {
         case .switchNotFound(let name): "switch \(name) not found"
         case .duplicateSwitch(let name): "switch \(name) already exists"
-        case .invalidField(let field, let reason): "\(field): \(reason)"
+        case .invalidField(let field, let reason), .inconsistent(let field, let reason): "\(field): \(reason)"
         case .portTaken(let switchName, let port, let node): "port \(port) of switch \(switchName) is already cabled to node \(node)"
         case .nodeNotFound(let name): "node \(name) not found"
         case .driverFailed(let switchName, let reason): "switch \(switchName): \(reason)"
@@ -46,7 +50,7 @@ public enum FabricError: DomainError, Equatable {
 
     public var details: [String: JSONValue] {
         switch self {
-        case .invalidField(let field, _): ["field": .string(field)]
+        case .invalidField(let field, _), .inconsistent(let field, _): ["field": .string(field)]
         case .driverFailed(let switchName, _): ["switch": .string(switchName)]
         default: [:]
         }

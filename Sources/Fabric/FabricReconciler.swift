@@ -35,12 +35,21 @@ public final class FabricReconciler: Service, NodeIsolation {
         self.logger = logger
     }
 
+    /// Set by `kick()`: the loop runs its next pass within 50 ms instead of at the interval.
+    private let kicked = NIOLockedValueBox(false)
+
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await reconcile()
-            try? await Task.sleep(for: .milliseconds(Int(fabric.settings.reconcileSeconds * 1000)))
+            let due = ContinuousClock.now + .milliseconds(Int(fabric.settings.reconcileSeconds * 1000))
+            while ContinuousClock.now < due, !kicked.withLockedValue({ flag in defer { flag = false }; return flag }), !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
         }
     }
+
+    /// Asks the loop for a pass soon, without waiting for it (a switch added, its cabling changed).
+    public func kick() { kicked.withLockedValue { $0 = true } }
 
     /// Result of one pass over one switch.
     public struct Outcome: Sendable, Equatable {
@@ -50,15 +59,15 @@ public final class FabricReconciler: Service, NodeIsolation {
         public var error: String?
     }
 
-    /// One pass over every switch (waits for a pass in progress first).
+    /// One pass over every switch, or over the switches cabled to `nodes` (waits for a pass in progress first).
     @discardableResult
-    public func reconcile() async -> [Outcome] {
-        await serial.run { await self.pass() }
+    public func reconcile(nodes: [String]? = nil) async -> [Outcome] {
+        await serial.run { await self.pass(nodes: nodes) }
     }
 
     /// Takes the node's port out of its tenant's segments and confirms with the switch.
     public func isolate(nodeID: String) async throws -> String {
-        let outcomes = await reconcile()
+        let outcomes = await reconcile(nodes: [nodeID])
         let ports = try await fabric.database.read { connection in
             try connection.query("SELECT s.name, c.port FROM fabric_cabling c JOIN fabric_switches s ON s.id = c.switch_id WHERE c.node_id = ?", [.text(nodeID)])
                 .map { (switchName: try $0.string("name"), port: try $0.string("port")) }
@@ -78,24 +87,30 @@ public final class FabricReconciler: Service, NodeIsolation {
         return lines.joined(separator: "; ")
     }
 
-    private func pass() async -> [Outcome] {
+    private func pass(nodes: [String]?) async -> [Outcome] {
         let members: [NodeMembership]
-        let records: [FabricSwitch]
+        var records: [FabricSwitch]
         do {
             members = try await fabric.nodes.memberships()
             try await fabric.syncAddresses(members)
             records = try await fabric.switchRecords()
+            if let nodes {
+                let wanted = try await fabric.switchIDs(cabledTo: nodes)
+                records = records.filter { wanted.contains($0.id) }
+            }
         } catch {
             logger.error("fabric pass could not read the allocations", metadata: ["error": .string("\(error)")])
             return []
         }
         let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         let addresses = (try? await fabric.addresses()) ?? [:]
-        var outcomes: [Outcome] = []
-        for record in records {
-            outcomes.append(await pass(record, members: byID, addresses: addresses))
+        // Switches are programmed side by side: one slow or unreachable switch does not hold up the others.
+        return await withTaskGroup(of: Outcome.self) { group in
+            for record in records { group.addTask { await self.pass(record, members: byID, addresses: addresses) } }
+            var outcomes: [Outcome] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.switchName < $1.switchName }
         }
-        return outcomes
     }
 
     private func pass(_ record: FabricSwitch, members: [String: NodeMembership], addresses: [String: [SegmentAddress]]) async -> Outcome {

@@ -30,11 +30,14 @@ public final class FabricService: Sendable {
         self.makeDriver = makeDriver
     }
 
+    /// What a switch endpoint looks like (the API document shows the same pattern).
+    public static let endpointPattern = "^(https?|recording)://[A-Za-z0-9.:_/-]{1,200}$"
+
     /// `linux` and `recording`.
     public static let standardDrivers: FabricDriverFactory = { driver, endpoint, token in
         switch driver {
         case "linux": LinuxSwitchDriver(endpoint: endpoint, token: token)
-        case "recording": RecordingFabricDriver()
+        case "recording": RecordingFabricDriver.named(endpoint)
         default: throw FabricError.invalidField(field: "driver", reason: "unknown driver \(driver) (linux or recording)")
         }
     }
@@ -42,12 +45,12 @@ public final class FabricService: Sendable {
     // MARK: Switches
 
     public func createSwitch(_ definition: SwitchDefinition) async throws -> SwitchView {
-        guard (1...63).contains(definition.name.count), definition.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+        guard (1...63).contains(definition.name.count), definition.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw FabricError.invalidField(field: "name", reason: "must be 1–63 letters, digits, '-', '_' or '.'")
         }
         guard ["linux", "recording"].contains(definition.driver) else { throw FabricError.invalidField(field: "driver", reason: "must be linux or recording") }
-        guard definition.driver == "recording" || definition.endpoint.hasPrefix("http://") || definition.endpoint.hasPrefix("https://") else {
-            throw FabricError.invalidField(field: "endpoint", reason: "must be the switch agent's http(s):// URL")
+        guard definition.endpoint.range(of: Self.endpointPattern, options: .regularExpression) != nil else {
+            throw FabricError.invalidField(field: "endpoint", reason: "must be the switch agent's http(s):// URL (recording:// for the recording driver)")
         }
         guard definition.token.count >= 16 else { throw FabricError.invalidField(field: "token", reason: "must be at least 16 characters") }
         let cables = try await resolve(definition.cabling ?? [], switchName: definition.name)
@@ -105,10 +108,13 @@ public final class FabricService: Sendable {
     private func resolve(_ cabling: [Cable], switchName: String) async throws -> [Cable] {
         var ports = Set<String>()
         return try await cabling.asyncMap { cable in
-            guard (1...15).contains(cable.port.count), cable.port.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:/".contains($0) }) else {
+            guard (1...15).contains(cable.port.count), cable.port.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:/".contains($0)) }) else {
                 throw FabricError.invalidField(field: "cabling.port", reason: "must be 1–15 characters (an interface name)")
             }
-            guard ports.insert(cable.port).inserted else { throw FabricError.invalidField(field: "cabling.port", reason: "port \(cable.port) is listed twice") }
+            guard (1...15).contains(cable.nodeInterface.count), cable.nodeInterface.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:@".contains($0)) }) else {
+                throw FabricError.invalidField(field: "cabling.nodeInterface", reason: "must be 1–15 characters (the node's interface name)")
+            }
+            guard ports.insert(cable.port).inserted else { throw FabricError.inconsistent(field: "cabling.port", reason: "port \(cable.port) is listed twice") }
             guard let node = try? await nodes.node(cable.node) else { throw FabricError.nodeNotFound(cable.node) }
             return Cable(port: cable.port, node: node.id, nodeInterface: cable.nodeInterface)
         }
@@ -123,6 +129,17 @@ public final class FabricService: Sendable {
             } catch StoreError.uniqueViolation {
                 throw FabricError.portTaken(switchName: switchName, port: cable.port, node: cable.node)
             }
+        }
+    }
+
+    /// The switches any of `nodes` is cabled to.
+    func switchIDs(cabledTo nodes: [String]) async throws -> Set<String> {
+        try await database.read { connection in
+            var ids = Set<String>()
+            for node in nodes {
+                for row in try connection.query("SELECT switch_id FROM fabric_cabling WHERE node_id = ?", [.text(node)]) { ids.insert(try row.string("switch_id")) }
+            }
+            return ids
         }
     }
 

@@ -12,7 +12,7 @@ public struct LinuxSwitchDriver: FabricDriver {
     let client: HTTPClient
     let timeout: TimeAmount
 
-    public init(endpoint: String, token: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(10)) {
+    public init(endpoint: String, token: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(5)) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.token = token
         self.client = client

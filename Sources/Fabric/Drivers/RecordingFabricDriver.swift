@@ -13,6 +13,19 @@ public final class RecordingFabricDriver: FabricDriver {
         self.ports = ports.map { PortFacts(name: $0, up: true, address: nil) }
     }
 
+    private static let registry = NIOLockedValueBox<[String: RecordingFabricDriver]>([:])
+
+    /// The recording driver of the switch at `endpoint` (one per endpoint for the process's life, so
+    /// what it was given is what it reads back).
+    public static func named(_ endpoint: String) -> RecordingFabricDriver {
+        registry.withLockedValue { drivers in
+            if let known = drivers[endpoint] { return known }
+            let made = RecordingFabricDriver()
+            drivers[endpoint] = made
+            return made
+        }
+    }
+
     /// How many port changes were recorded in all.
     public var changes: Int { state.withLockedValue { $0.changes } }
 

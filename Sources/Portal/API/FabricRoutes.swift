@@ -19,25 +19,25 @@ enum FabricRoutes {
                 try JSONBody.response(ListBody(items: try await fabric.views(), nextCursor: nil))
             },
             RouteSpec(.post, switches, "fabric.switches.create",
-                      summary: "Add a switch (driver linux: the switch agent's URL and token; recording: no switch, for benches) with its cabling plan; it is programmed at once.",
+                      summary: "Add a switch (driver linux: the switch agent's URL and token; recording: no switch, for benches) with its cabling plan; the reconciler programs it within moments (watch its status).",
                       tag: "fabric", access: admin, request: "SwitchDefinition", response: "Switch", status: 201, idempotent: true) { call in
                 let definition = try await JSONBody.decode(SwitchDefinition.self, from: call.request, context: call.context)
                 let created = try await fabric.createSwitch(definition)
                 call.audit.target = "switch:\(created.name)"
-                await reconciler.reconcile()
-                return try JSONBody.response(try await fabric.view(created.id), status: .created)
+                reconciler.kick()
+                return try JSONBody.response(created, status: .created)
             },
             RouteSpec(.get, switches + "/{id}", "fabric.switches.get", summary: "One switch (by id or name) with per-port desired and observed state.",
                       tag: "fabric", access: admin, response: "Switch") { call in
                 try JSONBody.response(try await fabric.view(try call.context.parameters.require("id")))
             },
-            RouteSpec(.put, switches + "/{id}/cabling", "fabric.switches.cabling", summary: "Replace a switch's cabling plan (port → node interface); programmed at once.",
+            RouteSpec(.put, switches + "/{id}/cabling", "fabric.switches.cabling", summary: "Replace a switch's cabling plan (port → node interface); programmed within moments.",
                       tag: "fabric", access: admin, request: "CablingRequest", response: "Switch") { call in
                 let input = try await JSONBody.decode(CablingRequest.self, from: call.request, context: call.context)
                 let updated = try await fabric.setCabling(try call.context.parameters.require("id"), input.cabling)
                 call.audit.target = "switch:\(updated.name)"
-                await reconciler.reconcile()
-                return try JSONBody.response(try await fabric.view(updated.id))
+                reconciler.kick()
+                return try JSONBody.response(updated)
             },
             RouteSpec(.delete, switches + "/{id}", "fabric.switches.delete", summary: "Forget a switch (its programming stays on the device).",
                       tag: "fabric", access: admin, status: 204) { call in

@@ -20,7 +20,7 @@ enum ProjectNodeRoutes {
                 let request = try await JSONBody.decode(AllocationRequest.self, from: call.request, context: call.context)
                 let result = try await service.allocate(request, tenantID: call.tenant!.id, projectID: try call.context.parameters.require("project"))
                 // The nodes' ports join the tenant's segments before the answer (a failure shows on the tenant's network view).
-                await services.fabricReconciler.reconcile()
+                await services.fabricReconciler.reconcile(nodes: result.nodes.map(\.id))
                 return try JSONBody.response(TenantAllocation(result), status: .created)
             },
             RouteSpec(.get, nodes, "projectNodes.list", summary: "The project's nodes (without BMC details).", tag: "nodes",

@@ -1,13 +1,14 @@
 import Core
+import Fabric
 
 /// Component schemas of the fabric: switches, cabling, per-port state, tenant networks.
 enum FabricSchemas: SchemaVocabulary {
     private static let portName = matching("^[A-Za-z0-9._:/-]{1,15}$")
 
     static let all: [String: JSONValue] = [
-        "Cable": object(["port": portName, "node": text(1, 128), "nodeInterface": text(1, 15)], required: ["port", "node", "nodeInterface"]),
+        "Cable": object(["port": portName, "node": nonEmpty, "nodeInterface": matching("^[A-Za-z0-9._:@-]{1,15}$")], required: ["port", "node", "nodeInterface"]),
         "SwitchDefinition": object([
-            "name": matching("^[A-Za-z0-9._-]{1,63}$"), "driver": enumeration(["linux", "recording"]), "endpoint": nonEmpty,
+            "name": matching("^[A-Za-z0-9._-]{1,63}$"), "driver": enumeration(["linux", "recording"]), "endpoint": matching(FabricService.endpointPattern),
             "token": text(16, 4096), "cabling": array(ref("Cable")),
         ], required: ["name", "driver", "endpoint", "token"]),
         "CablingRequest": object(["cabling": array(ref("Cable"))], required: ["cabling"]),

@@ -13,8 +13,8 @@ import HTTPTypes
 enum OpenAPILinks {
     static func links(from create: RouteSpec, among specs: [RouteSpec], components: [String: JSONValue]) -> [String: JSONValue] {
         guard create.method == .post, create.status == 201 || create.status == 202, let response = create.responseSchema,
-              let pointer = idPointer(of: response, components: components),
-              let collection = create.path.split(separator: "/").last(where: { !$0.hasPrefix("{") }) else { return [:] }
+              let collection = create.path.split(separator: "/").last(where: { !$0.hasPrefix("{") }),
+              let pointer = idPointer(of: response, named: String(collection.dropLast()), components: components) else { return [:] }
         let ownParameters = Set(OpenAPIDocument.pathParameters(create.path))
         var links: [String: JSONValue] = [:]
         for target in specs where target.operationID != create.operationID {
@@ -32,11 +32,13 @@ enum OpenAPILinks {
         return links
     }
 
-    /// Where the created resource's id sits in the answer.
-    private static func idPointer(of schema: String, components: [String: JSONValue]) -> String? {
+    /// Where the created resource's id sits in the answer: its own `id`, else the `id` of the object
+    /// named after the collection (`tenant` in `{"tenant": …, "adminInvitation": …}`), else of the one it wraps.
+    private static func idPointer(of schema: String, named singular: String? = nil, components: [String: JSONValue]) -> String? {
         guard case .object(let fields)? = components[schema], case .object(let properties)? = fields["properties"] else { return nil }
         if properties["id"] != nil { return "/id" }
-        for (name, property) in properties.sorted(by: { $0.key < $1.key }) {
+        let preferred = properties.sorted { ($0.key == singular ? 0 : 1, $0.key) < ($1.key == singular ? 0 : 1, $1.key) }
+        for (name, property) in preferred {
             guard case .object(let inner) = property, case .string(let ref)? = inner["$ref"],
                   let wrapped = ref.split(separator: "/").last, idPointer(of: String(wrapped), components: components) == "/id" else { continue }
             return "/\(name)/id"

@@ -12,7 +12,7 @@ enum NodeRelease {
             try await services.instances.stopAll(agentID: agent)
         }
         // The port goes to quarantine now; the release operation confirms it again before the wipe.
-        await services.fabricReconciler.reconcile()
+        await services.fabricReconciler.reconcile(nodes: [node.id])
         return node
     }
 }
