@@ -72,6 +72,10 @@ CONF
     spawn "n$k" "$DIR/bmc-n$k/emulator.log" "$CACHE/sushy/bin/sushy-emulator" --config "$DIR/bmc-n$k/emulator.conf"
   done
 
+  # The top-of-rack switch's agent, in the fabric namespace, on the controller's side of the fabric.
+  [ -f "$DIR/switch.token" ] || { head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DIR/switch.token"; chmod 600 "$DIR/switch.token"; }
+  spawn fab "$DIR/switch.log" "$bin" switch --listen 10.66.1.1:7830 --token-file "$DIR/switch.token"
+
   # Everything below is done from the operator host, over the fabric.
   json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
   op() { on op curl -fsS -m 30 "$@"; }
@@ -88,7 +92,7 @@ CONF
   for _ in $(seq 1 300); do
     [ "$(api "http://$CTL/api/v1/nodes?state=available" | json "['items'].__len__()")" = "$nodes" ] && break; sleep 0.2
   done
-  local invite; invite=$(api -X POST "http://$CTL/api/v1/tenants" -d '{"name": "Demo", "slug": "demo", "admin": {"username": "demo-admin"}, "quota": {"nodes": 16}}' | json "['adminInvitation']['token']")
+  local invite; invite=$(api -X POST "http://$CTL/api/v1/tenants" -d '{"name": "Demo", "slug": "demo", "admin": {"username": "demo-admin"}, "quota": {"nodes": 16}, "network": {"vrfs": 1, "vlansPerVrf": 2}}' | json "['adminInvitation']['token']")
   local boss_password; boss_password=$(python3 -c "import secrets; print(secrets.token_urlsafe(12))")
   op "http://$CTL/api/v1/invitations/accept" -H 'Content-Type: application/json' -d "{\"token\": \"$invite\", \"password\": \"$boss_password\"}" >/dev/null
   local boss; boss=$(token demo demo-admin "$boss_password")
@@ -98,6 +102,8 @@ CONF
   project=$(tapi -X POST "http://$CTL/api/v1/tenants/demo/orgs/$org/projects" -d '{"name": "Chat", "slug": "chat"}' | json "['id']")
   names=$(seq 1 "$nodes" | sed 's/^/"n/; s/$/"/' | paste -sd, -)
   tapi -X POST "http://$CTL/api/v1/tenants/demo/projects/$project/nodes" -d "{\"nodeNames\": [$names]}" >/dev/null
+  local cabling; cabling=$(for k in $(seq 1 "$nodes"); do printf '{"port": "n%s-d", "node": "n%s", "nodeInterface": "data0"},' "$k" "$k"; done)
+  api -X POST "http://$CTL/api/v1/fabric/switches" -d "{\"name\": \"leaf1\", \"driver\": \"linux\", \"endpoint\": \"http://10.66.1.1:7830\", \"token\": \"$(cat "$DIR/switch.token")\", \"cabling\": [${cabling%,}]}" >/dev/null
   key=$(tapi -X POST "http://$CTL/api/v1/api-keys" -d "{\"name\": \"demo\", \"projectId\": \"$project\", \"roles\": [\"member\"]}" | json "['key']")
 
   for k in $(seq 1 "$nodes"); do
@@ -135,6 +141,10 @@ and, from there:
        -d username=admin --data-urlencode password=\$(cat $DIR/admin-password) | python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
   curl -s -H "Authorization: Bearer \$TOKEN" http://10.66.11.2:52415/state      # a node's API needs an operator's token
   curl -s http://$CTL/api/v1/tenants/demo/projects/$project/state -H "Authorization: Bearer \$TOKEN"
+
+The tenant's network (VRF, VLANs, each node's address on them, programmed on the switch leaf1):
+  curl -s http://$CTL/api/v1/tenants/demo/network -H "Authorization: Bearer \$TOKEN"
+  curl -s http://$CTL/api/v1/fabric/switches/leaf1 -H "Authorization: Bearer \$TOKEN"
 
 Cut a node's cables and watch it be lost within a second, then come back by itself:
   sudo scripts/fleet-net.sh cut $PREFIX n1;  sudo scripts/fleet-net.sh mend $PREFIX n1

@@ -68,6 +68,10 @@ public struct PortView: Sendable, Encodable, Equatable {
     public var desiredAddresses: [String]
     public var observedAddresses: [String]?
     public var inSync: Bool
+    /// What the node's interface hears over LLDP at its other end (`switch/port`), if it reports it.
+    public var neighbor: String?
+    /// `confirmed` (LLDP agrees with the cabling plan), `mismatch`, or `unverified` (no LLDP report).
+    public var cablingCheck: String
 }
 
 /// The reconciler's last look at a switch.

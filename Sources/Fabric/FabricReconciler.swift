@@ -24,6 +24,8 @@ public final class FabricReconciler: Service, NodeIsolation {
     private let serial = SerialGate()
     /// What each switch was last successfully given (so a difference from it is drift, not a change).
     private let applied = NIOLockedValueBox<[String: SwitchConfig]>([:])
+    /// The LLDP report last checked per node (a report is checked only when it changes).
+    private let reported = NIOLockedValueBox<[String: [LinkNeighbor]]>([:])
     /// Switches whose last pass failed (one alert per failure streak).
     private let failing = NIOLockedValueBox<Set<String>>([])
 
@@ -49,7 +51,11 @@ public final class FabricReconciler: Service, NodeIsolation {
     }
 
     /// Asks the loop for a pass soon, without waiting for it (a switch added, its cabling changed).
-    public func kick() { kicked.withLockedValue { $0 = true } }
+    /// A changed cabling plan also re-checks every node's next LLDP report against it.
+    public func kick() {
+        reported.withLockedValue { $0 = [:] }
+        kicked.withLockedValue { $0 = true }
+    }
 
     /// Result of one pass over one switch.
     public struct Outcome: Sendable, Equatable {
@@ -63,6 +69,24 @@ public final class FabricReconciler: Service, NodeIsolation {
     @discardableResult
     public func reconcile(nodes: [String]? = nil) async -> [Outcome] {
         await serial.run { await self.pass(nodes: nodes) }
+    }
+
+    /// Checks a node's LLDP report against the cabling plan when it changed; a mismatch is alerted
+    /// on the node (its agent's alerts) and shown on the switch's port.
+    public func checkCabling(nodeID: String, agentID: String, links: [LinkNeighbor]?) async {
+        guard let links, reported.withLockedValue({ $0[nodeID] }) != links else { return }
+        do {
+            let mismatches = try await fabric.recordNeighbors(nodeID: nodeID, links)
+            reported.withLockedValue { $0[nodeID] = links }
+            guard !mismatches.isEmpty else { return }
+            let now = clock.nowMillis()
+            logger.warning("cabling mismatch", metadata: ["node": .string(nodeID), "mismatch": .string(mismatches.joined(separator: "; "))])
+            try await agents.record(alerts: [AlertReport(correlationId: "cabling-\(nodeID)-\(mismatches.joined().hashValue)-\(now)", severity: .warning,
+                                                         kind: "fabric_cabling_mismatch", message: mismatches.joined(separator: "; "), value: Double(mismatches.count),
+                                                         threshold: 0, at: now)], from: agentID)
+        } catch {
+            logger.error("cabling check failed", metadata: ["node": .string(nodeID), "error": .string("\(error)")])
+        }
     }
 
     /// Takes the node's port out of its tenant's segments and confirms with the switch.

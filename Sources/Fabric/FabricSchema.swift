@@ -13,7 +13,7 @@ public enum FabricSchema {
             """
             CREATE TABLE fabric_cabling (
                 switch_id TEXT NOT NULL REFERENCES fabric_switches(id) ON DELETE CASCADE, port TEXT NOT NULL,
-                node_id TEXT NOT NULL, node_interface TEXT NOT NULL, PRIMARY KEY (switch_id, port), UNIQUE (node_id, node_interface))
+                node_id TEXT NOT NULL, node_interface TEXT NOT NULL, observed_neighbor TEXT, PRIMARY KEY (switch_id, port), UNIQUE (node_id, node_interface))
             """,
             """
             CREATE TABLE fabric_addresses (

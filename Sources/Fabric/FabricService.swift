@@ -151,6 +151,31 @@ public final class FabricService: Sendable {
         }
     }
 
+    // MARK: Cabling check
+
+    /// Records what a node's interfaces hear over LLDP against its cabling plan; returns the
+    /// mismatches (`interface: planned switch/port, heard switch/port`), empty when all agree.
+    func recordNeighbors(nodeID: String, _ links: [LinkNeighbor]) async throws -> [String] {
+        try await database.write { connection in
+            var mismatches: [String] = []
+            let cables = try connection.query("""
+                SELECT c.switch_id, c.port, c.node_interface, c.observed_neighbor, s.name FROM fabric_cabling c JOIN fabric_switches s ON s.id = c.switch_id
+                WHERE c.node_id = ?
+                """, [.text(nodeID)])
+            for cable in cables {
+                let interface = try cable.string("node_interface")
+                let planned = "\(try cable.string("name"))/\(try cable.string("port"))"
+                let heard = links.first { $0.interface == interface }.map { "\($0.switchName)/\($0.port)" }
+                if let heard, heard != planned { mismatches.append("\(interface): cabled to \(planned) in the plan, LLDP hears \(heard)") }
+                if heard != (try cable.optionalString("observed_neighbor")) {
+                    try connection.execute("UPDATE fabric_cabling SET observed_neighbor = ? WHERE switch_id = ? AND port = ?",
+                                           [.text(heard), .text(try cable.string("switch_id")), .text(try cable.string("port"))])
+                }
+            }
+            return mismatches
+        }
+    }
+
     // MARK: Tenant addresses
 
     /// Gives every node of a tenant an address on each of its tenant's VLANs, and takes addresses
@@ -238,12 +263,20 @@ public final class FabricService: Sendable {
         let desired = desired(cabling: cables, members: members, addresses: try await addresses())
         let (status, observed) = try await status(of: record.id)
         let seen = Dictionary((observed?.config.ports ?? []).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        let byPort = Dictionary(cables.map { ($0.port, $0) }, uniquingKeysWith: { $1 })
+        let heard = try await database.read { connection in
+            Dictionary(try connection.query("SELECT port, observed_neighbor FROM fabric_cabling WHERE switch_id = ?", [.text(record.id)]).map {
+                (try $0.string("port"), try $0.optionalString("observed_neighbor"))
+            }, uniquingKeysWith: { $1 })
+        }
         let ports = desired.ports.map { port in
             let other = seen[port.name]
-            return PortView(port: port.name, node: cables.first { $0.port == port.name }.flatMap { members[$0.node]?.name }, mode: port.mode,
+            let neighbor = heard[port.name] ?? nil
+            return PortView(port: port.name, node: byPort[port.name].flatMap { members[$0.node]?.name }, mode: port.mode,
                             desiredVLANs: port.vlans, observedVLANs: observed == nil ? nil : (other?.vlans ?? []),
                             desiredAddresses: port.addresses.map(\.address), observedAddresses: observed == nil ? nil : (other?.addresses.map(\.address) ?? []),
-                            inSync: other == port)
+                            inSync: other == port, neighbor: neighbor,
+                            cablingCheck: neighbor == nil ? "unverified" : (neighbor == "\(record.name)/\(port.name)" ? "confirmed" : "mismatch"))
         }
         return SwitchView(id: record.id, name: record.name, driver: record.driver, endpoint: record.endpoint,
                           cabling: cables.map { Cable(port: $0.port, node: members[$0.node]?.name ?? $0.node, nodeInterface: $0.nodeInterface) },

@@ -3,11 +3,27 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var instances: [InstanceStatus]
     public var staging: [StagingStatus]
     public var storage: StorageSummary?
+    /// What the node's interfaces see on their other end (LLDP), when lldpd runs on the node.
+    public var links: [LinkNeighbor]?
 
-    public init(instances: [InstanceStatus] = [], staging: [StagingStatus] = [], storage: StorageSummary? = nil) {
+    public init(instances: [InstanceStatus] = [], staging: [StagingStatus] = [], storage: StorageSummary? = nil, links: [LinkNeighbor]? = nil) {
         self.instances = instances
         self.staging = staging
         self.storage = storage
+        self.links = links
+    }
+}
+
+/// One LLDP neighbor: the switch (its system name) and port at the other end of a node interface.
+public struct LinkNeighbor: Sendable, Codable, Equatable, Hashable {
+    public var interface: String
+    public var switchName: String
+    public var port: String
+
+    public init(interface: String, switchName: String, port: String) {
+        self.interface = interface
+        self.switchName = switchName
+        self.port = port
     }
 }
 

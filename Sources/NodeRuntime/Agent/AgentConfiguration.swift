@@ -22,6 +22,8 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
     /// The IPv4 address engines listen on and are advertised at: the node's data interface on a fleet
     /// (the router reaches them there, with each instance's key); loopback keeps them on this machine.
     public var dataAddress = "127.0.0.1"
+    /// lldpd's control socket (lldpcli's default when nil): the agent reports its interfaces' LLDP neighbors.
+    public var lldpSocket: String?
     /// Most-recently-used grace budget of not-in-use staged models, GiB (0 = strict evict-on-deactivate).
     public var stagingKeepRecentGB = 40.0
     /// Whether deactivation and startup evict staged copies (purge requests always do).
@@ -79,7 +81,7 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
     public static let keys: [(String, String)] = [
         ("controller", "METALPLANE_CONTROLLER"), ("controllerCA", "METALPLANE_CONTROLLER_CA"), ("joinToken", "METALPLANE_JOIN_TOKEN"), ("nodeName", "METALPLANE_NODE_NAME"),
         ("hostname", "METALPLANE_HOSTNAME"), ("stateDir", "METALPLANE_STATE_DIR"), ("node_cache_path", "METALPLANE_NODE_CACHE_PATH"),
-        ("listen", "METALPLANE_NODE_LISTEN"), ("dataAddress", "METALPLANE_NODE_DATA_ADDRESS"), ("staging_keep_recent_gb", "METALPLANE_STAGING_KEEP_RECENT_GB"),
+        ("listen", "METALPLANE_NODE_LISTEN"), ("dataAddress", "METALPLANE_NODE_DATA_ADDRESS"), ("lldpSocket", "METALPLANE_LLDP_SOCKET"), ("staging_keep_recent_gb", "METALPLANE_STAGING_KEEP_RECENT_GB"),
         ("cleanup_on_deactivate", "METALPLANE_CLEANUP_ON_DEACTIVATE"), ("warmupDeadlineSeconds", "METALPLANE_WARMUP_DEADLINE_SECONDS"),
         ("restartBackoffSeconds", "METALPLANE_RESTART_BACKOFF_SECONDS"), ("llamaServer", "METALPLANE_LLAMA_SERVER"),
         ("vllm", "METALPLANE_VLLM"), ("python", "METALPLANE_PYTHON"),
@@ -116,6 +118,7 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
             candidate.listen = value
             _ = try candidate.listenAddress()
             listen = value
+        case "lldpSocket": lldpSocket = value
         case "dataAddress":
             var probe = in_addr()
             guard inet_pton(AF_INET, value, &probe) == 1 else {

@@ -123,6 +123,6 @@ extension NodeAgent {
     /// What the agent reports: its instances, staging copies and storage.
     func observed() async -> ObservedState {
         let instances = supervisors.withLockedValue { Array($0.values) }.map(\.status).sorted { $0.instanceId < $1.instanceId }
-        return ObservedState(instances: instances, staging: stager.statuses, storage: try? await storage())
+        return ObservedState(instances: instances, staging: stager.statuses, storage: try? await storage(), links: await linkNeighbors())
     }
 }

@@ -37,6 +37,8 @@ public final class NodeAgent: Sendable {
     let wiping = NIOLockedValueBox(false)
     /// The tenant addressing last applied to the data interface (nil: none yet).
     let appliedNetwork = NIOLockedValueBox<NodeNetworkSpec?>(nil)
+    /// The last LLDP reading and when it was taken (read at most every 5 s).
+    let neighbors = NIOLockedValueBox<(links: [LinkNeighbor]?, at: ContinuousClock.Instant?)>((nil, nil))
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration

@@ -50,7 +50,10 @@ enum AgentRoutes {
                     try await instances.applyObserved(agentID: caller.agentID, beat.observed.instances)
                 }
                 var desired = try await instances.desired(for: caller.agentID)
-                if let node = try await agents.nodeID(of: caller.agentID) { desired.network = try await fabric.nodeNetwork(nodeID: node) }
+                if let node = try await agents.nodeID(of: caller.agentID) {
+                    desired.network = try await fabric.nodeNetwork(nodeID: node)
+                    await services.fabricReconciler.checkCabling(nodeID: node, agentID: caller.agentID, links: beat.observed.links)
+                }
                 let answer = HeartbeatResponse(desired: desired, commands: agents.takeCommands(agentID: caller.agentID))
                 return try JSONBody.response(answer)
             },

@@ -111,6 +111,18 @@ final class Fleet: @unchecked Sendable {
     /// The fabric namespace (the top-of-rack switch) as a host commands can run on.
     var switchHost: Host { Host(name: "fab", namespace: prefix + "-fab", number: 1) }
 
+    /// lldpd's control socket on `host`.
+    func lldpSocket(_ host: Host) -> String { directory + "/lldp-\(host.name).sock" }
+
+    /// Runs lldpd on `host` announcing `systemName` on `interfaces` (every second, ports named by interface).
+    func startLLDP(on host: Host, systemName: String, interfaces: [String]) throws {
+        let configuration = directory + "/lldp-\(host.name).conf"
+        try "configure system hostname \(systemName)\nconfigure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n"
+            .write(toFile: configuration, atomically: true, encoding: .utf8)
+        try start(on: host, ["lldpd", "-d", "-u", lldpSocket(host), "-O", configuration, "-I", interfaces.joined(separator: ",")],
+                  log: directory + "/lldp-\(host.name).log")
+    }
+
     /// Cuts every cable of `host` at the fabric: its packets are dropped both ways, so no FIN or RST ever arrives.
     func cut(_ host: Host) async throws {
         let result = try await Self.shell([Self.script, "cut", prefix, host.name])

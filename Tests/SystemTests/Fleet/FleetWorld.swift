@@ -79,7 +79,8 @@ struct FleetWorld {
             let disk = fleet.directory + "/disk-\(node.name).img"
             _ = FileManager.default.createFile(atPath: disk, contents: Data(repeating: 0x5A, count: 1 << 20))
             let agent = try await AgentProcess(fleet: fleet, node: node, controllerURL: controllerURL, joinToken: join,
-                                               environment: agentEnvironment.merging(["METALPLANE_NODE_NAME": node.name, "METALPLANE_WIPE_DEVICES": disk]) { $1 })
+                                               environment: agentEnvironment.merging(["METALPLANE_NODE_NAME": node.name, "METALPLANE_WIPE_DEVICES": disk,
+                                                                                      "METALPLANE_LLDP_SOCKET": fleet.lldpSocket(node)]) { $1 })
             agent.operatorToken = admin
             agents.append(agent)
         }

@@ -44,6 +44,15 @@ struct TenantNetworkTests {
             """)
         try #require(created.status == 201, "\(created.text) \(Self.log(fleet.directory + "/switch.log"))")
 
+        // LLDP on the switch and the nodes: the cabling plan is checked against what the nodes hear.
+        try fleet.startLLDP(on: fleet.switchHost, systemName: "leaf1", interfaces: fleet.nodes.map { "\($0.name)-d" })
+        for node in fleet.nodes { try fleet.startLLDP(on: node, systemName: node.name, interfaces: ["data0"]) }
+        let confirmed = try await eventually(30) { () -> Bool? in
+            let ports = try await controller.call(.GET, "/api/v1/fabric/switches/leaf1", bearer: admin).json["ports"] as? [[String: Any]] ?? []
+            return ports.count == 3 && ports.allSatisfy { $0["cablingCheck"] as? String == "confirmed" } ? true : nil
+        }
+        #expect(confirmed == true, "LLDP confirms the cabling plan on every port")
+
         // Every member programmed, and every agent holding its addresses.
         let networkA = try #require(try await eventually(30) { () -> [String: [String]]? in
             let view = try await controller.call(.GET, "/api/v1/tenants/\(FleetWorld.slug)/network", bearer: world.tenant.admin).json
@@ -124,6 +133,20 @@ struct TenantNetworkTests {
         let operations = try await controller.call(.GET, "/api/v1/audit?action=fabric.switch.program", bearer: admin).json["items"] as? [[String: Any]] ?? []
         #expect(operations.count >= 2)
         #expect(try await Self.reaches(fleet, from: fleet.nodes[0], to: a2[1], source: a1[0]) == false)
+
+        // A cabling plan that does not match the wire (n1 and n3 swapped) is reported on the nodes and the ports.
+        let swapped = try await controller.call(.PUT, "/api/v1/fabric/switches/leaf1/cabling", bearer: admin, json: """
+            {"cabling": [{"port": "n1-d", "node": "n3", "nodeInterface": "data0"}, {"port": "n2-d", "node": "n2", "nodeInterface": "data0"},
+                         {"port": "n3-d", "node": "n1", "nodeInterface": "data0"}]}
+            """)
+        try #require(swapped.status == 200, "\(swapped.text)")
+        let mismatch = try await eventually(30) { () -> Bool? in
+            let ports = try await controller.call(.GET, "/api/v1/fabric/switches/leaf1", bearer: admin).json["ports"] as? [[String: Any]] ?? []
+            let alerts = try await controller.call(.GET, "/api/v1/alerts", bearer: admin).json["items"] as? [[String: Any]] ?? []
+            let flagged = ports.filter { $0["cablingCheck"] as? String == "mismatch" }.compactMap { $0["port"] as? String }.sorted()
+            return flagged == ["n1-d", "n3-d"] && alerts.contains { $0["kind"] as? String == "fabric_cabling_mismatch" && $0["agentId"] is String } ? true : nil
+        }
+        #expect(mismatch == true, "the swapped cables are flagged on their ports and alerted on their nodes")
     }
 
     /// Node name → addresses, from a tenant network view.
