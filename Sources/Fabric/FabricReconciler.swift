@@ -26,6 +26,8 @@ public final class FabricReconciler: Service, NodeIsolation {
     private let applied = NIOLockedValueBox<[String: SwitchConfig]>([:])
     /// The LLDP report last checked per node (a report is checked only when it changes).
     private let reported = NIOLockedValueBox<[String: [LinkNeighbor]]>([:])
+    /// Each switch's port reports as stored (so a pass writes only the ports that changed).
+    private let storedPorts = NIOLockedValueBox<[String: [String: PortState]]>([:])
     /// Switches whose last pass failed (one alert per failure streak).
     private let failing = NIOLockedValueBox<Set<String>>([])
 
@@ -163,11 +165,11 @@ public final class FabricReconciler: Service, NodeIsolation {
             if failing.withLockedValue({ $0.remove(record.id) }) != nil {
                 logger.notice("fabric switch programmed again", metadata: ["switch": .string(record.name)])
             }
-            try await store(record.id, observed: observed, desired: desired, inSync: true, error: nil, drift: outcome.drift, repaired: !outcome.drift.isEmpty, at: now)
+            try await store(record.id, observed: observed, inSync: true, error: nil, drift: outcome.drift, at: now)
         } catch {
             let reason = (error as? FabricError)?.message ?? "\(error)"
             outcome.error = reason
-            try? await store(record.id, observed: nil, desired: nil, inSync: false, error: reason, drift: [], repaired: false, at: now)
+            try? await store(record.id, observed: nil, inSync: false, error: reason, drift: [], at: now)
             if failing.withLockedValue({ $0.insert(record.id).inserted }) {
                 logger.error("fabric switch not programmed; its nodes' network is failed until a pass succeeds", metadata: ["switch": .string(record.name), "error": .string(reason)])
                 try? await agents.record(alerts: [AlertReport(correlationId: "fabric-failed-\(record.id)-\(now)", severity: .critical, kind: "fabric_driver_failed",
@@ -193,24 +195,13 @@ public final class FabricReconciler: Service, NodeIsolation {
                                             source: drifted ? outcome.drift.prefix(3).joined(separator: "; ") : "\(outcome.changedPorts) ports changed"))
     }
 
-    private func store(_ switchID: String, observed: SwitchObservation?, desired: SwitchConfig?, inSync: Bool, error: String?, drift: [String],
-                       repaired: Bool, at now: Int64) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let observedText = try observed.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let desiredText = try desired.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let driftText = drift.isEmpty ? nil : String(decoding: try encoder.encode(drift), as: UTF8.self)
-        try await fabric.database.write { connection in
-            try connection.execute("""
-                INSERT INTO fabric_status (switch_id, observed, desired, observed_at, in_sync, last_error, drift, repairs, last_repair_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (switch_id) DO UPDATE SET observed = COALESCE(excluded.observed, fabric_status.observed),
-                    desired = COALESCE(excluded.desired, fabric_status.desired), observed_at = excluded.observed_at, in_sync = excluded.in_sync,
-                    last_error = excluded.last_error, drift = COALESCE(excluded.drift, fabric_status.drift),
-                    repairs = fabric_status.repairs + excluded.repairs, last_repair_at = COALESCE(excluded.last_repair_at, fabric_status.last_repair_at)
-                """, [.text(switchID), .text(observedText), .text(desiredText), .integer(now), .int(inSync ? 1 : 0), .text(error), .text(driftText),
-                      .int(repaired ? 1 : 0), repaired ? .integer(now) : .null])
-        }
+    private func store(_ switchID: String, observed: SwitchObservation?, inSync: Bool, error: String?, drift: [String], at now: Int64) async throws {
+        let cached = storedPorts.withLockedValue { $0[switchID] }
+        let previous: [String: PortState]
+        if let cached { previous = cached } else { previous = try await fabric.portStates(of: switchID) }
+        let states = observed.map(PortState.split)
+        try await fabric.storePass(switchID, states: states, previous: previous, inSync: inSync, error: error, drift: drift, repaired: !drift.isEmpty, at: now)
+        storedPorts.withLockedValue { $0[switchID] = states ?? previous }
     }
 
     /// Lines saying how the switch differs from what it should hold.

@@ -1,7 +1,7 @@
 import Storage
 
 /// The fabric module's tables: switches, the cabling of node interfaces to switch ports, the
-/// nodes' tenant addresses, and the last thing each switch reported.
+/// nodes' tenant addresses, the last pass over each switch, and what each of its ports last reported.
 public enum FabricSchema {
     public static let migrations: [Migration] = [
         Migration(module: "fabric", version: 1, statements: [
@@ -13,7 +13,7 @@ public enum FabricSchema {
             """
             CREATE TABLE fabric_cabling (
                 switch_id TEXT NOT NULL REFERENCES fabric_switches(id) ON DELETE CASCADE, port TEXT NOT NULL,
-                node_id TEXT NOT NULL, node_interface TEXT NOT NULL, observed_neighbor TEXT, PRIMARY KEY (switch_id, port), UNIQUE (node_id, node_interface))
+                node_id TEXT NOT NULL, node_interface TEXT NOT NULL, PRIMARY KEY (switch_id, port), UNIQUE (node_id, node_interface))
             """,
             """
             CREATE TABLE fabric_addresses (
@@ -26,6 +26,19 @@ public enum FabricSchema {
                 switch_id TEXT PRIMARY KEY REFERENCES fabric_switches(id) ON DELETE CASCADE, observed TEXT, desired TEXT,
                 observed_at BIGINT, in_sync BIGINT NOT NULL, last_error TEXT, drift TEXT, repairs BIGINT NOT NULL, last_repair_at BIGINT)
             """,
+        ]),
+        // What a node hears over LLDP, per cable; a switch's report kept per port, so a pass
+        // writes only the ports that changed (one JSON document per switch did not scale to
+        // 10,000 ports, and every heartbeat decoded it to find one port's gateway).
+        Migration(module: "fabric", version: 2, statements: [
+            "ALTER TABLE fabric_cabling ADD COLUMN observed_neighbor TEXT",
+            """
+            CREATE TABLE fabric_port_state (
+                switch_id TEXT NOT NULL REFERENCES fabric_switches(id) ON DELETE CASCADE, port TEXT NOT NULL,
+                up BIGINT, address TEXT, config TEXT, PRIMARY KEY (switch_id, port))
+            """,
+            "ALTER TABLE fabric_status DROP COLUMN observed",
+            "ALTER TABLE fabric_status DROP COLUMN desired",
         ]),
     ]
 }

@@ -228,10 +228,13 @@ public final class FabricService: Sendable {
         }
     }
 
-    func addresses() async throws -> [String: [SegmentAddress]] {
+    /// Tenant addresses by node: every node's, or one node's.
+    func addresses(of nodeID: String? = nil) async throws -> [String: [SegmentAddress]] {
         try await database.read { connection in
             var byNode: [String: [SegmentAddress]] = [:]
-            for row in try connection.query("SELECT node_id, vlan_id, vrf_number, address FROM fabric_addresses", []) {
+            let rows = try nodeID.map { try connection.query("SELECT node_id, vlan_id, vrf_number, address FROM fabric_addresses WHERE node_id = ?", [.text($0)]) }
+                ?? connection.query("SELECT node_id, vlan_id, vrf_number, address FROM fabric_addresses", [])
+            for row in rows {
                 byNode[try row.string("node_id"), default: []].append(SegmentAddress(vlan: try row.int64("vlan_id"), vrf: try row.int64("vrf_number"), address: try row.string("address")))
             }
             return byNode
@@ -261,8 +264,9 @@ public final class FabricService: Sendable {
         let cables = try await cabling(of: record.id)
         let members = Dictionary(try await nodes.memberships().map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         let desired = desired(cabling: cables, members: members, addresses: try await addresses())
-        let (status, observed) = try await status(of: record.id)
-        let seen = Dictionary((observed?.config.ports ?? []).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        let status = try await status(of: record.id)
+        let reported = try await portStates(of: record.id)
+        let observed = status?.observedAt != nil
         let byPort = Dictionary(cables.map { ($0.port, $0) }, uniquingKeysWith: { $1 })
         let heard = try await database.read { connection in
             Dictionary(try connection.query("SELECT port, observed_neighbor FROM fabric_cabling WHERE switch_id = ?", [.text(record.id)]).map {
@@ -270,11 +274,11 @@ public final class FabricService: Sendable {
             }, uniquingKeysWith: { $1 })
         }
         let ports = desired.ports.map { port in
-            let other = seen[port.name]
+            let other = reported[port.name]?.config
             let neighbor = heard[port.name] ?? nil
             return PortView(port: port.name, node: byPort[port.name].flatMap { members[$0.node]?.name }, mode: port.mode,
-                            desiredVLANs: port.vlans, observedVLANs: observed == nil ? nil : (other?.vlans ?? []),
-                            desiredAddresses: port.addresses.map(\.address), observedAddresses: observed == nil ? nil : (other?.addresses.map(\.address) ?? []),
+                            desiredVLANs: port.vlans, observedVLANs: observed ? (other?.vlans ?? []) : nil,
+                            desiredAddresses: port.addresses.map(\.address), observedAddresses: observed ? (other?.addresses.map(\.address) ?? []) : nil,
                             inSync: other == port, neighbor: neighbor,
                             cablingCheck: neighbor == nil ? "unverified" : (neighbor == "\(record.name)/\(port.name)" ? "confirmed" : "mismatch"))
         }
@@ -287,16 +291,6 @@ public final class FabricService: Sendable {
         var all: [SwitchView] = []
         for record in try await switchRecords() { all.append(try await view(record.id)) }
         return all
-    }
-
-    func status(of switchID: String) async throws -> (SwitchStatus?, SwitchObservation?) {
-        try await database.read { connection in
-            guard let row = try connection.query("SELECT * FROM fabric_status WHERE switch_id = ?", [.text(switchID)]).first else { return (nil, nil) }
-            let observed = try row.optionalString("observed").flatMap { try? JSONDecoder().decode(SwitchObservation.self, from: Data($0.utf8)) }
-            let drift = try row.optionalString("drift").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
-            return (SwitchStatus(inSync: try row.int64("in_sync") == 1, observedAt: try row.optionalInt64("observed_at"), lastError: try row.optionalString("last_error"),
-                                 drift: drift, repairs: try row.int64("repairs"), lastRepairAt: try row.optionalInt64("last_repair_at")), observed)
-        }
     }
 
     /// A tenant's VRFs and VLANs with subnets, member nodes, addresses and whether the switch holds them.
@@ -341,9 +335,8 @@ public final class FabricService: Sendable {
             return (try row?.string("port"), try row?.string("switch_id"))
         }
         guard let cable, let switchID else { return nil }
-        let (_, observed) = try await status(of: switchID)
-        guard let gateway = observed?.ports.first(where: { $0.name == cable })?.address else { return nil }
-        let mine = try await addresses()[nodeID] ?? []
+        guard let gateway = try await portState(of: switchID, port: cable)?.address else { return nil }
+        let mine = try await addresses(of: nodeID)[nodeID] ?? []
         let tenantSegments = try await database.read { connection -> [(vlan: Int64, vrf: Int64)] in
             guard let tenant = try connection.query("SELECT tenant_id FROM fabric_addresses WHERE node_id = ? LIMIT 1", [.text(nodeID)]).first?.string("tenant_id") else { return [] }
             return try PoolAllocator.network(of: tenant, on: connection).flatMap { vrf in vrf.vlans.map { (vlan: $0.vlanId, vrf: vrf.number) } }

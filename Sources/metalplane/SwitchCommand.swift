@@ -32,6 +32,7 @@ struct SwitchCommand: AsyncParsableCommand {
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen must be HOST:PORT") }
         let logger = LogSetup.logger(format: logFormat, level: logLevel)
         let workers = BlockingWorkPool(threads: 2)
+        try await SwitchAgent.closeIfUnprogrammed(tenantNetwork: tenantNetwork, workers: workers, logger: logger)
         let app = Application(router: SwitchAgent.router(token: token, tenantNetwork: tenantNetwork, workers: workers, logger: logger),
                               configuration: .init(address: .hostname(String(parts[0]), port: port), serverName: "metalplane-switch"),
                               onServerRunning: { channel in

@@ -30,6 +30,15 @@ struct LinuxSwitch: Sendable {
         return SwitchObservation(config: config, foreign: foreign, ports: ports)
     }
 
+    /// Closes a switch that holds no tenant table (first start, or after a reboot that lost it):
+    /// tenant traffic is dropped until the controller programs the switch, never let through.
+    /// A table already there is left as it is; the controller's next pass judges it.
+    func closeIfUnprogrammed() throws -> Bool {
+        guard !(try SystemCommand.run(["nft", "list", "table", "inet", LinuxSwitchState.table]).succeeded) else { return false }
+        _ = try apply(SwitchConfig(tenantNetwork: defaultTenantNetwork, ports: []))
+        return true
+    }
+
     /// Makes the switch hold `config`: the nftables table is replaced in one transaction, then
     /// policy rules and routes are changed where they differ (the table drops a segment's traffic
     /// the moment its member leaves the set, before its routes go).

@@ -11,6 +11,14 @@ import NodeContract
 /// management address, as a vendor's switch API is. Every route but `/healthz` wants the switch's
 /// bearer token. `GET /v1/state` reads the switch back; `PUT /v1/config` programs it.
 public enum SwitchAgent {
+    /// Run once before serving: an unprogrammed switch starts closed to tenant traffic.
+    public static func closeIfUnprogrammed(tenantNetwork: String, workers: BlockingWorkPool, logger: Logger) async throws {
+        let device = LinuxSwitch(defaultTenantNetwork: tenantNetwork)
+        if try await workers.run({ try device.closeIfUnprogrammed() }) {
+            logger.notice("switch closed to tenant traffic until programmed", metadata: ["tenantNetwork": "\(tenantNetwork)"])
+        }
+    }
+
     public static func router(token: String, tenantNetwork: String, workers: BlockingWorkPool, logger: Logger) -> Router<BasicRequestContext> {
         let device = LinuxSwitch(defaultTenantNetwork: tenantNetwork)
         let router = Router()

@@ -25,6 +25,9 @@ struct TenantNetworkTests {
             (try? await fleet.run(on: fleet.controller, ["curl", "-sf", "-m", "1", "http://10.66.1.1:7830/healthz"]).status) == 0 ? true : nil
         }
         try #require(up == true, "switch agent: \(Self.log(fleet.directory + "/switch.log"))")
+        // Before the controller programs it, the switch is closed to tenant traffic.
+        let closed = try await fleet.run(on: fleet.switchHost, ["nft", "list", "table", "inet", "mp_tenants"]).output
+        #expect(closed.contains("10.128.0.0/12") && closed.contains("drop") && !closed.contains("vrf_"), "an unprogrammed switch drops tenant traffic: \(closed)")
         // A node's root cannot reach the switch's API.
         let fromNode = try await fleet.run(on: fleet.nodes[2], ["curl", "-sS", "-m", "2", "http://10.66.13.1:7830/healthz"])
         #expect(fromNode.status != 0, "the switch API must not answer a node: \(fromNode.output)")
