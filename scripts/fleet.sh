@@ -72,6 +72,15 @@ CONF
     spawn "n$k" "$DIR/bmc-n$k/emulator.log" "$CACHE/sushy/bin/sushy-emulator" --config "$DIR/bmc-n$k/emulator.conf"
   done
 
+  # lldpd on the switch and on every node's data port, so the agents can check their cabling (LLDP every second).
+  lldp() {
+    local host=$1 name=$2 interfaces=$3
+    printf 'configure system hostname %s\nconfigure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n' "$name" > "$DIR/lldp-$host.conf"
+    spawn "$host" "$DIR/lldp-$host.log" lldpd -d -u "$DIR/lldp-$host.sock" -O "$DIR/lldp-$host.conf" -I "$interfaces"
+  }
+  lldp fab leaf1 "$(seq 1 "$nodes" | sed 's/^/n/; s/$/-d/' | paste -sd, -)"
+  for k in $(seq 1 "$nodes"); do lldp "n$k" "n$k" data0; done
+
   # The top-of-rack switch's agent, in the fabric namespace, on the controller's side of the fabric.
   [ -f "$DIR/switch.token" ] || { head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DIR/switch.token"; chmod 600 "$DIR/switch.token"; }
   spawn fab "$DIR/switch.log" "$bin" switch --listen 10.66.1.1:7830 --token-file "$DIR/switch.token"
@@ -108,7 +117,7 @@ CONF
 
   for k in $(seq 1 "$nodes"); do
     local join; join=$(api -X POST "http://$CTL/api/v1/join-tokens" -d '{}' | json "['token']")
-    METALPLANE_LLAMA_SERVER="$LLAMA_SERVER" spawn "n$k" "$DIR/agent-n$k.log" "$bin" node --controller "http://$CTL" --join-token "$join" \
+    METALPLANE_LLAMA_SERVER="$LLAMA_SERVER" METALPLANE_LLDP_SOCKET="$DIR/lldp-n$k.sock" spawn "n$k" "$DIR/agent-n$k.log" "$bin" node --controller "http://$CTL" --join-token "$join" \
       --node-name "n$k" --hostname "n$k" --state-dir "$DIR/agent-n$k" --node-cache-path "$DIR/agent-n$k/staging" \
       --listen "10.66.$((10 + k)).2:52415" --data-address "10.67.$((10 + k)).2"
   done
