@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "5.0.1"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // The HA store (issue 17): PostgreSQL's wire protocol.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // System-library shims.
@@ -47,6 +49,7 @@ let package = Package(
         .target(name: "Settings", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Storage", dependencies: [
             "CSQLite", "Core",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -182,7 +185,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strict),
         .testTarget(name: "CryptographyTests", dependencies: ["Core", "Cryptography"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Core", "Storage"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Core", "Storage", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "IAMTests", dependencies: ["Core", "Cryptography", "Storage", "IAM",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,5 +1,7 @@
 /// A connection inside one read or write unit of work; synchronous, so no `await` can sit inside a transaction.
 public protocol SQLConnection {
+    /// The engine behind the connection, for the few statements that differ between them.
+    var dialect: SQLDialect { get }
     /// Runs a statement with `?` placeholders and returns the number of rows changed.
     @discardableResult
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int
@@ -32,8 +34,8 @@ extension SQLConnection {
 
 /// The store every domain module talks to: units of work run on dedicated threads, each one transaction.
 ///
-/// SQLite implements it now; a PostgreSQL implementation (postgres-nio) can follow without
-/// touching domain modules, which use only portable SQL with `?` placeholders.
+/// `SQLiteDatabase` (the embedded default) and `PostgreSQLDatabase` (postgres-nio, for several
+/// controller replicas) implement it; domain modules use only portable SQL with `?` placeholders.
 public protocol Database: Sendable {
     /// Runs `body` as one read-only transaction on a reader thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T

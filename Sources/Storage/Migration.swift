@@ -6,12 +6,21 @@ public struct Migration: Sendable {
     public var version: Int
     /// Portable DDL statements run in one transaction.
     public var statements: [String]
+    /// PostgreSQL's statements where the portable ones cannot serve (a backfill reading JSON);
+    /// nil when `statements` run on both engines.
+    public var postgresql: [String]?
 
     /// A migration of `module` to `version`.
-    public init(module: String, version: Int, statements: [String]) {
+    public init(module: String, version: Int, statements: [String], postgresql: [String]? = nil) {
         self.module = module
         self.version = version
         self.statements = statements
+        self.postgresql = postgresql
+    }
+
+    /// The statements to run on `dialect`.
+    func statements(for dialect: SQLDialect) -> [String] {
+        dialect == .postgresql ? (postgresql ?? statements) : statements
     }
 }
 
@@ -29,7 +38,7 @@ enum Migrator {
             "SELECT COUNT(*) FROM schema_migrations WHERE module = ? AND version = ?",
             [.text(migration.module), .int(migration.version)])
         if done ?? 0 > 0 { return false }
-        for statement in migration.statements { try connection.execute(statement) }
+        for statement in migration.statements(for: connection.dialect) { try connection.execute(statement) }
         try connection.execute(
             "INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)",
             [.text(migration.module), .int(migration.version), .integer(millis)])

@@ -7,6 +7,7 @@ import CSQLite
 final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    let dialect = SQLDialect.sqlite
 
     /// Opens `path`, read-write (creating it) or read-only, and applies the durability pragmas.
     init(path: String, readOnly: Bool, synchronous: String) throws {

@@ -29,7 +29,7 @@ public final class SQLiteDatabase: Database {
         for _ in 0..<max(readerCount, 1) {
             readerConnections.append(try SQLiteConnection(path: path, readOnly: true, synchronous: synchronous))
         }
-        writer = WriterThread(connection: writerConnection)
+        writer = WriterThread(backend: SQLiteWriterBackend(connection: writerConnection))
         readers = NIOLockedValueBox(readerConnections)
         readerPool = NIOThreadPool(numberOfThreads: readerConnections.count)
         readerPool.start()

@@ -12,6 +12,9 @@ public enum StoreError: DomainError, Equatable {
     case decoding(String)
     /// The store is closed (shutdown in progress).
     case closed
+    /// The database cannot be reached, or lost the change's transaction (a primary failing over):
+    /// nothing was committed, and the same request may be retried shortly.
+    case unavailable(String)
 
     public var code: String {
         switch self {
@@ -20,13 +23,14 @@ public enum StoreError: DomainError, Equatable {
         case .engine: "store_error"
         case .decoding: "store_decoding_error"
         case .closed: "store_closed"
+        case .unavailable: "store_unavailable"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
         case .uniqueViolation, .constraintViolation: .conflict
-        case .closed: .unavailable
+        case .closed, .unavailable: .unavailable
         case .engine, .decoding: .internal
         }
     }
@@ -38,6 +42,12 @@ public enum StoreError: DomainError, Equatable {
         case .engine(let code, let message): "store error \(code): \(message)"
         case .decoding(let what): "stored row has an unexpected shape: \(what)"
         case .closed: "the store is shutting down"
+        case .unavailable(let why): "the store is unavailable; retry shortly (\(why))"
         }
+    }
+
+    public var retryAfterSeconds: Int? {
+        if case .unavailable = self { return 1 }
+        return nil
     }
 }

@@ -1,5 +1,16 @@
 import Foundation
 
+/// What the writer needs of an engine: a transaction to run a batch in, and which failures mean
+/// "run the whole batch again" (PostgreSQL's serialization conflicts under SERIALIZABLE).
+protocol WriterBackend: AnyObject {
+    /// Opens the batch's transaction (connecting first when needed) and returns its connection.
+    func begin() throws -> any SQLConnection
+    /// Whether the batch runs again after `error` on attempt `attempt` (from 1).
+    func retries(after error: any Error, attempt: Int) -> Bool
+    /// The error a caller sees for `error` once no retry is left.
+    func reported(_ error: any Error) -> any Error
+}
+
 /// The one thread that writes, committing queued units of work in groups.
 ///
 /// Every waiting unit runs inside its own SAVEPOINT of one shared transaction, so one fsync
@@ -7,8 +18,9 @@ import Foundation
 /// A caller is resumed only after COMMIT has returned, so an acknowledged write is durable.
 final class WriterThread: @unchecked Sendable {
     /// A unit of work: runs on the writer, and returns how to acknowledge it once committed.
+    /// It may run more than once when its batch is retried; only the committed run is acknowledged.
     struct Job {
-        let run: (SQLiteConnection) -> Result<() -> Void, any Error>
+        let run: (any SQLConnection) -> Result<() -> Void, any Error>
         let fail: (any Error) -> Void
     }
 
@@ -16,11 +28,11 @@ final class WriterThread: @unchecked Sendable {
     private var queue: [Job] = []
     private var closing = false
     private var finished = false
-    private let connection: SQLiteConnection
+    private let backend: any WriterBackend
     private let maxBatch: Int
 
-    init(connection: SQLiteConnection, maxBatch: Int = 256) {
-        self.connection = connection
+    init(backend: any WriterBackend, maxBatch: Int = 256) {
+        self.backend = backend
         self.maxBatch = maxBatch
         let thread = Thread { [self] in loop() }
         thread.name = "metalplane-store-writer"
@@ -67,11 +79,40 @@ final class WriterThread: @unchecked Sendable {
     }
 
     private func commit(_ batch: [Job]) {
+        var attempt = 1
+        while true {
+            switch run(batch, attempt: attempt) {
+            case .committed(let acknowledgements):
+                for (job, outcome) in zip(batch, acknowledgements) {
+                    switch outcome {
+                    case .success(let acknowledge): acknowledge()
+                    case .failure(let error): job.fail(backend.reported(error))
+                    }
+                }
+                return
+            case .retry:
+                attempt += 1
+            case .failed(let error):
+                let reported = backend.reported(error)
+                batch.forEach { $0.fail(reported) }
+                return
+            }
+        }
+    }
+
+    private enum BatchOutcome {
+        case committed([Result<() -> Void, any Error>])
+        case retry
+        case failed(any Error)
+    }
+
+    /// One attempt at the batch: every unit in its savepoint, then one COMMIT.
+    private func run(_ batch: [Job], attempt: Int) -> BatchOutcome {
+        let connection: any SQLConnection
         do {
-            try connection.execute("BEGIN IMMEDIATE")
+            connection = try backend.begin()
         } catch {
-            batch.forEach { $0.fail(error) }
-            return
+            return backend.retries(after: error, attempt: attempt) ? .retry : .failed(error)
         }
         var outcomes: [Result<() -> Void, any Error>] = []
         outcomes.reserveCapacity(batch.count)
@@ -79,11 +120,15 @@ final class WriterThread: @unchecked Sendable {
             do {
                 try connection.execute("SAVEPOINT unit")
             } catch {
-                outcomes.append(.failure(error))
-                continue
+                _ = try? connection.execute("ROLLBACK")
+                return backend.retries(after: error, attempt: attempt) ? .retry : .failed(error)
             }
             let outcome = job.run(connection)
-            if case .failure = outcome {
+            if case .failure(let error) = outcome {
+                if backend.retries(after: error, attempt: attempt) {
+                    _ = try? connection.execute("ROLLBACK")
+                    return .retry
+                }
                 _ = try? connection.execute("ROLLBACK TO unit")
             }
             _ = try? connection.execute("RELEASE unit")
@@ -93,14 +138,23 @@ final class WriterThread: @unchecked Sendable {
             try connection.execute("COMMIT")
         } catch {
             _ = try? connection.execute("ROLLBACK")
-            batch.forEach { $0.fail(error) }
-            return
+            return backend.retries(after: error, attempt: attempt) ? .retry : .failed(error)
         }
-        for (job, outcome) in zip(batch, outcomes) {
-            switch outcome {
-            case .success(let acknowledge): acknowledge()
-            case .failure(let error): job.fail(error)
-            }
-        }
+        return .committed(outcomes)
     }
+}
+
+/// SQLite's writer: one connection, `BEGIN IMMEDIATE`, nothing to retry (one writer per file).
+final class SQLiteWriterBackend: WriterBackend {
+    private let connection: SQLiteConnection
+
+    init(connection: SQLiteConnection) { self.connection = connection }
+
+    func begin() throws -> any SQLConnection {
+        try connection.execute("BEGIN IMMEDIATE")
+        return connection
+    }
+
+    func retries(after error: any Error, attempt: Int) -> Bool { false }
+    func reported(_ error: any Error) -> any Error { error }
 }

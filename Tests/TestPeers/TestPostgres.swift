@@ -1,0 +1,40 @@
+import Foundation
+
+/// The tests' PostgreSQL 15 (`scripts/test-postgres.sh` starts it once), and a fresh database in
+/// it for each test that asks, so tests run side by side without seeing each other's rows.
+public enum TestPostgres {
+    private static let server = Result { try run("/bin/bash", [scriptPath()]) }
+
+    /// The URL of a new, empty database.
+    public static func freshDatabase() throws -> String {
+        let url = try server.get().trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = "mp_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        return String(url[...url.lastIndex(of: "/")!]) + name
+    }
+
+    private static func scriptPath() -> String {
+        var directory = URL(fileURLWithPath: #filePath)
+        while directory.path != "/" {
+            directory.deleteLastPathComponent()
+            let candidate = directory.appendingPathComponent("scripts/test-postgres.sh")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+        }
+        return "scripts/test-postgres.sh"
+    }
+
+    private static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw EmulatorError.notReady("\(executable): \(text)") }
+        return text
+    }
+}
