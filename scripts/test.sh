@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, in-process API tests against real SQLite files,
+# Runs the whole test suite: unit tests, in-process API tests against real SQLite files (then again on PostgreSQL),
 # and system tests that start the real metalplane binary and real peers (PyJWT, sushy-tools, llama-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +10,15 @@ log=$(mktemp)
 set +e
 swift test 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The store-level and in-process API tests again, on PostgreSQL (the HA store) instead of SQLite.
+bash scripts/test-postgres.sh >/dev/null
+METALPLANE_TEST_STORE=postgresql swift test --skip-build --filter "StorageTests|IAMTests|QuotaTests|NetworkPoolsTests|PortalTests" 2>&1 \
+  | sed -E 's/^(✘ Test [^(]*\(\))/\1 [postgresql]/' | tee -a "$log"
+pg_status=${PIPESTATUS[0]}
+[ "$status" = 0 ] && status=$pg_status
 set -e
-summary=$( (grep -E "Test run with [0-9]+ tests" "$log" || true) | tail -1)
-total=$(echo "$summary" | sed -E 's/.*Test run with ([0-9]+) tests.*/\1/')
+# Both runs' counts (the PostgreSQL run's tests count again: they ran again).
+total=$( (grep -oE "Test run with [0-9]+ tests" "$log" || true) | awk '{ n += $4 } END { if (NR) print n }')
 # grep finds nothing when all pass; under pipefail that must not end the script.
 failed_tests=$( (grep -E "^✘ Test " "$log" || true) | sed -E 's/ (failed|recorded).*//' | sort -u | wc -l)
 rm -f "$log"

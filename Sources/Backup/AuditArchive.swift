@@ -12,7 +12,7 @@ import Storage
 /// chain, a removed segment leaves a gap, and removed newest segments no longer reach the tip the
 /// store remembers. Segments are never rewritten; `prune` removes those past the retention.
 public final class AuditArchive: Sendable {
-    let database: SQLiteDatabase?
+    let database: (any Database)?
     let target: any BackupTarget
     let keyring: BackupKeyring
     let workers: BlockingWorkPool
@@ -23,7 +23,7 @@ public final class AuditArchive: Sendable {
     static let folder = "audit/"
     static let genesis = String(repeating: "0", count: 64)
 
-    public init(database: SQLiteDatabase?, target: any BackupTarget, keyring: BackupKeyring, workers: BlockingWorkPool,
+    public init(database: (any Database)?, target: any BackupTarget, keyring: BackupKeyring, workers: BlockingWorkPool,
                 clock: WallClock, logger: Logger, dataDirectory: String?) {
         self.database = database
         self.target = target
@@ -208,7 +208,8 @@ public final class AuditArchive: Sendable {
 
     static func record(of row: Row) throws -> [String: JSONValue] {
         var record: [String: JSONValue] = [:]
-        for (column, index) in row.columns where column != "archive_rowid" {
+        // `seq` is PostgreSQL's sequence column, the stand-in for SQLite's rowid: not part of the record.
+        for (column, index) in row.columns where column != "archive_rowid" && column != "seq" {
             switch row.values[index] {
             case .null: record[column] = .null
             case .integer(let value): record[column] = .int(value)

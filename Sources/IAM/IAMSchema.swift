@@ -81,5 +81,10 @@ public enum IAMSchema {
         Migration(module: "iam", version: 3, statements: [
             "ALTER TABLE realm_keys ADD COLUMN retired_at BIGINT",
         ]),
+        // The audit archive reads records in insertion order: SQLite's rowid, PostgreSQL's own sequence.
+        Migration(module: "iam", version: 4, statements: [], postgresql: [
+            "ALTER TABLE audit_log ADD COLUMN seq BIGSERIAL",
+            "CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq)",
+        ]),
     ]
 }

@@ -40,11 +40,21 @@ public final class ControllerRuntime: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let databasePath = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("metalplane.sqlite").path
-        let database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
+        let workers = BlockingWorkPool(threads: 2)
+        let database: any Database
+        let storeName: String
+        if let url = configuration.store {
+            // Blocking: connecting finds the primary among the hosts. A worker thread, not the cooperative pool.
+            let postgres = try await workers.run { try PostgreSQLDatabase(url: url, clock: clock, logger: logger) }
+            database = postgres
+            storeName = postgres.location.redacted
+        } else {
+            database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
+            storeName = databasePath
+        }
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
                                    + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
                                    + BackupSchema.migrations + FabricSchema.migrations)
-        let workers = BlockingWorkPool(threads: 2)
         // One secrets key seals every secret in the store: realm signing keys, BMC passwords.
         let secretsKey = try SecretsKey.load(configuration, environment: environment, logger: logger)
         let identity = IdentityService(
@@ -88,7 +98,8 @@ public final class ControllerRuntime: Sendable {
             quarantineVLAN: Int64(configuration.fabricQuarantineVLAN), reconcileSeconds: configuration.fabricReconcileSeconds), nodes: nodes)
         let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
         nodes.setIsolation(fabricReconciler)
-        let backups = try BackupSetup.service(configuration, database: database, workers: workers, environment: environment, logger: logger)
+        // Snapshots are SQLite's (VACUUM INTO); a PostgreSQL store's logical backup is not built yet (docs/ha.md).
+        let backups = try BackupSetup.service(configuration, database: database as? SQLiteDatabase, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
@@ -96,7 +107,7 @@ public final class ControllerRuntime: Sendable {
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
                                           gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
-        logger.info("store ready", metadata: ["path": .string(databasePath)])
+        logger.info("store ready", metadata: ["store": .string(storeName)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
     }
 

@@ -32,29 +32,42 @@ public enum ProvisionerSchema {
         ]),
         // Accelerators as rows, so lists filter and allocation picks by vendor/model through an index
         // instead of decoding every node; and the links between nodes that placement walks.
-        Migration(module: "provisioner", version: 4, statements: [
-            """
-            CREATE TABLE node_accelerators (
-                node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, vendor TEXT NOT NULL, model TEXT NOT NULL,
-                memory_mib BIGINT NOT NULL, count BIGINT NOT NULL)
-            """,
-            "CREATE INDEX node_accelerators_model ON node_accelerators (vendor, model, node_id)",
-            "CREATE INDEX node_accelerators_node ON node_accelerators (node_id)",
-            """
-            INSERT INTO node_accelerators (node_id, vendor, model, memory_mib, count)
-            SELECT nodes.id, json_extract(a.value, '$.vendor'), json_extract(a.value, '$.model'),
-                   json_extract(a.value, '$.memoryMiB'), json_extract(a.value, '$.count')
-            FROM nodes, json_each(nodes.accelerators) AS a WHERE nodes.accelerators IS NOT NULL
-            """,
-            """
-            CREATE TABLE node_links (
-                node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, peer_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
-                kind TEXT NOT NULL, PRIMARY KEY (node_id, peer_id))
-            """,
-            "CREATE INDEX node_links_peer ON node_links (peer_id)",
-        ]),
+        Migration(module: "provisioner", version: 4, statements: acceleratorTables + [sqliteBackfill] + linkTables,
+                  postgresql: acceleratorTables + [postgresBackfill] + linkTables),
         AgentSchema.migration,
         AgentService.telemetryMigration,
         AgentService.controllerAlertsMigration,
+    ]
+
+    private static let acceleratorTables = [
+        """
+        CREATE TABLE node_accelerators (
+            node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, vendor TEXT NOT NULL, model TEXT NOT NULL,
+            memory_mib BIGINT NOT NULL, count BIGINT NOT NULL)
+        """,
+        "CREATE INDEX node_accelerators_model ON node_accelerators (vendor, model, node_id)",
+        "CREATE INDEX node_accelerators_node ON node_accelerators (node_id)",
+    ]
+
+    /// Accelerators already stored as JSON on their node, as rows; each engine reads JSON its own way.
+    private static let sqliteBackfill = """
+        INSERT INTO node_accelerators (node_id, vendor, model, memory_mib, count)
+        SELECT nodes.id, json_extract(a.value, '$.vendor'), json_extract(a.value, '$.model'),
+               json_extract(a.value, '$.memoryMiB'), json_extract(a.value, '$.count')
+        FROM nodes, json_each(nodes.accelerators) AS a WHERE nodes.accelerators IS NOT NULL
+        """
+    private static let postgresBackfill = """
+        INSERT INTO node_accelerators (node_id, vendor, model, memory_mib, count)
+        SELECT nodes.id, a.value->>'vendor', a.value->>'model', (a.value->>'memoryMiB')::bigint, (a.value->>'count')::bigint
+        FROM nodes, json_array_elements(nodes.accelerators::json) AS a WHERE nodes.accelerators IS NOT NULL
+        """
+
+    private static let linkTables = [
+        """
+        CREATE TABLE node_links (
+            node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, peer_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL, PRIMARY KEY (node_id, peer_id))
+        """,
+        "CREATE INDEX node_links_peer ON node_links (peer_id)",
     ]
 }

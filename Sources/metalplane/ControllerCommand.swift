@@ -25,6 +25,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory for the database and generated secrets (default ./data).")
     var dataDir: String?
 
+    @Option(help: "The store: sqlite (the default, a file in --data-dir) or postgresql://user:password@host[:port][,host[:port]…]/database.")
+    var store: String?
+
     @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8080).")
     var listen: String?
 
@@ -46,7 +49,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         OpenSSLProcess.keepStateUntilExit()
         let environment = ProcessInfo.processInfo.environment
-        let settings = try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("listen", listen), ("publicURL", publicURL), ("tlsCertificate", tlsCertificate), ("tlsKey", tlsKey),
+        let settings = try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("store", store), ("listen", listen), ("publicURL", publicURL), ("tlsCertificate", tlsCertificate), ("tlsKey", tlsKey),
                                                                           ("logFormat", logFormat), ("logLevel", logLevel)],
                                                    environment: environment)
         let logger = LogSetup.logger(format: settings.logFormat, level: settings.logLevel)

@@ -5,6 +5,7 @@ import IAM
 import Logging
 import NIOConcurrencyHelpers
 import Storage
+import TestPeers
 
 /// A clock tests move by hand.
 final class ManualClock: Sendable {
@@ -13,11 +14,11 @@ final class ManualClock: Sendable {
     func advance(seconds: Int64) { millis.withLockedValue { $0 += seconds * 1000 } }
 }
 
-/// An IdentityService over a fresh SQLite file, with cheap password hashing.
+/// An IdentityService over a fresh store (SQLite, or PostgreSQL in its CI run), with cheap password hashing.
 func makeIdentity(clock: ManualClock = ManualClock()) async throws -> IdentityService {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-iam-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let database = try SQLiteDatabase(path: directory.appendingPathComponent("iam.sqlite").path, clock: clock.clock)
+    let database = try TestStore.open("iam", clock: clock.clock)
     try await database.migrate(IAMSchema.migrations)
     let identity = IdentityService(
         database: database,

@@ -2,12 +2,11 @@ import Core
 import Foundation
 import NetworkPools
 import Storage
+import TestPeers
 import Testing
 
-func poolDatabase() async throws -> (SQLiteDatabase, PoolService) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-net-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let database = try SQLiteDatabase(path: directory.appendingPathComponent("n.sqlite").path)
+func poolDatabase() async throws -> (any Database, PoolService) {
+    let database = try TestStore.open("net")
     try await database.migrate(NetworkSchema.migrations)
     return (database, PoolService(database: database, clock: .system))
 }

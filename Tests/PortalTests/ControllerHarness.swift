@@ -6,12 +6,15 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Portal
+import TestPeers
 
 /// Runs `body` against an in-process controller over a fresh data directory.
 func withController(_ body: @Sendable (ControllerRuntime, any TestClientProtocol) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-portal-\(UUID().uuidString)").path
     var settings = ControllerConfiguration()
     settings.dataDirectory = directory
+    // CI runs these tests twice: on the embedded SQLite store and on PostgreSQL.
+    if ProcessInfo.processInfo.environment["METALPLANE_TEST_STORE"] == "postgresql" { settings.store = try TestPostgres.freshDatabase() }
     settings.passwordHashCost = 4
     settings.spareSigningKeys = 0
     settings.bmcTimeoutSeconds = 2

@@ -2,12 +2,11 @@ import Core
 import Foundation
 import Quota
 import Storage
+import TestPeers
 import Testing
 
-func ledgerDatabase() async throws -> SQLiteDatabase {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-quota-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let database = try SQLiteDatabase(path: directory.appendingPathComponent("q.sqlite").path)
+func ledgerDatabase() async throws -> any Database {
+    let database = try TestStore.open("quota")
     try await database.migrate(QuotaLedger.migrations)
     try await database.write { connection in
         try QuotaLedger.register("tenant:t", parent: nil, label: "tenant acme", on: connection)

@@ -26,8 +26,10 @@ public struct AuditLog: Sendable {
     /// chains these rows verbatim, so a column added later is archived too.
     public func sequencedRows(after rowid: Int64, limit: Int) async throws -> [Row] {
         try await database.read { connection in
-            try connection.query("SELECT rowid AS archive_rowid, * FROM audit_log WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                                 [.integer(rowid), .int(limit)])
+            // SQLite's rowid is its insertion order; PostgreSQL has none, so its audit_log carries `seq`.
+            let sequence = connection.dialect == .sqlite ? "rowid" : "seq"
+            return try connection.query("SELECT \(sequence) AS archive_rowid, * FROM audit_log WHERE \(sequence) > ? ORDER BY \(sequence) LIMIT ?",
+                                        [.integer(rowid), .int(limit)])
         }
     }
 

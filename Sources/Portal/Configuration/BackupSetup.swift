@@ -12,18 +12,19 @@ public enum BackupSetup {
     static let keyFile = "backup.keys"
 
     /// The service; `database` nil for reading backups only (list, verify, restore), which then also
-    /// never generates a key: a backup can only be opened with the key it was made with.
-    public static func service(_ configuration: ControllerConfiguration, database: SQLiteDatabase?, workers: BlockingWorkPool,
-                               environment: [String: String], logger: Logger) throws -> BackupService {
+    /// never generates a key (a backup can only be opened with the key it was made with) unless
+    /// `generatingKeys` says so (a controller on a store that is not SQLite's).
+    public static func service(_ configuration: ControllerConfiguration, database: SQLiteDatabase?, generatingKeys: Bool? = nil,
+                               workers: BlockingWorkPool, environment: [String: String], logger: Logger) throws -> BackupService {
         BackupService(database: database, target: try target(configuration, workers: workers, environment: environment),
-                      keyring: try keyring(configuration, generating: database != nil, logger: logger),
+                      keyring: try keyring(configuration, generating: generatingKeys ?? (database != nil), logger: logger),
                       settings: .init(dataDirectory: configuration.dataDirectory, configurationFile: configuration.configurationFile,
                                       controllerVersion: ControllerRuntime.version),
                       workers: workers, clock: .system, logger: logger)
     }
 
     /// The audit archive on the same target and keys.
-    public static func auditArchive(_ configuration: ControllerConfiguration, database: SQLiteDatabase?, workers: BlockingWorkPool,
+    public static func auditArchive(_ configuration: ControllerConfiguration, database: (any Database)?, workers: BlockingWorkPool,
                                     environment: [String: String], logger: Logger) throws -> AuditArchive {
         AuditArchive(database: database, target: try target(configuration, workers: workers, environment: environment),
                      keyring: try keyring(configuration, generating: database != nil, logger: logger), workers: workers, clock: .system,

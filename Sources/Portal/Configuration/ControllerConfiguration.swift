@@ -5,6 +5,7 @@ import Core
 import Foundation
 import NetworkPools
 import Settings
+import Storage
 
 /// Everything a controller runs with. Precedence: command-line flag, then `METALPLANE_*`
 /// environment variable, then the YAML file, then the defaults here.
@@ -13,6 +14,9 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     public var listen = "127.0.0.1:8080"
     /// Where the database and generated secrets live.
     public var dataDirectory = "./data"
+    /// The store: nil for the embedded SQLite file in the data directory, or a
+    /// `postgresql://user:password@host[:port][,host[:port]…]/database` URL (docs/ha.md).
+    public var store: String?
     /// The URL clients reach the controller at; realm issuers derive from it. Default: `http://<listen>`.
     public var publicURL: String?
     /// `text` (human-readable, stderr) or `json` (one object per line, stdout).
@@ -153,7 +157,7 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
 
     /// Config-file keys and their environment variables.
     public static let keys: [(String, String)] = [
-        ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("publicURL", "METALPLANE_PUBLIC_URL"),
+        ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("store", "METALPLANE_STORE"), ("publicURL", "METALPLANE_PUBLIC_URL"),
         ("tlsCertificate", "METALPLANE_TLS_CERTIFICATE"), ("tlsKey", "METALPLANE_TLS_KEY"),
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
@@ -209,6 +213,11 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
             _ = try candidate.listenAddress()
             listen = value
         case "dataDir": dataDirectory = value
+        case "store":
+            guard value.isEmpty || value == "sqlite" || PostgresLocation(url: value) != nil else {
+                throw .invalid(key: key, reason: "must be sqlite or a postgresql://user:password@host[:port][,host[:port]…]/database URL")
+            }
+            store = value.isEmpty || value == "sqlite" ? nil : value
         case "publicURL": publicURL = value
         case "tlsCertificate", "tlsKey":
             guard FileManager.default.isReadableFile(atPath: value) else { throw .invalid(key: key, reason: "cannot read \(value)") }

@@ -53,7 +53,7 @@ public final class PostgreSQLDatabase: Database {
                     defer { _ = try? session.execute("COMMIT") }
                     return try body(session)
                 } catch {
-                    throw PostgresSession.storeError(error)
+                    throw PostgresSession.reported(error)
                 }
             }
         } catch is NIOThreadPoolError.ThreadPoolInactive {
@@ -133,5 +133,5 @@ final class PostgresWriterBackend: WriterBackend {
         error is SerializationConflict && attempt < Self.attempts
     }
 
-    func reported(_ error: any Error) -> any Error { PostgresSession.storeError(error) }
+    func reported(_ error: any Error) -> any Error { PostgresSession.reported(error) }
 }

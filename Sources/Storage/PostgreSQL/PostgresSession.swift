@@ -120,10 +120,16 @@ final class PostgresSession: SQLConnection, @unchecked Sendable {
         }
     }
 
+    /// What a caller sees: the store's own failures in its terms, a domain error thrown by a unit as it is.
+    static func reported(_ error: any Error) -> any Error {
+        if let conflict = error as? SerializationConflict { return StoreError.unavailable("serialization conflict: \(conflict.message)") }
+        if error is PSQLError || error is PostgresDecodingError { return storeError(error) }
+        return error
+    }
+
     /// PostgreSQL's SQLSTATE classes in the store's terms.
     static func storeError(_ error: any Error) -> StoreError {
         if let store = error as? StoreError { return store }
-        if let conflict = error as? SerializationConflict { return .unavailable("serialization conflict: \(conflict.message)") }
         guard let psql = error as? PSQLError else { return .engine(code: 0, message: String(describing: error)) }
         guard psql.code == .server, let state = psql.serverInfo?[.sqlState] else {
             return .unavailable("PostgreSQL connection: \(psql.code)")

@@ -58,7 +58,7 @@ extension TenantService {
     /// A page of a tenant's orgs.
     public func orgs(in tenantID: String, status: HierarchyStatus?, page: PageRequest) async throws -> Page<Org> {
         let rows = try await database.read {
-            try $0.query(Org.self, "SELECT * FROM orgs WHERE tenant_id = ? AND id > ? AND (? IS NULL OR status = ?) ORDER BY id LIMIT ?",
+            try $0.query(Org.self, "SELECT * FROM orgs WHERE tenant_id = ? AND id > ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id LIMIT ?",
                          [.text(tenantID), .text(page.after ?? ""), .text(status?.rawValue), .text(status?.rawValue), .int(page.limit + 1)])
         }
         return Page(fetched: rows, request: page, key: \.id)
@@ -68,7 +68,7 @@ extension TenantService {
     public func projects(in orgID: String, tenantID: String, status: HierarchyStatus?, page: PageRequest) async throws -> Page<Project> {
         let rows = try await database.read {
             try $0.query(Project.self,
-                         "SELECT * FROM projects WHERE tenant_id = ? AND org_id = ? AND id > ? AND (? IS NULL OR status = ?) ORDER BY id LIMIT ?",
+                         "SELECT * FROM projects WHERE tenant_id = ? AND org_id = ? AND id > ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id LIMIT ?",
                          [.text(tenantID), .text(orgID), .text(page.after ?? ""), .text(status?.rawValue), .text(status?.rawValue), .int(page.limit + 1)])
         }
         return Page(fetched: rows, request: page, key: \.id)
