@@ -1,10 +1,19 @@
 import NIOHTTP1
 import Foundation
+import TestPeers
 import Testing
 
 @Suite(.serialized) struct DurabilityTests {
     @Test func everyAcknowledgedWriteSurvivesKillDashNine() async throws {
-        let controller = try await ControllerProcess()
+        try await acknowledgedWritesSurviveKillDashNine(arguments: [])
+    }
+
+    @Test func everyAcknowledgedWriteSurvivesKillDashNineOnPostgreSQL() async throws {
+        try await acknowledgedWritesSurviveKillDashNine(arguments: ["--store", try TestPostgres.freshDatabase()])
+    }
+
+    private func acknowledgedWritesSurviveKillDashNine(arguments: [String]) async throws {
+        let controller = try await ControllerProcess(arguments: arguments)
         let token = try await controller.token()
         let acknowledged = AcknowledgedIDs()
         // Eight writers create API keys as fast as they can; the controller is SIGKILLed mid-stream.
@@ -33,7 +42,7 @@ import Testing
         }
         let ids = await acknowledged.ids
         #expect(ids.count >= 300)
-        try await controller.start()
+        try await controller.start(arguments: arguments)
         let fresh = try await controller.token()
         var stored = Set<String>()
         var cursor: String?
