@@ -26,6 +26,15 @@ struct APIBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let controller = try await ControllerProcess(port: port)
         defer { controller.stop() }
+        print("Controller on \(controller.baseURL); \(duration) s per scenario, \(connections) connections, wrk -t2")
+        let runs = try await Self.measure(controller, seconds: duration, connections: connections)
+        let section = markdown(runs)
+        print(section)
+        if let output { try BenchReport.replaceSection("api", with: section, in: output) }
+    }
+
+    /// The four scenarios against `controller`: the static baseline, reads with a JWT and with an API key, durable writes.
+    static func measure(_ controller: ControllerProcess, seconds: Int, connections: Int) async throws -> [WrkRun] {
         let base = controller.baseURL
         let accessToken = try await controller.adminToken()
         let created = try await HTTPCall.send(.POST, base + "/api/v1/api-keys",
@@ -51,20 +60,17 @@ struct APIBenchCommand: AsyncParsableCommand {
             wrk.headers["Content-Type"] = "application/json"
             wrk.headers["Authorization"] = "Bearer \(accessToken)"
             """)
-        print("Controller on \(base); \(duration) s per scenario, \(connections) connections, wrk -t2")
         var runs: [WrkRun] = []
         for (name, path, file) in [("baseline: GET /healthz (no auth, no store)", "/healthz", nil as String?),
                                    ("GET /api/v1/api-keys/{id} with a JWT", "/api/v1/api-keys/\(keyID)", jwtRead),
                                    ("GET /api/v1/api-keys/{id} with an API key", "/api/v1/api-keys/\(keyID)", keyRead),
                                    ("POST /api/v1/api-keys (durable write + audit)", "/api/v1/api-keys", write)] {
-            let run = try await WrkRun.run(name: name, url: base + path, seconds: duration, connections: connections, script: file)
+            let run = try await WrkRun.run(name: name, url: base + path, seconds: seconds, connections: connections, script: file)
             print(String(format: "%-48@ %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", run.name as NSString,
                          run.requestsPerSecond, run.p50Millis, run.p99Millis, run.errors))
             runs.append(run)
         }
-        let section = markdown(runs)
-        print(section)
-        if let output { try BenchReport.replaceSection("api", with: section, in: output) }
+        return runs
     }
 
     private func markdown(_ runs: [WrkRun]) -> String {

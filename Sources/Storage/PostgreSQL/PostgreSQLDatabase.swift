@@ -25,7 +25,7 @@ public final class PostgreSQLDatabase: Database {
 
     /// Opens the store at `url` (`postgresql://user:password@host[:port][,host[:port]…]/database`)
     /// and checks that a primary answers.
-    public init(url: String, readerCount: Int = 2, clock: WallClock = .system, logger: Logger) throws {
+    public init(url: String, readerCount: Int = 4, clock: WallClock = .system, logger: Logger) throws {
         guard let location = PostgresLocation(url: url) else {
             throw StoreError.engine(code: 0, message: "not a postgresql:// URL: \(url.split(separator: "@").last ?? "")")
         }
@@ -50,7 +50,8 @@ public final class PostgreSQLDatabase: Database {
                 defer { readers.withLockedValue { $0.append(session) } }
                 do {
                     try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    defer { _ = try? session.execute("COMMIT") }
+                    // A read-only transaction's COMMIT changes nothing: pipelined ahead of the next unit.
+                    defer { _ = try? session.send("COMMIT") }
                     return try body(session)
                 } catch {
                     throw PostgresSession.reported(error)

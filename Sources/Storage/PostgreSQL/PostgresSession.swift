@@ -17,6 +17,9 @@ final class PostgresSession: SQLConnection, @unchecked Sendable {
     private let logger: Logger
     private var connection: PostgresConnection?
     private var translated: [String: String] = [:]
+    /// Statements sent without waiting for their answer (transaction control): the server runs a
+    /// connection's statements in order, so their outcome is known when the next answer arrives.
+    private var pending: [EventLoopFuture<PostgresQueryResult>] = []
     private static let nextID = NIOLockedValueBox(0)
 
     init(location: PostgresLocation, logger: Logger) {
@@ -56,13 +59,30 @@ final class PostgresSession: SQLConnection, @unchecked Sendable {
 
     /// Closes the connection; the next unit of work opens a new one.
     func disconnect() {
+        pending = []
         if let connection { try? connection.close().wait() }
         connection = nil
     }
 
+    /// Transaction control whose answer nobody reads: pipelined, so a unit of work pays no round trip for it.
+    private static func isPipelined(_ sql: String) -> Bool {
+        sql.hasPrefix("BEGIN") || sql.hasPrefix("SAVEPOINT ") || sql.hasPrefix("RELEASE ")
+    }
+
+    /// Sends `sql` without waiting; a failure is reported by the next statement that waits.
+    func send(_ sql: String) throws {
+        try connectIfNeeded()
+        guard let connection else { throw StoreError.unavailable("not connected") }
+        pending.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: logger))
+    }
+
     @discardableResult
     func execute(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
-        try run(sql, parameters).metadata.rows ?? 0
+        if parameters.isEmpty && Self.isPipelined(sql) {
+            try send(sql)
+            return 0
+        }
+        return try run(sql, parameters).metadata.rows ?? 0
     }
 
     func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row] {
@@ -94,7 +114,13 @@ final class PostgresSession: SQLConnection, @unchecked Sendable {
             }
         }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger).wait()
+            let answer = connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
+            let outcome = Result { try answer.wait() }
+            // Statements sent before this one answered first; the first failure among them is the cause.
+            let earlier = pending
+            pending = []
+            for statement in earlier { _ = try statement.wait() }
+            return try outcome.get()
         } catch let error as PSQLError where ["40001", "40P01"].contains(error.serverInfo?[.sqlState] ?? "") {
             throw SerializationConflict(message: error.serverInfo?[.message] ?? "serialization failure")
         } catch {
