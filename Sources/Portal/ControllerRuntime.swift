@@ -54,7 +54,7 @@ public final class ControllerRuntime: Sendable {
         }
         try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
                                    + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
-                                   + BackupSchema.migrations + FabricSchema.migrations)
+                                   + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations)
         // One secrets key seals every secret in the store: realm signing keys, BMC passwords.
         let secretsKey = try SecretsKey.load(configuration, environment: environment, logger: logger)
         let identity = IdentityService(
@@ -164,11 +164,22 @@ public final class ControllerRuntime: Sendable {
     /// The background loops that run beside the HTTP server: node operations, and the watch that
     /// marks silent agents lost and fails their instances.
     public func backgroundServices() -> [any Service] {
-        [NodeOperationRunner(nodes: services.nodes), services.fabricReconciler, AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router),
-         BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration, clock: services.clock, logger: logger),
-         AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
-                       retentionMonths: services.configuration.auditArchiveMonths, logger: logger)]
-            + services.gateway.services()
+        let singletons: [(String, any Service)] = [
+            ("node-operations", NodeOperationRunner(nodes: services.nodes)),
+            ("fabric-reconciler", services.fabricReconciler),
+            ("backup-schedule", BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration,
+                                               clock: services.clock, logger: logger)),
+            ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
+                                             retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),
+        ]
+        // On SQLite there is one controller per store: the loops just run. On PostgreSQL several
+        // replicas may share the store, and each loop runs on the one holding its lease.
+        let led: [any Service] = services.database is SQLiteDatabase ? singletons.map(\.1) : singletons.map { name, service in
+            LeaderOnly(lease: name, inner: service, database: services.database, holder: ReplicaIdentity.holder,
+                       leaseSeconds: services.configuration.leaderLeaseSeconds, renewEvery: .milliseconds(Int64(services.configuration.leaderRenewSeconds * 1000)),
+                       logger: logger)
+        }
+        return led + [AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
     }
 
     /// Closes the store (after queued writes) and the worker threads.

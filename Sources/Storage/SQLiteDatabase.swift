@@ -59,10 +59,13 @@ public final class SQLiteDatabase: Database {
         // Statements the task asked to commit with its next write (an idempotency key's reservation).
         let attachment = WriteAttachment.current
         let attached = attachment?.claim()
+        // A loop that leads writes under its lease's epoch; the store refuses it once the epoch moved on.
+        let fencing = FencingToken.current
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             writer.submit(WriterThread.Job(
                 run: { connection in
                     do {
+                        if let fencing { try LeaderLease.fence(fencing, on: connection) }
                         let value = try body(connection)
                         for statement in attached ?? [] { _ = try connection.execute(statement.sql, statement.parameters) }
                         return .success({

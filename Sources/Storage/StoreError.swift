@@ -15,6 +15,8 @@ public enum StoreError: DomainError, Equatable {
     /// The database cannot be reached, or lost the change's transaction (a primary failing over):
     /// nothing was committed, and the same request may be retried shortly.
     case unavailable(String)
+    /// A write made for the leader of `lease` under an epoch that has moved on: another replica leads now.
+    case fenced(lease: String, epoch: Int64, current: Int64)
 
     public var code: String {
         switch self {
@@ -24,12 +26,13 @@ public enum StoreError: DomainError, Equatable {
         case .decoding: "store_decoding_error"
         case .closed: "store_closed"
         case .unavailable: "store_unavailable"
+        case .fenced: "leadership_lost"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
-        case .uniqueViolation, .constraintViolation: .conflict
+        case .uniqueViolation, .constraintViolation, .fenced: .conflict
         case .closed, .unavailable: .unavailable
         case .engine, .decoding: .internal
         }
@@ -43,6 +46,7 @@ public enum StoreError: DomainError, Equatable {
         case .decoding(let what): "stored row has an unexpected shape: \(what)"
         case .closed: "the store is shutting down"
         case .unavailable(let why): "the store is unavailable; retry shortly (\(why))"
+        case .fenced(let lease, let epoch, let current): "refused: this replica led \(lease) at epoch \(epoch), the lease is at epoch \(current) now"
         }
     }
 

@@ -17,6 +17,10 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     /// The store: nil for the embedded SQLite file in the data directory, or a
     /// `postgresql://user:password@host[:port][,host[:port]…]/database` URL (docs/ha.md).
     public var store: String?
+    /// Seconds a singleton loop's lease lasts without renewal (PostgreSQL store; runbook: a new leader in 3 s).
+    public var leaderLeaseSeconds = 3.0
+    /// Seconds between a leader's renewals (and a follower's tries).
+    public var leaderRenewSeconds = 1.0
     /// The URL clients reach the controller at; realm issuers derive from it. Default: `http://<listen>`.
     public var publicURL: String?
     /// `text` (human-readable, stderr) or `json` (one object per line, stdout).
@@ -157,7 +161,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
 
     /// Config-file keys and their environment variables.
     public static let keys: [(String, String)] = [
-        ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("store", "METALPLANE_STORE"), ("publicURL", "METALPLANE_PUBLIC_URL"),
+        ("listen", "METALPLANE_LISTEN"), ("dataDir", "METALPLANE_DATA_DIR"), ("store", "METALPLANE_STORE"), ("leaderLeaseSeconds", "METALPLANE_LEADER_LEASE_SECONDS"),
+        ("leaderRenewSeconds", "METALPLANE_LEADER_RENEW_SECONDS"), ("publicURL", "METALPLANE_PUBLIC_URL"),
         ("tlsCertificate", "METALPLANE_TLS_CERTIFICATE"), ("tlsKey", "METALPLANE_TLS_KEY"),
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
@@ -264,6 +269,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         case "fabricProvisioningVLAN": fabricProvisioningVLAN = try integer(1...4094)
         case "fabricQuarantineVLAN": fabricQuarantineVLAN = try integer(1...4094)
         case "fabricReconcileSeconds": fabricReconcileSeconds = try seconds(0.1...3600)
+        case "leaderLeaseSeconds": leaderLeaseSeconds = try seconds(0.5...300)
+        case "leaderRenewSeconds": leaderRenewSeconds = try seconds(0.1...100)
         case "agentPulseLostAfterSeconds": agentPulseLostAfterSeconds = try seconds(0.2...600)
         case "secretsKey":
             guard Data(base64Encoded: value)?.count == 32 else { throw .invalid(key: key, reason: "must be 32 bytes in base64 (openssl rand -base64 32)") }
