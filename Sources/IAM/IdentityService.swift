@@ -8,7 +8,8 @@ import Storage
 ///
 /// Hot lookups (realms, signing keys, bindings, API keys, revoked sessions) are cached in
 /// memory and updated after each committed change, so authenticating a request needs no
-/// database round trip. One controller process owns the caches; the HA issue revisits this.
+/// database round trip. With several replicas on one store, a change here is announced to the
+/// others (`signals`), which forget or update their copies (`IdentityService+ReplicaCaches`).
 public final class IdentityService: Sendable {
     let database: any Database
     let configuration: IdentityConfiguration
@@ -29,11 +30,14 @@ public final class IdentityService: Sendable {
     let apiKeyCache = NIOLockedValueBox<[String: APIKey]>([:])
     let revokedSessions = NIOLockedValueBox<Set<String>>([])
     let verifiedTokens = VerifiedTokenCache()
+    /// Other replicas on the same store, told when a cached thing changes (nil: this process is alone).
+    let signals: (any ReplicaSignals)?
 
     /// A service over `database`; call `start()` before use.
     public init(database: any Database, configuration: IdentityConfiguration, clock: WallClock = .system,
-                workers: BlockingWorkPool, logger: Logger) {
+                workers: BlockingWorkPool, logger: Logger, signals: (any ReplicaSignals)? = nil) {
         self.database = database
+        self.signals = signals
         self.configuration = configuration
         self.clock = clock
         self.workers = workers
@@ -85,14 +89,16 @@ public final class IdentityService: Sendable {
         return loaded
     }
 
-    /// Forgets cached bindings of a principal after they changed.
-    func invalidateBindings(of id: String) {
+    /// Forgets cached bindings of a principal after they changed, here and on the other replicas.
+    func invalidateBindings(of id: String) async {
         _ = bindingCache.withLockedValue { $0.removeValue(forKey: id) }
+        await signals?.publish(ReplicaCacheTopic.bindings.rawValue, id)
     }
 
     /// Forgets every cached binding (a group's bindings changed: all its members are affected).
-    func invalidateAllBindings() {
+    func invalidateAllBindings() async {
         bindingCache.withLockedValue { $0.removeAll() }
+        await signals?.publish(ReplicaCacheTopic.bindings.rawValue, "*")
     }
 }
 

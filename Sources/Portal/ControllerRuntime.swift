@@ -64,7 +64,7 @@ public final class ControllerRuntime: Sendable {
                 refreshTokenSeconds: configuration.refreshTokenSeconds,
                 passwordHasher: PasswordHasher(logN: configuration.passwordHashCost, r: 8, p: 1),
                 spareSigningKeys: configuration.spareSigningKeys),
-            clock: clock, workers: workers, logger: logger)
+            clock: clock, workers: workers, logger: logger, signals: database as? PostgreSQLDatabase)
         try await identity.start()
         try await PlatformBootstrap.run(identity: identity, dataDirectory: configuration.dataDirectory,
                                         password: environment["METALPLANE_BOOTSTRAP_PASSWORD"], logger: logger)
@@ -179,7 +179,10 @@ public final class ControllerRuntime: Sendable {
                        leaseSeconds: services.configuration.leaderLeaseSeconds, renewEvery: .milliseconds(Int64(services.configuration.leaderRenewSeconds * 1000)),
                        logger: logger)
         }
-        return led + [AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
+        let listener: [any Service] = (services.database as? PostgreSQLDatabase).map {
+            [ReplicaCacheListener(store: $0, identity: services.identity, logger: logger)]
+        } ?? []
+        return led + listener + [AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
     }
 
     /// Closes the store (after queued writes) and the worker threads.

@@ -93,6 +93,7 @@ extension IdentityService {
             return try connection.queryFirst(APIKey.self, "SELECT * FROM api_keys WHERE id = ?", [.text(id)])!
         }
         _ = apiKeyCache.withLockedValue { $0.removeValue(forKey: key.prefix) }
+        await signals?.publish(ReplicaCacheTopic.apiKey.rawValue, key.prefix)
         return key
     }
 

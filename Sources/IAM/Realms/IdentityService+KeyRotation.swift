@@ -33,6 +33,7 @@ extension IdentityService {
         }
         keyRing.activate(key)
         try await pruneRetiredKeys()
+        await announceRealm(realm.id)
         let stillServed = keyRing.keys(realmID: realm.id).filter { !$0.active }.map(\.keyID)
         logger.notice("realm signing key rotated", metadata: ["realm": .string(realm.name), "kid": .string(key.keyID), "retired": .string(retired.joined(separator: ","))])
         return KeyRotation(activeKeyId: key.keyID, retiredKeyIds: stillServed, retiredUntil: now + retiredKeyLifetimeMillis)

@@ -41,6 +41,7 @@ extension IdentityService {
         }
         keyRing.add(key)
         realms.withLockedValue { $0.upsert(realm) }
+        await announceRealm(realm.id)
         return realm
     }
 
@@ -55,6 +56,7 @@ extension IdentityService {
                                    [.text(status.rawValue), .integer(updated.version), .text(updated.id)])
         }
         realms.withLockedValue { $0.upsert(updated) }
+        await announceRealm(updated.id)
         return updated
     }
 }
@@ -76,8 +78,9 @@ extension IdentityService {
         guard let realmID else { return }
         realms.withLockedValue { $0.remove(id: realmID) }
         keyRing.remove(realmID: realmID)
-        revokedSessions.withLockedValue { $0.formUnion(ended) }
-        invalidateAllBindings()
+        await announceRealm(realmID)
+        await endSessions(ended)
+        await invalidateAllBindings()
         apiKeyCache.withLockedValue { cache in cache = cache.filter { $0.value.realmID != realmID } }
     }
 

@@ -34,6 +34,21 @@ public final class SigningKeyRing: Sendable {
         return clear
     }
 
+    /// Replaces one realm's keys with what the store holds (another replica created or rotated them).
+    func reload(realmID: String, from database: any Database, sealing: RealmKeySealing) async throws {
+        let rows = try await database.read { try $0.query("SELECT kid, realm_id, private_pem, active FROM realm_keys WHERE realm_id = ?", [.text(realmID)]) }
+        var loaded: [String: Entry] = [:]
+        for row in rows {
+            let kid = try row.string("kid")
+            loaded[kid] = Entry(keyID: kid, realmID: realmID, key: try RSASigningKey(privateKeyPEM: try sealing.open(try row.string("private_pem"), keyID: kid).0),
+                                active: try row.bool("active"))
+        }
+        entries.withLockedValue { entries in
+            entries = entries.filter { $0.value.realmID != realmID }
+            entries.merge(loaded) { $1 }
+        }
+    }
+
     /// Makes `entry` the realm's active key and the realm's other keys retired (still verifying).
     func activate(_ entry: Entry) {
         entries.withLockedValue { entries in

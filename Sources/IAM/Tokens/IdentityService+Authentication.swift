@@ -81,7 +81,7 @@ extension IdentityService {
         try await database.write { connection in
             try connection.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.integer(now), .text(sessionID)])
         }
-        revokedSessions.withLockedValue { _ = $0.insert(sessionID) }
+        await endSessions([sessionID])
     }
 
     /// Standard OIDC claims about the caller of a valid access token.

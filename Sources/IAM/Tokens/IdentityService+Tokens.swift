@@ -96,7 +96,7 @@ extension IdentityService {
         case .invalid(let why):
             throw IAMError.invalidGrant(why)
         case .reused(let sessionID):
-            revokedSessions.withLockedValue { _ = $0.insert(sessionID) }
+            await endSessions([sessionID])
             logger.warning("refresh token reused; session revoked", metadata: ["session": "\(sessionID)", "realm": "\(realm.name)"])
             throw IAMError.invalidGrant("refresh token was already used; the session is revoked")
         case .rotated(let sessionID, let kind, let principalID):

@@ -72,7 +72,7 @@ extension IdentityService {
                 try connection.execute("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", [.text(groupID), .text(userID)])
             }
         }
-        invalidateBindings(of: userID)
+        await invalidateBindings(of: userID)
     }
 
     /// Deletes a group, its memberships and its bindings.
@@ -83,6 +83,6 @@ extension IdentityService {
             }
             try connection.execute("DELETE FROM role_bindings WHERE principal_kind = '\(Principal.Kind.group.rawValue)' AND principal_id = ?", [.text(id)])
         }
-        invalidateAllBindings()
+        await invalidateAllBindings()
     }
 }

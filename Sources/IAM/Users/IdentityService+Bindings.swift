@@ -17,7 +17,7 @@ extension IdentityService {
                 throw IAMError.duplicate(what: "role binding", value: "\(role.rawValue) on \(scope)")
             }
         }
-        if kind == .group { invalidateAllBindings() } else { invalidateBindings(of: id) }
+        if kind == .group { await invalidateAllBindings() } else { await invalidateBindings(of: id) }
         return binding
     }
 
@@ -57,7 +57,7 @@ extension IdentityService {
             try connection.execute("DELETE FROM role_bindings WHERE id = ?", [.text(bindingID)])
             return row.binding.principalID
         }
-        invalidateAllBindings()
+        await invalidateAllBindings()
         _ = principalID
     }
 }

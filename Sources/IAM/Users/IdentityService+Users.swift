@@ -91,7 +91,7 @@ extension IdentityService {
             }
             return (try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!, ended)
         }
-        revokedSessions.withLockedValue { $0.formUnion(endedSessions) }
+        await endSessions(endedSessions)
         return user
     }
 
@@ -110,8 +110,8 @@ extension IdentityService {
             try connection.execute("DELETE FROM users WHERE id = ?", [.text(id)])
             return sessions
         }
-        invalidateBindings(of: id)
-        revokedSessions.withLockedValue { $0.formUnion(sessionIDs) }
+        await invalidateBindings(of: id)
+        await endSessions(sessionIDs)
     }
 
     /// Checks a username and password; throttled per account and per source address.

@@ -33,28 +33,43 @@ final class PostgresSession: SQLConnection, @unchecked Sendable {
     func connectIfNeeded() throws {
         if let connection, !connection.isClosed { return }
         connection = nil
-        var failures: [String] = []
-        for host in location.hosts {
+        connection = try Self.primary(location, logger: logger).wait()
+    }
+
+    /// A new connection to the writable primary, for a caller that may suspend (the signal listener).
+    static func connectToPrimary(_ location: PostgresLocation, logger: Logger) async throws -> PostgresConnection {
+        try await primary(location, logger: logger).get()
+    }
+
+    /// Tries each host in turn and keeps the first that is not in recovery.
+    private static func primary(_ location: PostgresLocation, logger: Logger) -> EventLoopFuture<PostgresConnection> {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        @Sendable func attempt(_ index: Int, _ failures: [String]) -> EventLoopFuture<PostgresConnection> {
+            guard index < location.hosts.count else {
+                return loop.makeFailedFuture(StoreError.unavailable("no writable PostgreSQL primary: " + failures.joined(separator: "; ")))
+            }
+            let host = location.hosts[index]
             var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: location.username,
                                                                  password: location.password, database: location.database, tls: .disable)
             configuration.options.connectTimeout = .seconds(Int64(location.connectTimeoutSeconds))
-            do {
-                let candidate = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                                                               id: Self.nextID.withLockedValue { $0 += 1; return $0 }, logger: logger).wait()
-                let standby = try candidate.query(PostgresQuery(unsafeSQL: "SELECT pg_is_in_recovery()"), logger: logger).wait()
-                    .rows.first.map { try $0.decode(Bool.self) } ?? true
-                if standby {
-                    failures.append("\(host.name):\(host.port) is a standby")
-                    try? candidate.close().wait()
-                    continue
+            let id = nextID.withLockedValue { $0 += 1; return $0 }
+            return PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger).flatMap { candidate in
+                candidate.query(PostgresQuery(unsafeSQL: "SELECT pg_is_in_recovery()"), logger: logger).flatMapThrowing { result in
+                    try result.rows.first.map { try $0.decode(Bool.self) } ?? true
+                }.flatMap { standby -> EventLoopFuture<PostgresConnection> in
+                    guard standby else { return loop.makeSucceededFuture(candidate) }
+                    return candidate.close().flatMap { attempt(index + 1, failures + ["\(host.name):\(host.port) is a standby"]) }
+                }.flatMapError { error in
+                    // A StoreError is the later hosts' verdict, already complete: pass it on.
+                    if error is StoreError { return loop.makeFailedFuture(error) }
+                    return candidate.close().flatMap { attempt(index + 1, failures + ["\(host.name):\(host.port): \(describe(error))"]) }
                 }
-                connection = candidate
-                return
-            } catch {
-                failures.append("\(host.name):\(host.port): \(Self.describe(error))")
+            }.flatMapError { error in
+                if error is StoreError { return loop.makeFailedFuture(error) }
+                return attempt(index + 1, failures + ["\(host.name):\(host.port): \(describe(error))"])
             }
         }
-        throw StoreError.unavailable("no writable PostgreSQL primary: " + failures.joined(separator: "; "))
+        return attempt(0, [])
     }
 
     /// Closes the connection; the next unit of work opens a new one.

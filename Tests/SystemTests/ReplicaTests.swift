@@ -3,9 +3,9 @@ import NIOHTTP1
 import TestPeers
 import Testing
 
-/// Two controller replicas on one PostgreSQL database: each singleton loop runs on one of them, and
+/// Two controller replicas on one PostgreSQL database: caches follow each other within a second, each singleton loop runs on one of them, and
 /// when that replica is killed its loops move to the other within 5 s (runbook: a new master in 3 s).
-@Suite(.serialized) struct ReplicaLeadershipTests {
+@Suite(.serialized) struct ReplicaTests {
     @Test func aKilledLeadersLoopsRunOnTheOtherReplicaWithinFiveSeconds() async throws {
         let store = try TestPostgres.freshDatabase()
         // Replicas share the store, so they share the secrets key that seals what is in it.
@@ -50,5 +50,43 @@ import Testing
         for (name, lease) in after { #expect(lease.epoch > before[name]?.epoch ?? 0, "\(name): a new epoch fences the old leader") }
         print("replica leadership: loops moved \(moved) after kill -9")
         second.kill(SIGTERM)
+    }
+
+    @Test func aKeyRevokedOnOneReplicaIsRefusedByTheOtherWithinASecond() async throws {
+        let store = try TestPostgres.freshDatabase()
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let environment = ["METALPLANE_SECRETS_KEY": key]
+        let one = try await ControllerProcess(arguments: ["--store", store], environment: environment)
+        let other = try await ControllerProcess(arguments: ["--store", store], environment: environment)
+        let token = try await one.token()
+        // A tenant made on one replica: its realm answers on the other.
+        let tenant = try await one.call(.POST, "/api/v1/tenants", bearer: token,
+                                        json: #"{"name": "Acme", "slug": "acme", "admin": {"username": "boss"}, "quota": {"nodes": 4}}"#)
+        #expect(tenant.status == 201 || tenant.status == 202, "\(tenant.json)")
+        var discovered = 0
+        for _ in 0..<40 where discovered != 200 {
+            discovered = try await other.call(.GET, "/realms/acme/.well-known/openid-configuration").status
+            if discovered != 200 { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(discovered == 200, "the other replica knows the new realm within a second")
+
+        let created = try await one.call(.POST, "/api/v1/api-keys", bearer: token, json: #"{"name": "ops", "roles": ["viewer"]}"#)
+        let secret = try #require(created.json["key"] as? String)
+        let id = try #require((created.json["apiKey"] as? [String: Any])?["id"] as? String)
+        // The other replica serves it, and caches it.
+        #expect(try await other.call(.GET, "/api/v1/api-keys/\(id)", bearer: secret).status == 200)
+        #expect(try await other.call(.GET, "/api/v1/api-keys/\(id)", bearer: secret).status == 200)
+        #expect(try await one.call(.DELETE, "/api/v1/api-keys/\(id)", bearer: token).status == 200)
+        let revoked = ContinuousClock.now
+        var status = 200
+        while status == 200, ContinuousClock.now - revoked < .seconds(5) {
+            status = try await other.call(.GET, "/api/v1/api-keys/\(id)", bearer: secret).status
+        }
+        let refusedAfter = ContinuousClock.now - revoked
+        #expect(status == 401)
+        #expect(refusedAfter < .seconds(1), "the other replica refused the revoked key after \(refusedAfter)")
+        print("replica caches: a revoked key was refused by the other replica after \(refusedAfter)")
+        one.kill(SIGTERM)
+        other.kill(SIGTERM)
     }
 }
