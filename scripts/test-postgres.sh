@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a throw-away PostgreSQL 15 runs for the tests (127.0.0.1:54329, trust auth, C collation so
 # text sorts as SQLite sorts it) and prints its URL. Idempotent and safe to call from tests in parallel.
-# `scripts/test-postgres.sh stop` stops it.
+# `scripts/test-postgres.sh stop` stops it; `crash` stops it at once. METALPLANE_TEST_PG_PORT and _DIR pick another instance.
 set -euo pipefail
 PORT=${METALPLANE_TEST_PG_PORT:-54329}
 DIR=${METALPLANE_TEST_PG_DIR:-/var/tmp/metalplane-test-pg}
@@ -14,14 +14,21 @@ mkdir -p "$DIR"
 [ "$(id -u)" = 0 ] && chown postgres "$DIR"
 exec 9>"$DIR.lock"
 flock 9
-if [ "${1:-}" = stop ]; then
-  [ -f "$DIR/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+if [ "${1:-}" = stop ] || [ "${1:-}" = crash ]; then
+  # crash: an immediate stop, as a power cut would leave it (the tests of failures use it).
+  [ -f "$DIR/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$DIR/data" -m "$([ "$1" = crash ] && echo immediate || echo fast)" -w stop >/dev/null
   exit 0
 fi
 if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then echo "$URL"; exit 0; fi
+# The server must not inherit a caller's descriptors (Foundation's Process leaves them open in its
+# children): a pipe the caller reads to its end would then never end. Keep 0-2 and the lock (9).
+for fd in /proc/$$/fd/*; do
+  n=${fd##*/}
+  if [ "$n" -gt 2 ] && [ "$n" != 9 ]; then eval "exec $n>&-" 2>/dev/null || true; fi
+done
 if [ ! -f "$DIR/data/PG_VERSION" ]; then
   as_pg "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust --locale=C -E UTF8 >/dev/null
 fi
 as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-  -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=64MB" start >/dev/null 9>&-
+  -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=64MB" start >/dev/null 2>&1 9>&-
 echo "$URL"

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --build-tests
 # The OpenAPI document in docs/ must be what the code serves; a test compares them.
+# The throw-away PostgreSQL the store tests use (they would start it themselves; started here once).
+bash scripts/test-postgres.sh >/dev/null
 log=$(mktemp)
 set +e
 swift test 2>&1 | tee "$log"

@@ -12,6 +12,56 @@ import Testing
         try await acknowledgedWritesSurviveKillDashNine(arguments: ["--store", try TestPostgres.freshDatabase()])
     }
 
+    @Test func whilePostgreSQLIsDownWritesAreRefusedWithARetryableErrorAndNoAcknowledgedOneIsLost() async throws {
+        let port = try freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-pg-\(UUID().uuidString)").path
+        let server = try TestPostgres.privateServer(port: port, directory: directory)
+        defer { try? TestPostgres.privateServer(port: port, directory: directory, crash: true); try? FileManager.default.removeItem(atPath: directory) }
+        let controller = try await ControllerProcess(arguments: ["--store", server])
+        let token = try await controller.token()
+        let acknowledged = AcknowledgedIDs()
+        var refusals: [(status: Int, code: String?, retryAfter: String?)] = []
+        var phase = 0  // 0: up, 1: crashed, 2: started again
+        var firstAfterRestart: Duration?
+        var restartedAt = ContinuousClock.now
+        for index in 0..<100_000 {
+            let reply = try await controller.call(.POST, "/api/v1/api-keys", bearer: token, json: #"{"name": "k\#(index)", "roles": ["viewer"]}"#)
+            if reply.status == 201, let id = (reply.json["apiKey"] as? [String: Any])?["id"] as? String {
+                await acknowledged.add(id)
+                if phase == 2 && firstAfterRestart == nil { firstAfterRestart = ContinuousClock.now - restartedAt }
+            } else {
+                refusals.append((reply.status, (reply.json["error"] as? [String: Any])?["code"] as? String, reply.headers.first(name: "Retry-After")))
+            }
+            if phase == 0 && index == 100 {
+                try TestPostgres.privateServer(port: port, directory: directory, crash: true)
+                phase = 1
+            } else if phase == 1 && refusals.count >= 5 {
+                try TestPostgres.privateServer(port: port, directory: directory, crash: false)
+                restartedAt = ContinuousClock.now
+                phase = 2
+            } else if phase == 2 && firstAfterRestart != nil && index > 200 {
+                break
+            }
+        }
+        #expect(refusals.count >= 5)
+        for refusal in refusals {
+            #expect(refusal.status == 503 && refusal.code == "store_unavailable" && refusal.retryAfter == "1", "\(refusal)")
+        }
+        let recovered = try #require(firstAfterRestart)
+        #expect(recovered < .seconds(5), "writes resumed \(recovered) after the restart")
+        var stored = Set<String>()
+        var cursor: String?
+        repeat {
+            let reply = try await controller.call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: token)
+            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
+            cursor = reply.json["nextCursor"] as? String
+        } while cursor != nil
+        let ids = await acknowledged.ids
+        #expect(ids.subtracting(stored).isEmpty, "\(ids.subtracting(stored).count) of \(ids.count) acknowledged writes were lost")
+        print("PostgreSQL crash: \(refusals.count) writes refused with 503 store_unavailable, writes resumed \(recovered) after the restart")
+        controller.kill(SIGTERM)
+    }
+
     private func acknowledgedWritesSurviveKillDashNine(arguments: [String]) async throws {
         let controller = try await ControllerProcess(arguments: arguments)
         let token = try await controller.token()

@@ -11,6 +11,7 @@ struct HTTPCaller: Sendable {
     struct Reply {
         var status: Int
         var body: Data
+        var headers: HTTPHeaders = [:]
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
         var text: String { String(decoding: body, as: UTF8.self) }
     }
@@ -29,6 +30,6 @@ struct HTTPCaller: Sendable {
         }
         let response = try await client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), body: Data(body.readableBytesView))
+        return Reply(status: Int(response.status.code), body: Data(body.readableBytesView), headers: response.headers)
     }
 }

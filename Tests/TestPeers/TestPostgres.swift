@@ -13,6 +13,22 @@ public enum TestPostgres {
         return String(url[...url.lastIndex(of: "/")!]) + name
     }
 
+    /// A PostgreSQL server of the test's own on `port` (data in `directory`), for a test that stops and
+    /// starts it; returns the URL of its `postgres` database.
+    public static func privateServer(port: Int, directory: String) throws -> String {
+        try run("/usr/bin/env", ["METALPLANE_TEST_PG_PORT=\(port)", "METALPLANE_TEST_PG_DIR=\(directory)", "/bin/bash", scriptPath()])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops a private server at once, as a crash would (`pg_ctl stop -m immediate`), or starts it again.
+    public static func privateServer(port: Int, directory: String, crash: Bool) throws {
+        if crash {
+            _ = try run("/usr/bin/env", ["METALPLANE_TEST_PG_PORT=\(port)", "METALPLANE_TEST_PG_DIR=\(directory)", "/bin/bash", scriptPath(), "crash"])
+        } else {
+            _ = try privateServer(port: port, directory: directory)
+        }
+    }
+
     private static func scriptPath() -> String {
         var directory = URL(fileURLWithPath: #filePath)
         while directory.path != "/" {
