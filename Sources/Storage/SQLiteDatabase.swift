@@ -56,31 +56,7 @@ public final class SQLiteDatabase: Database {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { writeTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - start) }
-        // Statements the task asked to commit with its next write (an idempotency key's reservation).
-        let attachment = WriteAttachment.current
-        let attached = attachment?.claim()
-        // A loop that leads writes under its lease's epoch; the store refuses it once the epoch moved on.
-        let fencing = FencingToken.current
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            writer.submit(WriterThread.Job(
-                run: { connection in
-                    do {
-                        if let fencing { try LeaderLease.fence(fencing, on: connection) }
-                        let value = try body(connection)
-                        for statement in attached ?? [] { _ = try connection.execute(statement.sql, statement.parameters) }
-                        return .success({
-                            if attached != nil { attachment?.settle(committed: true) }
-                            continuation.resume(returning: value)
-                        })
-                    } catch {
-                        return .failure(error)
-                    }
-                },
-                fail: { error in
-                    if attached != nil { attachment?.settle(committed: false) }
-                    continuation.resume(throwing: error)
-                }))
-        }
+        return try await writer.perform(body)
     }
 
     public func migrate(_ migrations: [Migration]) async throws {

@@ -52,6 +52,35 @@ final class WriterThread: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Runs `body` as one unit of work and returns once it is committed. The statements a task
+    /// attached (an idempotency key's reservation) commit in the same unit; a loop that leads
+    /// (`FencingToken`) has its epoch checked first, so a deposed leader's unit changes nothing.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        let attachment = WriteAttachment.current
+        let attached = attachment?.claim()
+        let fencing = FencingToken.current
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            submit(Job(
+                run: { connection in
+                    do {
+                        if let fencing { try LeaderLease.fence(fencing, on: connection) }
+                        let value = try body(connection)
+                        for statement in attached ?? [] { _ = try connection.execute(statement.sql, statement.parameters) }
+                        return .success({
+                            if attached != nil { attachment?.settle(committed: true) }
+                            continuation.resume(returning: value)
+                        })
+                    } catch {
+                        return .failure(error)
+                    }
+                },
+                fail: { error in
+                    if attached != nil { attachment?.settle(committed: false) }
+                    continuation.resume(throwing: error)
+                }))
+        }
+    }
+
     /// Drains the queue, stops the thread and waits for it.
     func close() {
         condition.lock()
