@@ -11,17 +11,12 @@ struct APIBenchCommand: AsyncParsableCommand {
         commandName: "api",
         abstract: "Load a real controller with wrk: static baseline, authenticated reads (JWT and API key), durable writes.")
 
-    @Option(help: "Seconds per scenario.")
-    var duration = 10
+    @OptionGroup var load: APILoadOptions
 
-    @Option(help: "Concurrent connections.")
-    var connections = 32
-
-    @Option(help: "Loopback port for the controller under test.")
-    var port = 18_090
-
-    @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).")
-    var output: String?
+    var duration: Int { load.duration }
+    var connections: Int { load.connections }
+    var port: Int { load.port }
+    var output: String? { load.output }
 
     func run() async throws {
         let controller = try await ControllerProcess(port: port)
@@ -91,6 +86,21 @@ struct APIBenchCommand: AsyncParsableCommand {
         lines += ["", "Targets (issue 3): ≥ 5,000 authenticated reads/s and ≥ 1,000 durable writes/s."]
         return lines.joined(separator: "\n")
     }
+}
+
+/// The load both API benches put on a controller (`bench api`, `bench store`).
+struct APILoadOptions: ParsableArguments {
+    @Option(help: "Seconds per scenario.")
+    var duration = 10
+
+    @Option(help: "Concurrent connections.")
+    var connections = 32
+
+    @Option(help: "Loopback port for the controller under test.")
+    var port = 18_090
+
+    @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).")
+    var output: String?
 }
 
 /// Replaces one marked section of a Markdown report, keeping the others.

@@ -11,17 +11,12 @@ struct StoreBenchCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL database to run on: postgresql://user:password@host[:port]/database (created with the C locale).")
     var postgresql: String
 
-    @Option(help: "Seconds per scenario.")
-    var duration = 10
+    @OptionGroup var load: APILoadOptions
 
-    @Option(help: "Concurrent connections.")
-    var connections = 32
-
-    @Option(help: "Loopback port for the controller under test.")
-    var port = 18_090
-
-    @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).")
-    var output: String?
+    var duration: Int { load.duration }
+    var connections: Int { load.connections }
+    var port: Int { load.port }
+    var output: String? { load.output }
 
     func run() async throws {
         var results: [(store: String, runs: [WrkRun])] = []

@@ -104,8 +104,11 @@ final class ControllerProcess: @unchecked Sendable {
 
     typealias Reply = HTTPCaller.Reply
 
+    /// Calls to this controller.
+    var caller: HTTPCaller { HTTPCaller(baseURL: baseURL, client: client) }
+
     func call(_ method: HTTPMethod, _ path: String, bearer: String? = nil, json: String? = nil, form: String? = nil) async throws -> Reply {
-        try await HTTPCaller(baseURL: baseURL, client: client).call(method, path, bearer: bearer, json: json, form: form)
+        try await caller.call(method, path, bearer: bearer, json: json, form: form)
     }
 
     func token(realm: String = "platform", username: String = "admin", password: String? = nil) async throws -> String {

@@ -49,13 +49,7 @@ import Testing
         }
         let recovered = try #require(firstAfterRestart)
         #expect(recovered < .seconds(5), "writes resumed \(recovered) after the restart")
-        var stored = Set<String>()
-        var cursor: String?
-        repeat {
-            let reply = try await controller.call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: token)
-            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
-            cursor = reply.json["nextCursor"] as? String
-        } while cursor != nil
+        let stored = try await controller.caller.apiKeyIDs(bearer: token)
         let ids = await acknowledged.ids
         #expect(ids.subtracting(stored).isEmpty, "\(ids.subtracting(stored).count) of \(ids.count) acknowledged writes were lost")
         print("PostgreSQL crash: \(refusals.count) writes refused with 503 store_unavailable, writes resumed \(recovered) after the restart")
@@ -94,13 +88,7 @@ import Testing
         #expect(ids.count >= 300)
         try await controller.start(arguments: arguments)
         let fresh = try await controller.token()
-        var stored = Set<String>()
-        var cursor: String?
-        repeat {
-            let reply = try await controller.call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: fresh)
-            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
-            cursor = reply.json["nextCursor"] as? String
-        } while cursor != nil
+        let stored = try await controller.caller.apiKeyIDs(bearer: fresh)
         let lost = ids.subtracting(stored)
         #expect(lost.isEmpty, "\(lost.count) of \(ids.count) acknowledged writes were lost")
         controller.kill(SIGTERM)

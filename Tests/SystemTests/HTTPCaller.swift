@@ -32,4 +32,16 @@ struct HTTPCaller: Sendable {
         let body = try await response.body.collect(upTo: 16 << 20)
         return Reply(status: Int(response.status.code), body: Data(body.readableBytesView), headers: response.headers)
     }
+
+    /// The ids of every API key the credential can list, page by page (what a durability test compares with what was acknowledged).
+    func apiKeyIDs(bearer: String) async throws -> Set<String> {
+        var stored = Set<String>()
+        var cursor: String?
+        repeat {
+            let reply = try await call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: bearer)
+            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
+            cursor = reply.json["nextCursor"] as? String
+        } while cursor != nil
+        return stored
+    }
 }

@@ -6,11 +6,14 @@ import Testing
 /// Two controller replicas on one PostgreSQL database: caches follow each other within a second, each singleton loop runs on one of them, and
 /// when that replica is killed its loops move to the other within 5 s (runbook: a new master in 3 s).
 @Suite(.serialized) struct ReplicaTests {
+    /// Replicas share the store, so they share the secrets key that seals what is in it.
+    static func sharedSecretsKey() -> [String: String] {
+        ["METALPLANE_SECRETS_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+    }
+
     @Test func aKilledLeadersLoopsRunOnTheOtherReplicaWithinFiveSeconds() async throws {
         let store = try TestPostgres.freshDatabase()
-        // Replicas share the store, so they share the secrets key that seals what is in it.
-        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let environment = ["METALPLANE_SECRETS_KEY": key]
+        let environment = Self.sharedSecretsKey()
         let first = try await ControllerProcess(arguments: ["--store", store], environment: environment)
         let loops: Set = ["audit-archiver", "backup-schedule", "fabric-reconciler", "node-operations"]
         let token = try await first.token()
@@ -54,8 +57,7 @@ import Testing
 
     @Test func aKeyRevokedOnOneReplicaIsRefusedByTheOtherWithinASecond() async throws {
         let store = try TestPostgres.freshDatabase()
-        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let environment = ["METALPLANE_SECRETS_KEY": key]
+        let environment = Self.sharedSecretsKey()
         let one = try await ControllerProcess(arguments: ["--store", store], environment: environment)
         let other = try await ControllerProcess(arguments: ["--store", store], environment: environment)
         let token = try await one.token()
@@ -92,8 +94,7 @@ import Testing
 
     @Test func behindHAProxyEveryAcknowledgedWriteSurvivesAReplicaKilledMidStream() async throws {
         let store = try TestPostgres.freshDatabase()
-        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let environment = ["METALPLANE_SECRETS_KEY": key]
+        let environment = Self.sharedSecretsKey()
         // Every replica names the balancer as its public URL: tokens' issuer is the same whichever replica signs.
         let port = try freePort()
         let arguments = ["--store", store, "--public-url", "http://127.0.0.1:\(port)"]
@@ -133,13 +134,7 @@ import Testing
         #expect(await failedBefore.value == 0, "no write failed before the kill")
         // A write in flight on the killed replica may fail (its client sees an error); every one acknowledged is kept.
         #expect(failures <= 4, "\(failures) writes failed around the kill")
-        var stored = Set<String>()
-        var cursor: String?
-        repeat {
-            let reply = try await balancer.caller.call(.GET, "/api/v1/api-keys?limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: token)
-            for item in reply.json["items"] as? [[String: Any]] ?? [] { if let id = item["id"] as? String { stored.insert(id) } }
-            cursor = reply.json["nextCursor"] as? String
-        } while cursor != nil
+        let stored = try await balancer.caller.apiKeyIDs(bearer: token)
         let ids = await acknowledged.ids
         #expect(ids.count >= 590, "\(ids.count) of 600 writes acknowledged")
         #expect(ids.subtracting(stored).isEmpty, "acknowledged writes lost: \(ids.subtracting(stored).count)")
