@@ -16,8 +16,9 @@ enum HealthRoutes {
                       response: "Health") { _ in
                 try JSONBody.response(["status": "ok"])
             },
-            RouteSpec(.get, "/readyz", "health.ready", summary: "Readiness: store reachable and migrations done.", tag: "health",
-                      access: .open, response: "Readiness") { _ in
+            RouteSpec(.get, "/readyz", "health.ready",
+                      summary: "Readiness: migrations done (503 until then); the store's reachability is reported, `degraded` when it is not.",
+                      tag: "health", access: .open, response: "Readiness") { _ in
                 var checks: [String: String] = ["migrations": services.migrationsDone ? "ok" : "pending"]
                 do {
                     try await services.database.ping()
@@ -25,11 +26,13 @@ enum HealthRoutes {
                 } catch {
                     checks["store"] = "unreachable: \(error)"
                 }
-                let ready = checks.values.allSatisfy { $0 == "ok" }
-                // Backups are reported, not gating: a missed backup needs an operator, not a drained controller.
+                // Only this replica's own state gates: an unreachable store is every replica's at once (a database
+                // failover), and a balancer that drained them all would turn the API's typed, retryable 503s and the
+                // router's traffic, which needs no store, into its own bare 503s. Backups are reported, not gating.
+                let status = !services.migrationsDone ? "not_ready" : checks["store"] == "ok" ? "ready" : "degraded"
                 let details = ["backup": await backupHealth(services)]
-                return try JSONBody.response(Readiness(status: ready ? "ready" : "not_ready", checks: checks, details: details),
-                                             status: ready ? .ok : .serviceUnavailable)
+                return try JSONBody.response(Readiness(status: status, checks: checks, details: details),
+                                             status: services.migrationsDone ? .ok : .serviceUnavailable)
             },
             RouteSpec(.get, "/metrics", "health.metrics", summary: "Prometheus text exposition of the controller's metrics.",
                       tag: "health", access: .open, response: "PrometheusText") { _ in
