@@ -76,7 +76,8 @@ public final class ControllerRuntime: Sendable {
         let redfish = RedfishClient(timeout: .seconds(Int64(configuration.bmcTimeoutSeconds)), attempts: configuration.bmcAttempts)
         let agents = AgentService(database: database, clock: clock, logger: logger, heartbeatSeconds: configuration.agentHeartbeatSeconds,
                                   telemetrySeconds: configuration.agentTelemetrySeconds, lostAfterSeconds: configuration.agentLostAfterSeconds,
-                                  pulseSeconds: configuration.agentPulseSeconds, pulseLostAfterSeconds: configuration.agentPulseLostAfterSeconds)
+                                  pulseSeconds: configuration.agentPulseSeconds, pulseLostAfterSeconds: configuration.agentPulseLostAfterSeconds,
+                                  replica: database is SQLiteDatabase ? nil : ReplicaIdentity.holder, signals: database as? PostgreSQLDatabase)
         try await agents.start()
         let nodes = try NodeService(database: database, clock: clock, redfish: redfish,
                                     secretsKey: secretsKey, logger: logger,
@@ -179,10 +180,14 @@ public final class ControllerRuntime: Sendable {
                        leaseSeconds: services.configuration.leaderLeaseSeconds, renewEvery: .milliseconds(Int64(services.configuration.leaderRenewSeconds * 1000)),
                        logger: logger)
         }
-        let listener: [any Service] = (services.database as? PostgreSQLDatabase).map {
-            [ReplicaCacheListener(store: $0, identity: services.identity, logger: logger)]
+        // Each replica's presence lease says it is alive: the agents whose streams it held are adopted by another once it runs out.
+        let replicaOnly: [any Service] = (services.database as? PostgreSQLDatabase).map {
+            [ReplicaCacheListener(store: $0, identity: services.identity, agents: services.agents, logger: logger),
+             LeaderOnly(lease: AgentService.presenceLease(ReplicaIdentity.holder), inner: Presence(), database: $0, holder: ReplicaIdentity.holder,
+                        leaseSeconds: services.configuration.leaderLeaseSeconds,
+                        renewEvery: .milliseconds(Int64(services.configuration.leaderRenewSeconds * 1000)), logger: logger)]
         } ?? []
-        return led + listener + [AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
+        return led + replicaOnly + [AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
     }
 
     /// Closes the store (after queued writes) and the worker threads.

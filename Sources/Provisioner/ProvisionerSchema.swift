@@ -37,6 +37,7 @@ public enum ProvisionerSchema {
         AgentSchema.migration,
         AgentService.telemetryMigration,
         AgentService.controllerAlertsMigration,
+        AgentSchema.replicasMigration,
     ]
 
     private static let acceleratorTables = [

@@ -20,7 +20,7 @@ struct AgentRunCommand: AsyncParsableCommand {
             Environment: \(AgentConfiguration.keys.map(\.1).joined(separator: ", ")).
             """)
 
-    @Option(help: "The controller's URL (https:// when it serves TLS).") var controller: String?
+    @Option(help: "The controller's URL (https:// when it serves TLS), or several replicas' URLs separated by commas.") var controller: String?
     @Option(name: .customLong("controller-ca"), help: "PEM CA bundle the controller's certificate must chain to (default: the system's roots).") var controllerCA: String?
     @Option(name: .customLong("join-token"), help: "Join token from `metalplane api POST /api/v1/join-tokens` (first join).") var joinToken: String?
     @Option(name: .customLong("node-name"), help: "The enrolled node this machine is (completes its deploy on join).") var nodeName: String?

@@ -59,7 +59,8 @@ final class HAProxyPeer: @unchecked Sendable {
 
     func stop() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        // Never waitUntilExit: Foundation's reaping was seen to hang here with both cooperative threads in it.
+        if ChildExit.waitBlocking(process, timeout: 5) == nil { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 

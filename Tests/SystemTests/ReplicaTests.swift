@@ -21,7 +21,7 @@ import Testing
             let reply = try await replica.call(.GET, "/api/v1/leases", bearer: bearer)
             var result: [String: (String, Int)] = [:]
             for item in reply.json["items"] as? [[String: Any]] ?? [] {
-                if let name = item["name"] as? String, let holder = item["holder"] as? String, let epoch = item["epoch"] as? Int { result[name] = (holder, epoch) }
+                if let name = item["name"] as? String, !name.hasPrefix("replica:"), let holder = item["holder"] as? String, let epoch = item["epoch"] as? Int { result[name] = (holder, epoch) }
             }
             return result
         }

@@ -48,9 +48,10 @@ public enum TestPostgres {
         process.standardError = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Never waitUntilExit: Foundation's reaping was seen to hang with both cooperative threads in it.
+        let status = ChildExit.waitBlocking(process, timeout: 120)
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw EmulatorError.notReady("\(executable): \(text)") }
+        guard status == 0 else { throw EmulatorError.notReady("\(executable): \(text)") }
         return text
     }
 }

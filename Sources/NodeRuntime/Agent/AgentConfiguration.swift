@@ -4,8 +4,13 @@ import Settings
 /// Everything a node agent runs with. Every number the runbook gives is a default here and can be
 /// changed by flag, `METALPLANE_*` variable or the YAML file (with per-node overrides by hostname).
 public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
-    /// The controller's base URL; the agent only connects out to it.
+    /// The controller's base URL, or several replicas' separated by commas (tried in turn when one cannot be
+    /// reached; the session survives the move); the agent only connects out to them.
     public var controllerURL = "http://127.0.0.1:8080"
+    /// The controller URLs, one per replica.
+    public var controllerURLs: [String] {
+        controllerURL.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
     /// PEM CA bundle the controller's HTTPS certificate must chain to (default: the system's roots).
     public var controllerCA: String?
     /// A join token for the first join; later joins use the credential kept in `stateDirectory`.
@@ -104,7 +109,12 @@ public struct AgentConfiguration: LayeredSettings, Sendable, Equatable {
             return number
         }
         switch key {
-        case "controller": controllerURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "controller":
+            controllerURL = value
+            guard controllerURLs.allSatisfy({ $0.hasPrefix("http://") || $0.hasPrefix("https://") }) else {
+                throw AgentConfigurationError.invalid(key: key, reason: "must be http:// or https:// URLs separated by commas, got \(value)")
+            }
+            controllerURL = controllerURLs.joined(separator: ",")
         case "controllerCA":
             guard FileManager.default.isReadableFile(atPath: value) else { throw AgentConfigurationError.invalid(key: key, reason: "cannot read \(value)") }
             controllerCA = value

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import NodeContract
 
@@ -9,13 +11,22 @@ import NodeContract
 /// HTTPS verified against the operator's CA bundle when one is given (else the system's roots), and
 /// no read timeout of its own, since the liveness stream waits for its answer as long as the session
 /// lasts (every other call has its deadline).
+///
+/// Given several controller replicas, it talks to one at a time and moves to the next when a call
+/// cannot reach it (a refused or broken connection, not an answer): the session token is the same
+/// on every replica, so the agent keeps its session and its node id across the move.
 struct ControllerLink: Sendable {
-    let baseURL: String
+    let baseURLs: [String]
+    private let current = NIOLockedValueBox(0)
     let client: HTTPClient
 
+    /// The replica the next call goes to.
+    var baseURL: String { baseURLs[current.withLockedValue { $0 } % baseURLs.count] }
+
     /// `caBundle`: PEM certificates the controller's certificate must chain to.
-    init(baseURL: String, caBundle: String?) throws {
-        self.baseURL = baseURL
+    init(baseURLs: [String], caBundle: String?) throws {
+        precondition(!baseURLs.isEmpty)
+        self.baseURLs = baseURLs
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caBundle { tls.trustRoots = .file(caBundle) }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -58,7 +69,8 @@ struct ControllerLink: Sendable {
     /// silence, and the heartbeat's deadline tells the agent.
     func pulse(token: String, every interval: Duration, while keepGoing: @escaping @Sendable () -> Bool) async throws -> Int {
         let (pulses, writer) = AsyncStream<ByteBuffer>.makeStream()
-        let url = baseURL + "/api/v1/agent/pulse"
+        let base = baseURL
+        let url = base + "/api/v1/agent/pulse"
         return try await withThrowingTaskGroup(of: Int?.self) { group in
             group.addTask {
                 defer { writer.finish() }
@@ -74,9 +86,14 @@ struct ControllerLink: Sendable {
                 request.headers.add(name: "Authorization", value: "Bearer \(token)")
                 request.headers.add(name: "Content-Type", value: "application/octet-stream")
                 request.body = .stream(pulses, length: .unknown)
-                let response = try await client.execute(request, deadline: .distantFuture)
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                return Int(response.status.code)
+                do {
+                    let response = try await client.execute(request, deadline: .distantFuture)
+                    _ = try? await response.body.collect(upTo: 1 << 16)
+                    return Int(response.status.code)
+                } catch {
+                    if Self.isUnreachable(error) { moveOn(from: base) }
+                    throw error
+                }
             }
             // Whichever ends first ends both: the controller's answer, or the session changing here. A
             // stream of a gone session is abandoned rather than waited for: after a cut link its
@@ -140,7 +157,39 @@ struct ControllerLink: Sendable {
         for try await chunk in response.body { try await sink(chunk) }
     }
 
+    /// `url` could not be reached: the next call goes to the next replica (unless another call moved on already).
+    func moveOn(from url: String) {
+        guard baseURLs.count > 1 else { return }
+        current.withLockedValue { index in
+            if baseURLs[index % baseURLs.count] == url { index = (index + 1) % baseURLs.count }
+        }
+    }
+
+    /// An error that says the replica could not be reached or went away mid-call, as opposed to an answer.
+    static func isUnreachable(_ error: any Error) -> Bool {
+        if error is AgentError { return false }
+        return error is HTTPClientError || error is ChannelError || error is NIOConnectionError || error is IOError
+    }
+
+    /// One call, tried on each replica in turn while they cannot be reached.
     private func exchange<Body: Encodable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, token: String?, body: Body?,
+                                                              as: Answer.Type) async throws -> Answer {
+        var attempt = 0
+        while true {
+            let url = baseURL
+            do {
+                return try await exchange(url, method, path, token: token, body: body, as: Answer.self)
+            } catch where Self.isUnreachable(error) && attempt + 1 < baseURLs.count {
+                moveOn(from: url)
+                attempt += 1
+            } catch {
+                if Self.isUnreachable(error) { moveOn(from: url) }
+                throw error
+            }
+        }
+    }
+
+    private func exchange<Body: Encodable, Answer: Decodable>(_ baseURL: String, _ method: HTTPMethod, _ path: String, token: String?, body: Body?,
                                                               as: Answer.Type) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method

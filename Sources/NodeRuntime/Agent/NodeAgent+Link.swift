@@ -81,7 +81,11 @@ extension NodeAgent {
     }
 
     func register() async throws {
-        let saved = credentials.load().flatMap { $0.controllerURL == configuration.controllerURL ? $0 : nil }
+        // A credential is the controller's, whichever of its replicas it was saved against.
+        let replicas = Set(configuration.controllerURLs)
+        let saved = credentials.load().flatMap { saved in
+            replicas.isDisjoint(with: saved.controllerURL.split(separator: ",").map(String.init)) ? nil : saved
+        }
         guard saved != nil || configuration.joinToken != nil else {
             throw AgentError.io("no join token and no saved node credential: pass --join-token")
         }

@@ -47,7 +47,7 @@ public final class NodeAgent: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: configuration.nodeCachePath, withIntermediateDirectories: true)
         area = StagingArea(root: configuration.nodeCachePath)
-        link = try ControllerLink(baseURL: configuration.controllerURL, caBundle: configuration.controllerCA)
+        link = try ControllerLink(baseURLs: configuration.controllerURLs, caBundle: configuration.controllerCA)
         operatorTokens = OperatorTokens(link: link)
         let eventLogger = logger
         events = EventLog(EventLog.Settings(directory: configuration.effectiveEventLogDirectory, maxBytes: configuration.eventLogMaxBytes,

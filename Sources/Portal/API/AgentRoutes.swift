@@ -54,7 +54,7 @@ enum AgentRoutes {
                     desired.network = try await fabric.nodeNetwork(nodeID: node)
                     await services.fabricReconciler.checkCabling(nodeID: node, agentID: caller.agentID, links: beat.observed.links)
                 }
-                let answer = HeartbeatResponse(desired: desired, commands: agents.takeCommands(agentID: caller.agentID))
+                let answer = HeartbeatResponse(desired: desired, commands: try await agents.takeCommands(agentID: caller.agentID))
                 return try JSONBody.response(answer)
             },
             RouteSpec(.post, "/api/v1/agent/pulse", "agent.pulse",
@@ -62,6 +62,7 @@ enum AgentRoutes {
                       tag: "agents", access: .agent, status: 204) { call in
                 let caller = call.agent!
                 guard agents.pulse(agentID: caller.agentID, sessionID: caller.sessionID) else { throw AgentError.unknownSession }
+                try await agents.holdPulse(agentID: caller.agentID, sessionID: caller.sessionID)
                 for try await _ in call.request.body {
                     guard agents.pulse(agentID: caller.agentID, sessionID: caller.sessionID) else { throw AgentError.unknownSession }
                 }
@@ -120,14 +121,14 @@ enum AgentRoutes {
                       summary: "A node's API forwards POST /store/purge-staging here; the controller broadcasts it to every online node.",
                       tag: "agents", access: .agent, request: "PurgeRequest", response: "PurgeBroadcast", status: 202) { call in
                 let request = try await PurgeRoutes.decode(call)
-                let count = agents.broadcast(.purgeStaging(id: Identifier.make("cmd", at: services.clock.nowMillis()), modelId: request.modelId))
+                let count = try await agents.broadcast(.purgeStaging(id: Identifier.make("cmd", at: services.clock.nowMillis()), modelId: request.modelId))
                 return try JSONBody.response(PurgeRoutes.Broadcast(nodes: count, modelId: request.modelId), status: .accepted)
             },
             RouteSpec(.post, "/api/v1/store/purge-staging", "store.purgeStaging",
                       summary: "Purge not-in-use staged copies on every node ({} for all, {\"modelId\": …} for one); JSON body required.",
                       tag: "store", access: admin, request: "PurgeRequest", response: "PurgeBroadcast", status: 202) { call in
                 let request = try await PurgeRoutes.decode(call)
-                let count = agents.broadcast(.purgeStaging(id: Identifier.make("cmd", at: services.clock.nowMillis()), modelId: request.modelId))
+                let count = try await agents.broadcast(.purgeStaging(id: Identifier.make("cmd", at: services.clock.nowMillis()), modelId: request.modelId))
                 return try JSONBody.response(PurgeRoutes.Broadcast(nodes: count, modelId: request.modelId), status: .accepted)
             },
             RouteSpec(.get, "/api/v1/agents", "agents.list", summary: "Node agents with their session, liveness and observed state.",

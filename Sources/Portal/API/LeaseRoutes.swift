@@ -8,7 +8,7 @@ enum LeaseRoutes {
     static func routes(_ services: ControllerServices) -> [RouteSpec] {
         [
             RouteSpec(.get, "/api/v1/leases", "leases.list",
-                      summary: "The singleton loops' leases: holder (replica), epoch (fencing token), when acquired and until when held, by the store's clock.",
+                      summary: "The singleton loops' leases and each replica's presence lease (`replica:<holder>`): holder (replica), epoch (fencing token), when acquired and until when held, by the store's clock.",
                       tag: "cluster", access: .authenticated(.platformManage, .platform), response: "LeaseList") { _ in
                 let leases = try await services.database.read { try LeaderLease.all(on: $0) }
                 return try JSONBody.response(LeaseList(items: leases.map(Lease.init)))

@@ -80,6 +80,13 @@ struct LeaderOnly: Service {
     }
 }
 
+/// The inner service of a replica's presence lease: holding the lease is all it does.
+struct Presence: Service {
+    func run() async throws {
+        try await gracefulShutdown()
+    }
+}
+
 /// This process's name in the lease table: host, pid and a random suffix (a restarted process is a new holder).
 enum ReplicaIdentity {
     static let holder: String = {

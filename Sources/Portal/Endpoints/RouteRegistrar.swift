@@ -35,7 +35,7 @@ struct RouteRegistrar: Sendable {
             var tenant: Tenant?
             var agent: AgentCaller?
             if case .agent = spec.access {
-                let session = try agents.authenticate(sessionToken: try BearerCredential.parse(request.headers[.authorization]))
+                let session = try await agents.authenticate(sessionToken: try BearerCredential.parse(request.headers[.authorization]))
                 agent = AgentCaller(agentID: session.agentID, sessionID: session.sessionID)
                 context.logger[metadataKey: "agent"] = .string(session.agentID)
             }

@@ -19,4 +19,16 @@ enum AgentSchema {
         "ALTER TABLE nodes ADD COLUMN agent_inventory TEXT",
         "ALTER TABLE nodes ADD COLUMN inventory_notes TEXT",
     ])
+
+    /// Several controller replicas: which replica holds each agent's liveness stream (only it may
+    /// call the agent lost), and commands kept in the store, so whichever replica the agent's next
+    /// heartbeat reaches delivers them.
+    static let replicasMigration = Migration(module: "provisioner", version: 8, statements: [
+        "ALTER TABLE agents ADD COLUMN pulse_holder TEXT",
+        """
+        CREATE TABLE agent_commands (
+            id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE, command TEXT NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX agent_commands_agent ON agent_commands (agent_id, created_at)",
+    ])
 }

@@ -57,35 +57,59 @@ extension AgentService {
     }
 
     /// Marks agents silent for longer than their allowance lost and ends their sessions; returns their ids.
-    /// A pulsing agent's allowance is `pulseLostAfterSeconds`, any other's `lostAfterSeconds`.
+    /// A pulsing agent's allowance is `pulseLostAfterSeconds`, any other's `lostAfterSeconds`. With several
+    /// replicas only the one holding an agent's liveness stream (or any, once that one's presence lease has
+    /// run out) may call it lost; an agent whose stream another replica holds now is simply forgotten here.
     public func markLost() async -> [String] {
         let now = clock.nowMillis()
         let (slowCutoff, fastCutoff) = (now - Int64(lostAfterSeconds * 1000), now - Int64(pulseLostAfterSeconds * 1000))
         let fast = pulsing.withLockedValue { $0 }
         let silent = lastSeen.withLockedValue { seen in seen.filter { $0.value < (fast.contains($0.key) ? fastCutoff : slowCutoff) }.map(\.key) }
         guard !silent.isEmpty else { return [] }
+        let replica = self.replica
+        // The session each agent had when this replica last heard from it: a newer one (a join on another
+        // replica since) is not this replica's to end.
+        let known = sessions.withLockedValue { Dictionary($0.values.map { ($0.agentID, $0.sessionID) }, uniquingKeysWith: { first, _ in first }) }
+        let marked: [String]
         do {
-            try await database.write { connection in
+            marked = try await database.write { connection in
+                var marked: [String] = []
                 for agent in silent {
-                    try connection.execute("UPDATE agents SET state = '\(Agent.State.lost.rawValue)', last_seen_at = ?, version = version + 1 WHERE id = ?",
-                                           [.integer(self.lastSeen.withLockedValue { $0[agent] } ?? now), .text(agent)])
+                    var sql = "UPDATE agents SET state = '\(Agent.State.lost.rawValue)', last_seen_at = ?, version = version + 1 WHERE id = ? AND state = '\(Agent.State.online.rawValue)'"
+                    var parameters: [SQLValue] = [.integer(self.lastSeen.withLockedValue { $0[agent] } ?? now), .text(agent)]
+                    if replica != nil, let session = known[agent] {
+                        sql += " AND session_id = ?"
+                        parameters.append(.text(session))
+                    }
+                    if let replica {
+                        sql += " AND (pulse_holder IS NULL OR pulse_holder = ? OR NOT \(Self.presenceLive("pulse_holder", connection.dialect)))"
+                        parameters.append(.text(replica))
+                    }
+                    if try connection.execute(sql, parameters) > 0 { marked.append(agent) }
                 }
+                return marked
             }
         } catch {
             logger.error("cannot record lost agents", metadata: ["error": .string("\(error)")])
             return []
         }
-        let lost = Set(silent)
-        lastSeen.withLockedValue { seen in for agent in lost { seen[agent] = nil } }
-        pulsing.withLockedValue { $0.subtract(lost) }
-        sessions.withLockedValue { $0 = $0.filter { !lost.contains($0.value.agentID) } }
-        pendingCommands.withLockedValue { pending in for agent in lost { pending[agent] = nil } }
-        for agent in silent {
+        let forgotten = Set(silent)
+        forget(forgotten)
+        for agent in marked {
             let allowance = fast.contains(agent) ? pulseLostAfterSeconds : lostAfterSeconds
             logger.warning(fast.contains(agent) ? "agent lost: its pulses stopped" : "agent lost: no heartbeat",
                            metadata: ["agent": .string(agent), "afterSeconds": .stringConvertible(allowance)])
         }
-        return silent
+        for agent in marked { await signals?.publish(Self.sessionTopic, agent) }
+        return marked
+    }
+
+    /// Drops what this replica knows of these agents' sessions and liveness.
+    func forget(_ agents: Set<String>) {
+        lastSeen.withLockedValue { seen in for agent in agents { seen[agent] = nil } }
+        pulsing.withLockedValue { $0.subtract(agents) }
+        held.withLockedValue { $0.subtract(agents) }
+        sessions.withLockedValue { $0 = $0.filter { !agents.contains($0.value.agentID) } }
     }
 }
 

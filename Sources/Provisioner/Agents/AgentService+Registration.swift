@@ -63,6 +63,8 @@ extension AgentService {
                     [.text(request.hostname), .text(nodeID), .text(sessionID), .text(sessionHash), .text(request.agentVersion), .text(request.nodeAPIURL),
                      .text(inventoryJSON), .integer(now), .integer(now), .text(agentID)])
             }
+            // The replica that took the join watches the new session until its stream opens (here or elsewhere).
+            try connection.execute("UPDATE agents SET pulse_holder = ? WHERE id = ?", [.text(self.replica), .text(agentID)])
             return (agentID, credential, previousHash)
         }
         sessions.withLockedValue { sessions in
@@ -70,10 +72,12 @@ extension AgentService {
             sessions[sessionHash] = Session(agentID: agentID, sessionID: sessionID)
         }
         lastSeen.withLockedValue { $0[agentID] = now }
+        if replica != nil { held.withLockedValue { _ = $0.insert(agentID) } }
         observedDigests.withLockedValue { $0[agentID] = nil }
         // An agent that says it pulses is held to the pulse allowance from its join on (it opens its stream
         // at once); otherwise from its first pulse, if it ever sends one.
         pulsing.withLockedValue { if request.pulses == true { $0.insert(agentID) } else { $0.remove(agentID) } }
+        await signals?.publish(Self.sessionTopic, agentID)
         logger.info("agent registered", metadata: ["agent": .string(agentID), "session": .string(sessionID), "hostname": .string(request.hostname),
                                                    "firstJoin": .stringConvertible(credential != nil)])
         return RegistrationResponse(agentId: agentID, sessionId: sessionID, sessionToken: sessionToken, nodeCredential: credential,

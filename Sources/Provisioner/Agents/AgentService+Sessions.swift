@@ -9,12 +9,6 @@ import Storage
 
 /// Sessions: the agent's bearer token, heartbeats with the observed state.
 extension AgentService {
-    /// The agent and session a session token belongs to.
-    public func authenticate(sessionToken: String) throws -> (agentID: String, sessionID: String) {
-        guard let session = sessions.withLockedValue({ $0[Digest.sha256Hex(sessionToken)] }) else { throw AgentError.unknownSession }
-        return (session.agentID, session.sessionID)
-    }
-
     /// Records a pulse on the agent's liveness stream; false when the session is no longer current
     /// (the agent was marked lost, or joined again): the stream then ends and the agent rejoins.
     public func pulse(agentID: String, sessionID: String) -> Bool {

@@ -12,7 +12,10 @@ import Storage
 ///
 /// Liveness and session tokens live in memory (loaded from the store at start), so a heartbeat
 /// costs no write unless what the agent observes changed: 10,000 agents at one heartbeat each 5 s
-/// would otherwise be 2,000 writes a second. That makes this state per controller process.
+/// would otherwise be 2,000 writes a second. That makes this state per controller process; with
+/// several replicas (`replica` set) each watches the agents whose liveness stream it holds, takes a
+/// session another replica started from the store, and keeps commands in the store
+/// (`AgentService+Replicas`).
 public final class AgentService: Sendable {
     let database: any Database
     let clock: WallClock
@@ -34,12 +37,21 @@ public final class AgentService: Sendable {
     let sessions = NIOLockedValueBox<[String: Session]>([:])
     let lastSeen = NIOLockedValueBox<[String: Int64]>([:])
     let observedDigests = NIOLockedValueBox<[String: String]>([:])
-    let pendingCommands = NIOLockedValueBox<[String: [AgentCommand]]>([:])
     /// Agents that pulsed in their current session: they are held to the pulse allowance.
     let pulsing = NIOLockedValueBox<Set<String>>([])
+    /// This replica's name among several (its presence lease is `replica:<name>`); nil when it is the only
+    /// controller on its store (SQLite), which then watches every agent.
+    let replica: String?
+    /// Where this replica tells the others that an agent's session changed.
+    let signals: (any ReplicaSignals)?
+    /// Agents whose liveness stream this replica holds, as recorded in `agents.pulse_holder`.
+    let held = NIOLockedValueBox<Set<String>>([])
 
     public init(database: any Database, clock: WallClock, logger: Logger, heartbeatSeconds: Double = 5, telemetrySeconds: Double = 60,
-                lostAfterSeconds: Double = 30, pulseSeconds: Double = 0.25, pulseLostAfterSeconds: Double = 1) {
+                lostAfterSeconds: Double = 30, pulseSeconds: Double = 0.25, pulseLostAfterSeconds: Double = 1,
+                replica: String? = nil, signals: (any ReplicaSignals)? = nil) {
+        self.replica = replica
+        self.signals = signals
         self.pulseSeconds = pulseSeconds
         self.pulseLostAfterSeconds = pulseLostAfterSeconds
         self.database = database

@@ -36,7 +36,7 @@ public enum LeaderLease {
     }
 
     /// The server's clock in milliseconds, in each engine's words.
-    static func now(_ dialect: SQLDialect) -> String {
+    public static func now(_ dialect: SQLDialect) -> String {
         switch dialect {
         case .postgresql: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
         case .sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
