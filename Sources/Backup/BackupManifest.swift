@@ -26,6 +26,9 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var encryption = "AES-256-GCM, 4 MiB frames"
     public var durationMillis: Int64
     public var parts: [Part]
+    /// How the `store` part was taken: `sqlite` (the store file, `VACUUM INTO`) or `postgresql` (every row of one
+    /// snapshot of a PostgreSQL store, copied into a SQLite file of the same schema). Absent in older backups: sqlite.
+    public var storeSource: String? = nil
 
     public var storedBytes: Int64 { parts.reduce(0) { $0 + $1.storedBytes } }
 

@@ -6,8 +6,9 @@ import Storage
 
 /// Backs up, lists, verifies, restores and prunes the controller's configuration backups.
 ///
-/// A backup is a consistent snapshot of the store taken while the controller serves (`VACUUM INTO`),
-/// the secrets key (which seals BMC credentials) and the configuration file: each part compressed
+/// A backup is a consistent snapshot of the store taken while the controller serves (SQLite's
+/// `VACUUM INTO`; on PostgreSQL a logical copy of one snapshot into a SQLite file, `StoreCopy`), so
+/// every backup's store part is a SQLite file and restores onto either engine; then the secrets key (which seals BMC credentials) and the configuration file: each part compressed
 /// and sealed (`PartCodec`) under the keyring's current key, uploaded, then described by a manifest
 /// uploaded last. One backup runs at a time across processes (`BackupLock`), and every run is
 /// recorded in `backup_runs`.
@@ -33,7 +34,9 @@ public final class BackupService: Sendable {
     }
 
     /// The live store (nil when only reading backups, e.g. restoring on a new machine).
-    let database: SQLiteDatabase?
+    let database: (any Database)?
+    /// The controller's migrations: a logical backup's SQLite file and a restore into PostgreSQL are made with them.
+    let migrations: [Migration]
     public let target: any BackupTarget
     let keyring: BackupKeyring
     let settings: Settings
@@ -41,9 +44,10 @@ public final class BackupService: Sendable {
     let clock: WallClock
     let logger: Logger
 
-    public init(database: SQLiteDatabase?, target: any BackupTarget, keyring: BackupKeyring, settings: Settings,
+    public init(database: (any Database)?, migrations: [Migration] = [], target: any BackupTarget, keyring: BackupKeyring, settings: Settings,
                 workers: BlockingWorkPool, clock: WallClock, logger: Logger) {
         self.database = database
+        self.migrations = migrations
         self.target = target
         self.keyring = keyring
         self.settings = settings
@@ -72,7 +76,17 @@ public final class BackupService: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             progress(Progress(phase: "snapshot", part: "store", bytes: 0, totalBytes: 0))
-            try await database.snapshot(to: work + "/store.sqlite")
+            let storeSource: String
+            if let sqlite = database as? SQLiteDatabase {
+                try await sqlite.snapshot(to: work + "/store.sqlite")
+                storeSource = "sqlite"
+            } else {
+                guard !migrations.isEmpty else { throw BackupError.notConfigured("a logical backup needs the controller's migrations") }
+                let counts = try await StoreCopy.export(database, migrations: migrations, to: work + "/store.sqlite")
+                logger.info("logical copy of the store taken", metadata: ["tables": .stringConvertible(counts.count),
+                                                                           "rows": .stringConvertible(counts.values.reduce(0, +))])
+                storeSource = "postgresql"
+            }
             let schemaVersions = try await database.read { connection in
                 try connection.query("SELECT module, MAX(version) AS version FROM schema_migrations GROUP BY module", [])
                     .reduce(into: [String: Int]()) { $0[try $1.string("module")] = Int(try $1.int64("version")) }
@@ -100,7 +114,7 @@ public final class BackupService: Sendable {
             }
             let duration = clock.nowMillis() - started
             let manifest = BackupManifest(id: id, createdAt: started, controllerVersion: settings.controllerVersion, schemaVersions: schemaVersions,
-                                          keyId: keyring.currentID, durationMillis: duration, parts: parts)
+                                          keyId: keyring.currentID, durationMillis: duration, parts: parts, storeSource: storeSource)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(manifest).write(to: URL(fileURLWithPath: work + "/manifest.json"))
@@ -208,6 +222,38 @@ public final class BackupService: Sendable {
         }
         logger.notice("backup restored", metadata: ["backup": .string(id), "directory": .string(directory)])
         return verification
+    }
+
+    /// Loads a backup's store into `store`, a PostgreSQL (or other) store that holds no tables yet: it is migrated
+    /// with the controller's migrations, then filled row for row from the backup's snapshot in one transaction.
+    /// The secrets key and the configuration go to `directory` (the new controller's data directory). This is how a
+    /// PostgreSQL store is restored, and how a single-machine SQLite controller moves to HA.
+    public func restore(_ id: String, into store: any Database, directory: String,
+                        progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> (verification: Verification, rows: StoreCopy.Counts) {
+        let manager = FileManager.default
+        guard !migrations.isEmpty else { throw BackupError.notConfigured("a restore into a store needs the controller's migrations") }
+        let tables = try await store.read { connection -> Int64 in
+            connection.dialect == .postgresql
+                ? try connection.scalarInt("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()") ?? 0
+                : try connection.scalarInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+        }
+        guard tables == 0 else { throw BackupError.restoreTargetNotEmpty("the store holds \(tables) tables: restore into an empty database") }
+        guard !manager.fileExists(atPath: directory + "/secrets.key") else { throw BackupError.restoreTargetNotEmpty(directory) }
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let scratch = directory + "/.restore-" + id
+        defer { try? manager.removeItem(atPath: scratch) }
+        let (verification, files) = try await unpack(id, into: scratch, progress: progress)
+        try await store.migrate(migrations)
+        progress(Progress(phase: "load", part: "store", bytes: 0, totalBytes: verification.parts["store"] ?? 0))
+        let rows = try await StoreCopy.load(sqliteFile: files["store"]!, into: store)
+        progress(Progress(phase: "load", part: "store", bytes: verification.parts["store"] ?? 0, totalBytes: verification.parts["store"] ?? 0))
+        for (part, name) in ["secrets": "secrets.key", "configuration": "controller.yaml"] {
+            guard let file = files[part] else { continue }
+            try manager.moveItem(atPath: file, toPath: directory + "/" + name)
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/" + name)
+        }
+        logger.notice("backup restored into a store", metadata: ["backup": .string(id), "rows": .stringConvertible(rows.values.reduce(0, +))])
+        return (verification, rows)
     }
 
     /// Downloads, checks and opens every part into `scratch`; returns the verification and the opened files by part.

@@ -52,9 +52,7 @@ public final class ControllerRuntime: Sendable {
             database = try SQLiteDatabase(path: databasePath, synchronous: configuration.sqliteSynchronous, clock: clock)
             storeName = databasePath
         }
-        try await database.migrate(IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
-                                   + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
-                                   + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations)
+        try await database.migrate(ControllerSchema.migrations)
         // One secrets key seals every secret in the store: realm signing keys, BMC passwords.
         let secretsKey = try SecretsKey.load(configuration, environment: environment, logger: logger)
         let identity = IdentityService(
@@ -100,7 +98,7 @@ public final class ControllerRuntime: Sendable {
         let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
         nodes.setIsolation(fabricReconciler)
         // Snapshots are SQLite's (VACUUM INTO); a PostgreSQL store's logical backup is not built yet (docs/ha.md).
-        let backups = try BackupSetup.service(configuration, database: database as? SQLiteDatabase, generatingKeys: true, workers: workers, environment: environment, logger: logger)
+        let backups = try BackupSetup.service(configuration, database: database, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,

@@ -16,15 +16,19 @@ public enum StoreCopy {
     /// Writes `source`'s rows, as of one read snapshot, into a new SQLite file at `path`, migrated
     /// with `migrations` first. Blocking work runs on the store's threads.
     public static func export(_ source: any Database, migrations: [Migration], to path: String) async throws -> Counts {
-        let file = try SQLiteDatabase(path: path, readerCount: 1, synchronous: "OFF")
-        try await file.migrate(migrations)
-        await file.close()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         return try await source.read { connection in
+            // One connection does everything, and the file ends as one self-contained file (no WAL beside it):
+            // it is sealed and shipped as it is.
             let target = try SQLiteConnection(path: path, readOnly: false, synchronous: "OFF")
+            try target.execute(Migrator.ledger)
+            for migration in migrations { _ = try Migrator.apply(migration, on: target, at: now) }
             try target.execute("PRAGMA foreign_keys=OFF")
             try target.execute("BEGIN")
             let counts = try copy(from: connection, to: target, order: try tableOrder(target))
             try target.execute("COMMIT")
+            _ = try target.query("PRAGMA wal_checkpoint(TRUNCATE)", [])
+            _ = try target.query("PRAGMA journal_mode=DELETE", [])
             return counts
         }
     }

@@ -19,10 +19,11 @@ struct BackupCommand: AsyncParsableCommand {
         @Option(help: "The controller's YAML configuration file (or METALPLANE_CONFIG).") var config: String?
         @Option(name: .customLong("data-dir"), help: "The controller's data directory (default from the configuration, ./data).") var dataDir: String?
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "warning"
+        @Option(help: "The controller's PostgreSQL store (postgresql://…; or METALPLANE_STORE): `run` takes a logical backup of it.") var store: String?
 
         func settings() throws -> ControllerConfiguration {
             OpenSSLProcess.keepStateUntilExit()
-            return try ControllerSettings.load(config: config, flags: [("dataDir", dataDir)], environment: ProcessInfo.processInfo.environment)
+            return try ControllerSettings.load(config: config, flags: [("dataDir", dataDir), ("store", store)], environment: ProcessInfo.processInfo.environment)
         }
 
         /// Runs `body` with the service (over the data directory's live store when `store`, to back it
@@ -30,10 +31,15 @@ struct BackupCommand: AsyncParsableCommand {
         func withService<T>(store: Bool, _ body: (BackupService, ControllerConfiguration) async throws -> T) async throws -> T {
             let settings = try settings()
             let workers = BlockingWorkPool(threads: 2)
-            var database: SQLiteDatabase?
+            var database: (any Database)?
             do {
                 let path = settings.dataDirectory + "/metalplane.sqlite"
-                if store {
+                if store, let url = settings.store {
+                    // The controller's PostgreSQL store (--store / METALPLANE_STORE): a logical backup of it.
+                    let opened = try await workers.run { try PostgreSQLDatabase(url: url, logger: LogSetup.logger(format: "text", level: logLevel)) }
+                    database = opened
+                    try await opened.migrate(BackupSchema.migrations)
+                } else if store {
                     guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no store at \(path) (--data-dir)") }
                     let opened = try SQLiteDatabase(path: path, synchronous: settings.sqliteSynchronous)
                     database = opened
@@ -106,7 +112,8 @@ struct BackupCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let hasStore = FileManager.default.fileExists(atPath: (try options.settings()).dataDirectory + "/metalplane.sqlite")
+            let settings = try options.settings()
+            let hasStore = settings.store != nil || FileManager.default.fileExists(atPath: settings.dataDirectory + "/metalplane.sqlite")
             try await options.withService(store: hasStore) { service, _ in
                 let backups = try await service.list()
                 let runs = try await service.runs(limit: 20)
@@ -158,14 +165,41 @@ struct BackupCommand: AsyncParsableCommand {
             abstract: "Rebuild a data directory from a backup (store, secrets key, configuration); start a controller with --data-dir on it.")
         @OptionGroup var options: Options
         @Argument(help: "The backup id (default: the newest).") var id: String?
-        @Option(help: "The directory to rebuild; it must not hold a store.") var to: String
+        @Option(help: "The directory to rebuild (the new controller's data directory); it must not hold a store.") var to: String
+        @Option(name: .customLong("into-store"),
+                help: "Load the store into this empty PostgreSQL database (postgresql://…) instead of a SQLite file in --to: a PostgreSQL restore, or a SQLite controller moving to HA.")
+        var intoStore: String?
 
         func run() async throws {
             try await options.withService(store: false) { service, _ in
                 let chosen = try await BackupCommand.resolve(id, service)
                 let printer = ProgressPrinter()
-                let report = try await service.restore(chosen, to: to) { printer.report($0) }
-                print("restored \(report.id) into \(to): \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows; start it with: metalplane controller --data-dir \(to)")
+                guard let intoStore else {
+                    let report = try await service.restore(chosen, to: to) { printer.report($0) }
+                    print("restored \(report.id) into \(to): \(report.rows.count) tables, \(report.rows.values.reduce(0, +)) rows; start it with: metalplane controller --data-dir \(to)")
+                    return
+                }
+                let logger = LogSetup.logger(format: "text", level: options.logLevel)
+                let workers = BlockingWorkPool(threads: 1)
+                let target: PostgreSQLDatabase
+                do {
+                    // Connecting blocks (it finds the primary): a worker thread, not the cooperative pool.
+                    target = try await workers.run { try PostgreSQLDatabase(url: intoStore, logger: logger) }
+                    await workers.shutdown()
+                } catch {
+                    await workers.shutdown()
+                    throw error
+                }
+                do {
+                    let (report, rows) = try await service.restore(chosen, into: target, directory: to) { printer.report($0) }
+                    await target.close()
+                    let location = target.location.redacted
+                    print("restored \(report.id) into \(location): \(rows.count) tables, \(rows.values.reduce(0, +)) rows; secrets key in \(to); "
+                          + "start it with: metalplane controller --data-dir \(to) --store '\(location)'")
+                } catch {
+                    await target.close()
+                    throw error
+                }
             }
         }
     }

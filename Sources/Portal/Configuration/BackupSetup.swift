@@ -14,9 +14,9 @@ public enum BackupSetup {
     /// The service; `database` nil for reading backups only (list, verify, restore), which then also
     /// never generates a key (a backup can only be opened with the key it was made with) unless
     /// `generatingKeys` says so (a controller on a store that is not SQLite's).
-    public static func service(_ configuration: ControllerConfiguration, database: SQLiteDatabase?, generatingKeys: Bool? = nil,
+    public static func service(_ configuration: ControllerConfiguration, database: (any Database)?, generatingKeys: Bool? = nil,
                                workers: BlockingWorkPool, environment: [String: String], logger: Logger) throws -> BackupService {
-        BackupService(database: database, target: try target(configuration, workers: workers, environment: environment),
+        BackupService(database: database, migrations: ControllerSchema.migrations, target: try target(configuration, workers: workers, environment: environment),
                       keyring: try keyring(configuration, generating: generatingKeys ?? (database != nil), logger: logger),
                       settings: .init(dataDirectory: configuration.dataDirectory, configurationFile: configuration.configurationFile,
                                       controllerVersion: ControllerRuntime.version),
