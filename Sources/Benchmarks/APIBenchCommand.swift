@@ -30,8 +30,11 @@ struct APIBenchCommand: AsyncParsableCommand {
 
     /// The four scenarios against `controller`: the static baseline, reads with a JWT and with an API key, durable writes.
     static func measure(_ controller: ControllerProcess, seconds: Int, connections: Int) async throws -> [WrkRun] {
-        let base = controller.baseURL
-        let accessToken = try await controller.adminToken()
+        try await measure(base: controller.baseURL, accessToken: try await controller.adminToken(), seconds: seconds, connections: connections)
+    }
+
+    /// The same against any base URL (a balancer in front of replicas), with an admin's access token for it.
+    static func measure(base: String, accessToken: String, seconds: Int, connections: Int) async throws -> [WrkRun] {
         let created = try await HTTPCall.send(.POST, base + "/api/v1/api-keys",
                                               headers: [("Authorization", "Bearer \(accessToken)"), ("Content-Type", "application/json")],
                                               body: Data(#"{"name":"bench-reader","roles":["viewer"]}"#.utf8))

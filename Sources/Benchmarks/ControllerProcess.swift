@@ -1,3 +1,4 @@
+import Core
 import NIOHTTP1
 import NIOCore
 import Foundation
@@ -23,11 +24,13 @@ final class ControllerProcess {
 
     /// Starts this same binary as a controller and waits until `/readyz` answers 200.
     /// `launcher` runs it on a fleet host (`ip netns exec …`), listening on `listen`, reached at `reachedAt`.
-    init(port: Int, extraEnvironment: [String: String] = [:], launcher: [String] = [], listen: String? = nil, reachedAt: String? = nil) async throws {
+    /// `password`: the bootstrap admin's (replicas on one store share the admin the first one made).
+    init(port: Int, extraEnvironment: [String: String] = [:], launcher: [String] = [], listen: String? = nil, reachedAt: String? = nil,
+         password: String? = nil) async throws {
         self.port = port
         baseURL = reachedAt ?? "http://127.0.0.1:\(port)"
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("metalplane-bench-\(getpid())-\(port)").path
-        password = "bench-password-\(port)"
+        self.password = password ?? "bench-password-\(port)"
         try? FileManager.default.removeItem(atPath: dataDirectory)
         var binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         if !FileManager.default.isExecutableFile(atPath: binary) { binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
@@ -35,7 +38,7 @@ final class ControllerProcess {
         process.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [binary])
             + ["controller", "--data-dir", dataDirectory, "--listen", listen ?? "127.0.0.1:\(port)", "--log-level", "warning"]
         var environment = ProcessInfo.processInfo.environment
-        environment["METALPLANE_BOOTSTRAP_PASSWORD"] = password
+        environment["METALPLANE_BOOTSTRAP_PASSWORD"] = self.password
         environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
@@ -53,6 +56,15 @@ final class ControllerProcess {
     func adminToken() async throws -> String {
         try await TokenClient.passwordGrant(server: baseURL, realm: "platform", clientID: "metalplane-cli",
                                             username: "admin", password: password).accessToken
+    }
+
+    /// The controller's process id (a replica's lease holder name carries it).
+    var pid: Int32 { process.processIdentifier }
+
+    /// Kills the controller at once (SIGKILL), as a crashed host would; its data stays.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        _ = ProcessExit.waitBlocking(process, timeout: 5)
     }
 
     /// Stops the controller with SIGTERM and removes its data.

@@ -1,15 +1,20 @@
 import ArgumentParser
+import ControllerClient
+import Cryptography
 import Foundation
 
-/// `metalplane bench store`: the API bench on the embedded SQLite store and on PostgreSQL, one
-/// controller each, in the same run, so the cost of the HA store is a ratio, not a guess.
+/// `metalplane bench store`: the API bench on the embedded SQLite store, on PostgreSQL with one
+/// controller, and with 1, 2 and 3 replicas on that PostgreSQL behind HAProxy, all in the same run,
+/// so the cost of the HA store and what replicas add are ratios, not guesses.
 struct StoreBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "API reads and durable writes on SQLite and on PostgreSQL (one controller each), in the same run.")
+        abstract: "API reads and durable writes on SQLite, on PostgreSQL, and with 1–3 replicas on PostgreSQL behind HAProxy, in the same run.")
 
     @Option(help: "The PostgreSQL database to run on: postgresql://user:password@host[:port]/database (created with the C locale).")
     var postgresql: String
+
+    @Option(help: "The most replicas to measure behind HAProxy (0: none).") var replicas = 3
 
     @OptionGroup var load: APILoadOptions
 
@@ -20,36 +25,67 @@ struct StoreBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         var results: [(store: String, runs: [WrkRun])] = []
+        // One bootstrap password for every PostgreSQL controller: they share the admin the first one made.
+        let password = "bench-password-store"
         for (store, environment) in [("SQLite", [:]), ("PostgreSQL", ["METALPLANE_STORE": postgresql])] {
-            let controller = try await ControllerProcess(port: port, extraEnvironment: environment)
+            let controller = try await ControllerProcess(port: port, extraEnvironment: environment, password: password)
             print("\(store): controller on \(controller.baseURL); \(duration) s per scenario, \(connections) connections, wrk -t2")
             let runs = try await APIBenchCommand.measure(controller, seconds: duration, connections: connections)
             controller.stop()
             results.append((store, runs))
         }
-        let section = markdown(sqlite: results[0].runs, postgres: results[1].runs)
+        if replicas > 0 {
+            // Replicas share the store, the secrets key and the public URL (the balancer's), as docs/ha.md says.
+            let balancerPort = port + 10
+            let shared = ["METALPLANE_STORE": postgresql, "METALPLANE_PUBLIC_URL": "http://127.0.0.1:\(balancerPort)",
+                          "METALPLANE_SECRETS_KEY": Data(SecureRandom.bytes(32)).base64EncodedString()]
+            for count in 1...replicas {
+                var controllers: [ControllerProcess] = []
+                for index in 0..<count {
+                    controllers.append(try await ControllerProcess(port: port + 1 + index, extraEnvironment: shared, password: password))
+                }
+                let balancer = try await BenchBalancer(port: balancerPort, backends: controllers.map(\.port))
+                print("\(count) replica(s) behind HAProxy on \(balancer.baseURL)")
+                let token = try await TokenClient.passwordGrant(server: balancer.baseURL, realm: "platform", clientID: "metalplane-cli",
+                                                                username: "admin", password: password).accessToken
+                let runs = try await APIBenchCommand.measure(base: balancer.baseURL, accessToken: token, seconds: duration, connections: connections)
+                balancer.stop()
+                controllers.forEach { $0.stop() }
+                results.append(("\(count) replica\(count == 1 ? "" : "s") + HAProxy", runs))
+            }
+        }
+        let section = markdown(results)
         print(section)
         if let output { try BenchReport.replaceSection("store", with: section, in: output) }
     }
 
-    private func markdown(sqlite: [WrkRun], postgres: [WrkRun]) -> String {
+    private func markdown(_ results: [(store: String, runs: [WrkRun])]) -> String {
+        let sqlite = results[0].runs
         var lines = [
-            "## The store: SQLite and PostgreSQL under the same API load",
+            "## The store: SQLite, PostgreSQL and replicas under the same API load",
             "",
-            "Command: `swift build -c release && .build/release/metalplane bench store --postgresql postgresql://…/db --duration \(duration) --connections \(connections) --output docs/benchmarks.md`",
-            "(one controller on each store, one after the other in the same run; wrk -t2 -c\(connections) on loopback; PostgreSQL 15 on the",
-            "same 2-core machine with its defaults (fsync on, synchronous_commit on); SQLite synchronous=FULL).",
+            "Command: `swift build -c release && .build/release/metalplane bench store --postgresql postgresql://…/db --replicas \(replicas) --duration \(duration) --connections \(connections) --output docs/benchmarks.md`",
+            "(each configuration in turn in the same run; wrk -t2 -c\(connections) on loopback; PostgreSQL 15 on the same 2-core machine with its",
+            "defaults (fsync on, synchronous_commit on); SQLite synchronous=FULL; replicas share one PostgreSQL database behind Debian's HAProxy 2.6",
+            "configured as in docs/ha.md). Requests per second, and in brackets the ratio to the single SQLite controller.",
             "",
-            "| scenario | SQLite req/s | PostgreSQL req/s | PostgreSQL / SQLite | SQLite p50 / p99 ms | PostgreSQL p50 / p99 ms | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | " + results.map(\.store).joined(separator: " | ") + " | errors |",
+            "|---|" + results.map { _ in "---:|" }.joined() + "---:|",
         ]
-        for (one, other) in zip(sqlite, postgres) {
-            lines.append(String(format: "| %@ | %.0f | %.0f | %.2f× | %.2f / %.2f | %.2f / %.2f | %d |", one.name as NSString,
-                                one.requestsPerSecond, other.requestsPerSecond,
-                                one.requestsPerSecond > 0 ? other.requestsPerSecond / one.requestsPerSecond : 0,
-                                one.p50Millis, one.p99Millis, other.p50Millis, other.p99Millis, one.errors + other.errors))
+        for (index, baseline) in sqlite.enumerated() {
+            let cells = results.map { result -> String in
+                let run = result.runs[index]
+                return String(format: "%.0f (%.2f×)", run.requestsPerSecond, baseline.requestsPerSecond > 0 ? run.requestsPerSecond / baseline.requestsPerSecond : 0)
+            }
+            let errors = results.reduce(0) { $0 + $1.runs[index].errors }
+            lines.append("| \(baseline.name) | " + cells.joined(separator: " | ") + " | \(errors) |")
         }
-        lines += ["", "Replicas (2 and 3 on one PostgreSQL) join this table when several replicas are supported (docs/ha.md)."]
+        lines += ["", "p50 / p99 ms:", "",
+                  "| scenario | " + results.map(\.store).joined(separator: " | ") + " |",
+                  "|---|" + results.map { _ in "---:|" }.joined()]
+        for (index, baseline) in sqlite.enumerated() {
+            lines.append("| \(baseline.name) | " + results.map { String(format: "%.2f / %.2f", $0.runs[index].p50Millis, $0.runs[index].p99Millis) }.joined(separator: " | ") + " |")
+        }
         return lines.joined(separator: "\n")
     }
 }
