@@ -25,12 +25,21 @@ enum ChildOutput {
     /// anchors (Rust binaries) were seen to outlive SIGTERM when started from this process, and
     /// `waitUntilExit` then never returned.
     static func stop(_ process: Process, grace: Double = 2) {
-        guard process.isRunning else { return }
-        process.terminate()
+        // By /proc, not `isRunning`: Foundation was seen to report a live controller as ended, which left it
+        // holding its port while the next configuration's bench measured it.
+        let pid = process.processIdentifier
+        guard pid > 0, alive(pid) else { return }
+        kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while alive(pid) && Date() < deadline { usleep(20_000) }
+        if alive(pid) { kill(pid, SIGKILL) }
         let hardDeadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < hardDeadline { usleep(20_000) }
+        while alive(pid) && Date() < hardDeadline { usleep(20_000) }
+    }
+
+    /// Whether `pid` runs (exists and is not a zombie), by /proc alone.
+    static func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 }

@@ -32,6 +32,11 @@ final class ControllerProcess {
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("metalplane-bench-\(getpid())-\(port)").path
         self.password = password ?? "bench-password-\(port)"
         try? FileManager.default.removeItem(atPath: dataDirectory)
+        // The previous controller on this port may still be shutting down: measuring it instead of this one would be a lie.
+        let free = Date().addingTimeInterval(20)
+        while reachedAt == nil, (try? await HTTPCall.send(.GET, "http://127.0.0.1:\(port)/healthz", timeout: .seconds(1))) != nil, Date() < free {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         var binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         if !FileManager.default.isExecutableFile(atPath: binary) { binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
         process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)

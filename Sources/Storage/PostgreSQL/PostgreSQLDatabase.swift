@@ -110,8 +110,14 @@ final class PostgresWriterBackend: WriterBackend {
         return session
     }
 
+    /// Runs again after a serialization conflict, up to `attempts` times, after a random pause that doubles each time
+    /// (1–2 ms, 2–4 ms, … up to 64 ms): replicas whose batches collide would otherwise collide again at once. On the
+    /// writer's own thread, so sleeping blocks nothing else.
     func retries(after error: any Error, attempt: Int) -> Bool {
-        error is SerializationConflict && attempt < Self.attempts
+        guard error is SerializationConflict && attempt < Self.attempts else { return false }
+        let base = UInt32(1000) << UInt32(min(attempt - 1, 6))
+        usleep(base + UInt32.random(in: 0...base))
+        return true
     }
 
     func reported(_ error: any Error) -> any Error { PostgresSession.reported(error) }
