@@ -1,7 +1,6 @@
 import ArgumentParser
 import ControllerClient
 import Core
-import Cryptography
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -74,7 +73,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
 
     /// Replicas share the store and the secrets key; one bootstrap password for the admin they share.
     private var sharedEnvironment: [String: String] {
-        ["METALPLANE_STORE": postgresql, "METALPLANE_SECRETS_KEY": Data(SecureRandom.bytes(32)).base64EncodedString()]
+        ["METALPLANE_STORE": postgresql, "METALPLANE_SECRETS_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
     }
 
     private func leaderTrials() async throws -> LatencySample {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ControllerClient
-import Cryptography
 import Foundation
 
 /// `metalplane bench store`: the API bench on the embedded SQLite store, on PostgreSQL with one
@@ -28,7 +27,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
         // One bootstrap password for every PostgreSQL controller: they share the admin the first one made.
         let password = "bench-password-store"
         // And one secrets key: it seals the realms' signing keys in the store they share.
-        let secretsKey = Data(SecureRandom.bytes(32)).base64EncodedString()
+        let secretsKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         for (store, environment) in [("SQLite", [:]), ("PostgreSQL", ["METALPLANE_STORE": postgresql, "METALPLANE_SECRETS_KEY": secretsKey])] {
             let controller = try await ControllerProcess(port: port, extraEnvironment: environment, password: password)
             print("\(store): controller on \(controller.baseURL); \(duration) s per scenario, \(connections) connections, wrk -t2")
