@@ -3,7 +3,9 @@
 # plays the top-of-rack switch. Root only. Used by scripts/fleet.sh (a fleet for a person) and by
 # the multi-host system tests (Tests/SystemTests/Fleet), so both run on the same topology.
 #
-#   fleet-net.sh up PREFIX [NODES]   make PREFIX-fab, PREFIX-ctl, PREFIX-op and PREFIX-n1..nNODES (default 3)
+#   fleet-net.sh up PREFIX [NODES] [HOST…]  make PREFIX-fab, PREFIX-ctl, PREFIX-op and PREFIX-n1..nNODES (default 3), and
+#                                    the control plane's other hosts named (management port only): cp2..cp9 (more
+#                                    controller replicas), db1..db9 (PostgreSQL members), dcs (etcd)
 #   fleet-net.sh down PREFIX         remove them (and everything running in them is cut off)
 #   fleet-net.sh cut PREFIX HOST     drop every packet to and from HOST's ports at the fabric (a cut cable)
 #   fleet-net.sh mend PREFIX HOST    undo cut
@@ -12,7 +14,7 @@
 # Addresses (each host port is a routed point-to-point /24 on the fabric, k = host number):
 #   management  10.66.k.2 on the host's mgmt0, fabric side 10.66.k.1; a node's BMC answers on 10.66.k.3
 #   data        10.67.k.2 on the host's data0, fabric side 10.67.k.1 (the controller's router and the nodes' engines)
-#   hosts: ctl k=1, op k=2, n1.. k=11..
+#   hosts: ctl k=1, op k=2, cp2..cp9 k=3..10, n1.. k=11.., db1..db9 k=21..29, dcs k=30
 # This machine's kernel has no bridge, 802.1Q or VRF devices, so the fabric routes between its ports
 # and its nftables forward chain decides what passes: management ports reach each other; the
 # controller's and the operator's ports reach node data ports; node data ports never reach each
@@ -28,7 +30,10 @@ host_number() {
   case "$1" in
     ctl) echo 1 ;;
     op) echo 2 ;;
+    cp[2-9]) echo $((1 + ${1#cp})) ;;
     n*) echo $((10 + ${1#n})) ;;
+    db[1-9]) echo $((20 + ${1#db})) ;;
+    dcs) echo 30 ;;
     *) echo "unknown host $1" >&2; exit 2 ;;
   esac
 }
@@ -53,8 +58,10 @@ add_port() {
 
 up() {
   local prefix=$1 nodes=${2:-3}
-  local hosts=(ctl op)
-  for i in $(seq 1 "$nodes"); do hosts+=("n$i"); done
+  shift 2 || shift $#
+  local hosts=(ctl op) node_hosts=() extra
+  for i in $(seq 1 "$nodes"); do hosts+=("n$i"); node_hosts+=("n$i"); done
+  for extra in "$@"; do host_number "$extra" >/dev/null; hosts+=("$extra"); done
   ip netns add "${prefix}-fab"
   in_ns "${prefix}-fab" ip link set lo up
   in_ns "${prefix}-fab" sysctl -qw net.ipv4.ip_forward=1
@@ -66,7 +73,8 @@ up() {
     in_ns "${prefix}-${host}" ip link set lo up
     add_port "$prefix" "$host" mgmt0 m 10.66
     in_ns "${prefix}-${host}" ip route add default via "10.66.$(host_number "$host").1"
-    if [ "$host" != op ]; then
+    # Data ports: the controller's (its router) and the nodes'; the other control-plane hosts have management only.
+    if [ "$host" = ctl ] || [ "${host#n}" != "$host" ]; then
       add_port "$prefix" "$host" data0 d 10.67
       in_ns "${prefix}-${host}" ip route add 10.67.0.0/16 via "10.67.$(host_number "$host").1" dev data0
       # Answers from a data address leave by the data port (policy routing), as a dual-homed server's do.
@@ -89,12 +97,12 @@ up() {
     for host in "${hosts[@]}"; do
       local k; k=$(host_number "$host")
       echo "    iifname \"${host}-m\" ip saddr != 10.66.$k.0/24 drop"
-      [ "$host" = op ] || echo "    iifname \"${host}-d\" ip saddr != 10.67.$k.0/24 drop"
+      if [ "$host" = ctl ] || [ "${host#n}" != "$host" ]; then echo "    iifname \"${host}-d\" ip saddr != 10.67.$k.0/24 drop"; fi
     done
     # nft wildcards only match a name's end, so the port groups are listed.
     local management node_data
     management=$(printf '"%s-m", ' "${hosts[@]}"); management="{ ${management%, } }"
-    node_data=$(printf '"%s-d", ' "${hosts[@]:2}"); node_data="{ ${node_data%, } }"
+    node_data=$(printf '"%s-d", ' "${node_hosts[@]}"); node_data="{ ${node_data%, } }"
     echo "    iifname $management oifname $management accept"
     echo "    iifname { \"ctl-d\", \"op-m\" } oifname $node_data accept"
     echo "    iifname $node_data oifname { \"ctl-d\", \"op-m\" } ct state established,related accept"
@@ -130,7 +138,7 @@ reap() {
 }
 
 case "${1:-}" in
-  up) up "$2" "${3:-3}" ;;
+  up) shift; prefix=$1; shift; up "$prefix" "${1:-3}" "${@:2}" ;;
   down) down "$2" ;;
   cut) cut_host "$2" "$3" add ;;
   mend) cut_host "$2" "$3" delete ;;

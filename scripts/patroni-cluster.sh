@@ -12,15 +12,26 @@
 #                                          at once, with no goodbye); prints the killed member's name
 #   patroni-cluster.sh wait-leader DIR     wait until a member other than a killed one leads; print it
 #   patroni-cluster.sh rejoin DIR NAME     start a killed member again (it rejoins as a standby)
+#   patroni-cluster.sh query DIR NAME SQL  run SQL with psql on member NAME's metalplane database (unaligned rows)
 #   patroni-cluster.sh down DIR            kill everything and remove DIR
 #
 # Ports from BASEPORT: etcd client +0 and peer +1; pg1 PostgreSQL +10 and REST +20; pg2 +11 and +21.
+# Hosts: everything on this machine's loopback, unless `up` is given hosts of the test fleet
+# (scripts/fleet-net.sh) as NAME=NAMESPACE:ADDRESS in METALPLANE_PATRONI_HOSTS, e.g.
+# "dcs=mpf1-dcs:10.66.30.2 pg1=mpf1-db1:10.66.21.2 pg2=mpf1-db2:10.66.22.2": each member then runs on
+# its host, listens on its address, and replicates across the fabric.
 # Timings (bootstrap.dcs): ttl 6 s, loop_wait 1 s, retry_timeout 2 s, so a lost leader's key expires
 # within 6 s and the synchronous standby, the only member allowed to take over, is promoted.
 set -euo pipefail
 BIN=/usr/lib/postgresql/15/bin
 COMMAND=${1:?usage: patroni-cluster.sh up|leader|kill-leader|wait-leader|rejoin|down DIR [BASEPORT|NAME]}
 DIR=${2:?DIR}
+
+# A member's (or dcs's) namespace and address, as `up` recorded them.
+ns_of() { local entry; entry=$(grep "^$1=" "$DIR/hosts" 2>/dev/null | cut -d= -f2); echo "${entry%%:*}"; }
+addr_of() { local entry; entry=$(grep "^$1=" "$DIR/hosts" 2>/dev/null | cut -d= -f2); echo "${entry#*:}"; }
+# Runs a command on NAME's host (its namespace), or here.
+on() { local ns; ns=$(ns_of "$1"); shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
 
 rest_port() { echo $(( $(cat "$DIR/baseport") + 20 + ${1#pg} - 1 )); }
 pg_port() { echo $(( $(cat "$DIR/baseport") + 10 + ${1#pg} - 1 )); }
@@ -29,9 +40,9 @@ pg_port() { echo $(( $(cat "$DIR/baseport") + 10 + ${1#pg} - 1 )); }
 members() {
   local name
   for name in pg1 pg2; do
-    if python3 - "$(rest_port "$name")" 2>/dev/null <<'EOF'; then return 0; fi
+    if on "$name" python3 - "$(addr_of "$name")" "$(rest_port "$name")" 2>/dev/null <<'EOF'; then return 0; fi
 import json, sys, urllib.request
-cluster = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/cluster", timeout=1))
+cluster = json.load(urllib.request.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/cluster", timeout=1))
 for m in cluster["members"]:
     print(m["name"], m["role"], m["state"])
 EOF
@@ -57,23 +68,24 @@ start_member() {
   ( close_inherited
     cd "$DIR"
     # runuser stays as a parent: the pid to kill is the one Patroni's shell writes before it execs.
-    setsid runuser -u postgres -- /bin/sh -c 'echo $$ >"$1.patroni.pid"; exec /usr/bin/patroni "$1.yml"' sh "$DIR/$name" \
+    on "$name" setsid runuser -u postgres -- /bin/sh -c 'echo $$ >"$1.patroni.pid"; exec /usr/bin/patroni "$1.yml"' sh "$DIR/$name" \
       >>"$DIR/$name.log" 2>&1 </dev/null & )
   wait_for 10 "$name to start" test -s "$DIR/$name.patroni.pid"
 }
 
 write_member_config() {
-  local name=$1 base=$2
+  local name=$1 base=$2 address dcs
+  address=$(addr_of "$name"); dcs=$(addr_of dcs)
   cat >"$DIR/$name.yml" <<EOF
 scope: metalplane-test
 name: $name
 log:
   level: WARNING
 restapi:
-  listen: 127.0.0.1:$(rest_port "$name")
-  connect_address: 127.0.0.1:$(rest_port "$name")
+  listen: $address:$(rest_port "$name")
+  connect_address: $address:$(rest_port "$name")
 etcd3:
-  hosts: 127.0.0.1:$base
+  hosts: $dcs:$base
 bootstrap:
   dcs:
     ttl: 6
@@ -94,9 +106,11 @@ bootstrap:
     - local all all trust
     - host replication replicator 127.0.0.1/32 trust
     - host all all 127.0.0.1/32 trust
+    - host replication replicator 10.66.0.0/16 trust
+    - host all all 10.66.0.0/16 trust
 postgresql:
-  listen: 127.0.0.1:$(pg_port "$name")
-  connect_address: 127.0.0.1:$(pg_port "$name")
+  listen: $address:$(pg_port "$name")
+  connect_address: $address:$(pg_port "$name")
   data_dir: $DIR/$name
   bin_dir: $BIN
   pgpass: $DIR/$name.pgpass
@@ -126,21 +140,26 @@ case "$COMMAND" in
     BASE=${3:?BASEPORT}
     mkdir -p "$DIR"; chown postgres "$DIR"; chmod 700 "$DIR"
     echo "$BASE" >"$DIR/baseport"
+    : >"$DIR/hosts"
+    for name in dcs pg1 pg2; do
+      entry=$(printf '%s\n' ${METALPLANE_PATRONI_HOSTS:-} | grep "^$name=" | cut -d= -f2 || true)
+      echo "$name=${entry:-:127.0.0.1}" >>"$DIR/hosts"
+    done
+    DCS=$(addr_of dcs)
     ( close_inherited
-      setsid /usr/bin/etcd --name etcd1 --data-dir "$DIR/etcd" \
-        --listen-client-urls "http://127.0.0.1:$BASE" --advertise-client-urls "http://127.0.0.1:$BASE" \
-        --listen-peer-urls "http://127.0.0.1:$((BASE + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((BASE + 1))" \
-        --initial-cluster "etcd1=http://127.0.0.1:$((BASE + 1))" >"$DIR/etcd.log" 2>&1 </dev/null &
-      echo $! >"$DIR/etcd.pid" )
-    wait_for 30 etcd curl -sf "http://127.0.0.1:$BASE/health" -o /dev/null
+      on dcs setsid /usr/bin/etcd --name etcd1 --data-dir "$DIR/etcd" \
+        --listen-client-urls "http://$DCS:$BASE" --advertise-client-urls "http://$DCS:$BASE" \
+        --listen-peer-urls "http://$DCS:$((BASE + 1))" --initial-advertise-peer-urls "http://$DCS:$((BASE + 1))" \
+        --initial-cluster "etcd1=http://$DCS:$((BASE + 1))" >"$DIR/etcd.log" 2>&1 </dev/null & )
+    wait_for 30 etcd on dcs curl -sf "http://$DCS:$BASE/health" -o /dev/null
     for name in pg1 pg2; do write_member_config "$name" "$BASE"; chown postgres "$DIR/$name.yml"; done
     start_member pg1
     wait_for 60 "pg1 to lead" has_leader
     start_member pg2
     wait_for 90 "a synchronous standby" healthy
     PRIMARY=$(leader)
-    "$BIN/psql" -h 127.0.0.1 -p "$(pg_port "$PRIMARY")" -U postgres -q -c "CREATE DATABASE metalplane" postgres
-    echo "postgresql://postgres@127.0.0.1:$(pg_port pg1),127.0.0.1:$(pg_port pg2)/metalplane?connect_timeout=1"
+    on "$PRIMARY" "$BIN/psql" -h "$(addr_of "$PRIMARY")" -p "$(pg_port "$PRIMARY")" -U postgres -q -c "CREATE DATABASE metalplane" postgres
+    echo "postgresql://postgres@$(addr_of pg1):$(pg_port pg1),$(addr_of pg2):$(pg_port pg2)/metalplane?connect_timeout=1"
     ;;
   leader)
     leader
@@ -168,6 +187,10 @@ case "$COMMAND" in
     start_member "$NAME"
     wait_for 90 "$NAME to stream again" healthy
     rm -f "$DIR/killed"
+    ;;
+  query)
+    NAME=${3:?NAME}
+    on "$NAME" "$BIN/psql" -h "$(addr_of "$NAME")" -p "$(pg_port "$NAME")" -U postgres -At -v ON_ERROR_STOP=1 -c "${4:?SQL}" metalplane
     ;;
   down)
     # Everything the cluster runs names DIR in its arguments: etcd's data dir, Patroni's config, postgres' -D.

@@ -48,14 +48,16 @@ final class ControllerProcess: @unchecked Sendable {
     /// With `tls`, it serves HTTPS with the test CA's certificate and the test's calls trust that CA
     /// (they reach it through a Unix socket, so the name in the certificate is not checked here; the
     /// agents and the operator's clients check it).
-    init(fleet: Fleet, arguments: [String] = [], environment: [String: String] = [:], tls: TestCA? = nil) async throws {
-        dataDirectory = fleet.directory + "/controller"
+    /// `host`: another control-plane host of the fleet (a replica on `cp2`…); the controller host by default.
+    init(fleet: Fleet, on host: Fleet.Host? = nil, arguments: [String] = [], environment: [String: String] = [:], tls: TestCA? = nil) async throws {
+        let host = host ?? fleet.controller
+        dataDirectory = fleet.directory + (host.name == fleet.controller.name ? "/controller" : "/controller-\(host.name)")
         self.environment = environment
         port = 8080
-        listenAddress = "\(fleet.controller.management):8080"
+        listenAddress = "\(host.management):8080"
         let forwarded = try await fleet.operatorURL(listenAddress)
         baseURL = tls == nil ? forwarded : forwarded.replacingOccurrences(of: "http+unix://", with: "https+unix://")
-        launcher = fleet.launcher(fleet.controller)
+        launcher = fleet.launcher(host)
         if let tls { client = try tls.client() }
         process = Process()
         try await start(arguments: arguments)

@@ -11,22 +11,33 @@ final class HAProxyPeer: @unchecked Sendable {
     private let process = Process()
     private let directory: String
 
-    init(port: Int, backends: [String]) throws {
+    /// On this machine's loopback.
+    convenience init(port: Int, backends: [String]) throws {
+        try self.init(bind: "127.0.0.1:\(port)", port: port, reachedAt: "http://127.0.0.1:\(port)", launcher: [], backends: backends)
+    }
+
+    /// On a host of the fleet (the operator host, as a balancer in front of the control plane), listening on its address.
+    convenience init(fleet: Fleet, on host: Fleet.Host, port: Int, backends: [String]) async throws {
+        let address = "\(host.management):\(port)"
+        try self.init(bind: address, port: port, reachedAt: try await fleet.operatorURL(address), launcher: fleet.launcher(host), backends: backends)
+    }
+
+    private init(bind: String, port: Int, reachedAt: String, launcher: [String], backends: [String]) throws {
         self.port = port
-        caller = HTTPCaller(baseURL: "http://127.0.0.1:\(port)")
+        caller = HTTPCaller(baseURL: reachedAt)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mp-haproxy-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let servers = backends.enumerated().map { "    server replica\($0.offset + 1) \($0.element) check inter 200ms fall 2 rise 1" }
-        let configuration = (Self.template.replacingOccurrences(of: "PORT", with: "\(port)") + servers.joined(separator: "\n") + "\n")
+        let configuration = (Self.template.replacingOccurrences(of: "BIND", with: bind) + servers.joined(separator: "\n") + "\n")
         try configuration.write(toFile: directory + "/haproxy.cfg", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/haproxy")
-        process.arguments = ["-db", "-f", directory + "/haproxy.cfg"]
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? "/usr/sbin/haproxy")
+        process.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + ["/usr/sbin/haproxy"]) + ["-db", "-f", directory + "/haproxy.cfg"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
     }
 
-    /// The configuration docs/ha.md shows, listening on PORT.
+    /// The configuration docs/ha.md shows, listening on BIND.
     static let template = """
         global
             maxconn 4096
@@ -39,7 +50,7 @@ final class HAProxyPeer: @unchecked Sendable {
             option redispatch
             retry-on conn-failure
         frontend api
-            bind 127.0.0.1:PORT
+            bind BIND
             default_backend replicas
         backend replicas
             balance roundrobin

@@ -10,17 +10,26 @@ struct PatroniCluster {
     /// The controller's `--store` URL, naming both members.
     let url: String
 
-    init() async throws {
+    /// On loopback, or with `fleet`, on its hosts `dcs` (etcd), `db1` and `db2` (the members), replicating across its fabric.
+    init(fleet: Fleet? = nil) async throws {
         directory = "/var/tmp/mp-patroni-\(UUID().uuidString.prefix(8))"
         let base = 30_000 + Int(getpid() % 250) * 10
-        let started = try await SystemTests.run(Self.script, ["up", directory, "\(base)"])
+        var environment: [String: String] = [:]
+        if let fleet {
+            let hosts = try ["dcs": "dcs", "pg1": "db1", "pg2": "db2"].map { name, host in
+                let found = try #require(fleet.extraHosts[host], "the fleet has no host \(host)")
+                return "\(name)=\(found.namespace):\(found.management)"
+            }
+            environment["METALPLANE_PATRONI_HOSTS"] = hosts.sorted().joined(separator: " ")
+        }
+        let started = try await SystemTests.run(Self.script, ["up", directory, "\(base)"], environment: environment)
         try #require(started.status == 0, "patroni-cluster up: \(started.output)")
         url = try #require(started.output.split(separator: "\n").last.map(String.init))
     }
 
     /// Runs `body` with a cluster of its own, removed afterwards whether `body` throws or not.
-    static func with(_ body: (PatroniCluster) async throws -> Void) async throws {
-        let cluster = try await PatroniCluster()
+    static func with(fleet: Fleet? = nil, _ body: (PatroniCluster) async throws -> Void) async throws {
+        let cluster = try await PatroniCluster(fleet: fleet)
         do {
             try await body(cluster)
         } catch {
@@ -45,11 +54,9 @@ struct PatroniCluster {
         try await command("wait-leader")
     }
 
-    /// A `psql` query on a member, by name, for checks that bypass the controllers.
+    /// A `psql` query on a member (on its host), by name, for checks that bypass the controllers.
     func query(_ member: String, _ sql: String) async throws -> [String] {
-        let port = Int(try String(contentsOfFile: directory + "/baseport", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))! + 10
-            + Int(member.dropFirst(2))! - 1
-        let result = try await SystemTests.run("/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-At", "-c", sql, "metalplane"])
+        let result = try await SystemTests.run(Self.script, ["query", directory, member, sql])
         try #require(result.status == 0, "psql: \(result.output)")
         return result.output.split(separator: "\n").map(String.init)
     }

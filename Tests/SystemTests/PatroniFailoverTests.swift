@@ -3,21 +3,26 @@ import NIOHTTP1
 import TestPeers
 import Testing
 
-/// Database failover by a real manager: two controller replicas behind HAProxy on a Patroni-managed primary
-/// and synchronous standby. The primary's host is lost (kill -9 of its Patroni and postmaster) under write load.
+/// Database failover by a real manager, across hosts of the test fleet: etcd on `dcs`, a Patroni-managed primary and
+/// synchronous standby on `db1` and `db2`, two controller replicas on `ctl` and `cp2`, HAProxy on the operator host in
+/// front of them, the test writing through it from there. The primary's host is lost (kill -9 of its Patroni and
+/// postmaster) under write load.
 @Suite(.serialized) struct PatroniFailoverTests {
     @Test func aKilledPrimaryLosesNoAcknowledgedWriteAndTheReplicasFindTheNewOne() async throws {
-        try await PatroniCluster.with { cluster in try await failover(cluster) }
+        let fleet = try await Fleet(nodes: 1, extra: ["cp2", "db1", "db2", "dcs"])
+        defer { fleet.down() }
+        try await PatroniCluster.with(fleet: fleet) { cluster in try await failover(cluster, on: fleet) }
     }
 
-    private func failover(_ cluster: PatroniCluster) async throws {
+    private func failover(_ cluster: PatroniCluster, on fleet: Fleet) async throws {
         let environment = ReplicaTests.sharedSecretsKey()
-        let port = try freePort()
-        let arguments = ["--store", cluster.url, "--public-url", "http://127.0.0.1:\(port)"]
-        let one = try await ControllerProcess(arguments: arguments, environment: environment)
-        let other = try await ControllerProcess(arguments: arguments, environment: environment)
+        let port = 8443
+        let arguments = ["--store", cluster.url, "--public-url", "http://\(fleet.operatorHost.management):\(port)"]
+        let one = try await ControllerProcess(fleet: fleet, arguments: arguments, environment: environment)
+        let replicaHost: Fleet.Host = try #require(fleet.extraHosts["cp2"])
+        let other = try await ControllerProcess(fleet: fleet, on: replicaHost, arguments: arguments, environment: environment)
         defer { one.kill(SIGTERM); other.kill(SIGTERM) }
-        let balancer = try HAProxyPeer(port: port, backends: [one.listenAddress, other.listenAddress])
+        let balancer = try await HAProxyPeer(fleet: fleet, on: fleet.operatorHost, port: port, backends: [one.listenAddress, other.listenAddress])
         defer { balancer.stop() }
         try await balancer.ready()
         let token = try await one.token()

@@ -33,8 +33,12 @@ final class Fleet: @unchecked Sendable {
     private let forwarders = NIOLockedValueBox<[String: Process]>([:])
     private let children = NIOLockedValueBox<[Process]>([])
 
-    /// Makes the namespaces (after removing any a crashed run left behind).
-    init(nodes count: Int = 3) async throws {
+    /// The control plane's other hosts asked for (`cp2`…, `db1`…, `dcs`), by name.
+    let extraHosts: [String: Host]
+
+    /// Makes the namespaces (after removing any a crashed run left behind); `extra` names more control-plane
+    /// hosts (management port only): `cp2`…`cp9` (controller replicas), `db1`…`db9` (PostgreSQL), `dcs` (etcd).
+    init(nodes count: Int = 3, extra: [String] = []) async throws {
         try #require(getuid() == 0, "the fleet's network namespaces need root (CI runs as root)")
         let serial = Self.counter.withLockedValue { value -> Int in value += 1; return value }
         let prefix = "mpf\(getpid())x\(serial)"
@@ -42,11 +46,20 @@ final class Fleet: @unchecked Sendable {
         controller = Host(name: "ctl", namespace: prefix + "-ctl", number: 1)
         operatorHost = Host(name: "op", namespace: prefix + "-op", number: 2)
         nodes = (1...count).map { Host(name: "n\($0)", namespace: "\(prefix)-n\($0)", number: 10 + $0) }
+        extraHosts = Dictionary(uniqueKeysWithValues: extra.map { name in (name, Host(name: name, namespace: "\(prefix)-\(name)", number: Self.number(of: name))) })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = try await Self.shell([Self.script, "reap"])
-        let made = try await Self.shell([Self.script, "up", prefix, String(count)])
+        let made = try await Self.shell([Self.script, "up", prefix, String(count)] + extra)
         try #require(made.status == 0, "fleet-net.sh up: \(made.output)")
+    }
+
+    /// A host's number, as `scripts/fleet-net.sh` gives it (its addresses are 10.66.<number>.2 and 10.67.<number>.2).
+    static func number(of name: String) -> Int {
+        if name == "dcs" { return 30 }
+        if name.hasPrefix("cp"), let n = Int(name.dropFirst(2)) { return 1 + n }
+        if name.hasPrefix("db"), let n = Int(name.dropFirst(2)) { return 20 + n }
+        return 0
     }
 
     /// Stops everything the fleet started and removes its namespaces.
