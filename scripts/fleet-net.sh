@@ -38,6 +38,9 @@ host_number() {
   esac
 }
 
+# Hosts with a data port: the controller and its replicas (their routers reach the engines) and the nodes.
+has_data_port() { case "$1" in ctl|cp*|n*) return 0 ;; *) return 1 ;; esac; }
+
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # One host port: veth HOST-SUFFIX on the fabric, IFNAME in the host; NET is 10.66 or 10.67.
@@ -59,9 +62,13 @@ add_port() {
 up() {
   local prefix=$1 nodes=${2:-3}
   shift 2 || shift $#
-  local hosts=(ctl op) node_hosts=() extra
+  local hosts=(ctl op) node_hosts=() router_hosts=(ctl) extra
   for i in $(seq 1 "$nodes"); do hosts+=("n$i"); node_hosts+=("n$i"); done
-  for extra in "$@"; do host_number "$extra" >/dev/null; hosts+=("$extra"); done
+  for extra in "$@"; do
+    host_number "$extra" >/dev/null
+    hosts+=("$extra")
+    case "$extra" in cp*) router_hosts+=("$extra") ;; esac
+  done
   ip netns add "${prefix}-fab"
   in_ns "${prefix}-fab" ip link set lo up
   in_ns "${prefix}-fab" sysctl -qw net.ipv4.ip_forward=1
@@ -73,8 +80,8 @@ up() {
     in_ns "${prefix}-${host}" ip link set lo up
     add_port "$prefix" "$host" mgmt0 m 10.66
     in_ns "${prefix}-${host}" ip route add default via "10.66.$(host_number "$host").1"
-    # Data ports: the controller's (its router) and the nodes'; the other control-plane hosts have management only.
-    if [ "$host" = ctl ] || [ "${host#n}" != "$host" ]; then
+    # Data ports: the controllers' (their routers: ctl and the replicas cp*) and the nodes'; db* and dcs have management only.
+    if has_data_port "$host"; then
       add_port "$prefix" "$host" data0 d 10.67
       in_ns "${prefix}-${host}" ip route add 10.67.0.0/16 via "10.67.$(host_number "$host").1" dev data0
       # Answers from a data address leave by the data port (policy routing), as a dual-homed server's do.
@@ -97,15 +104,18 @@ up() {
     for host in "${hosts[@]}"; do
       local k; k=$(host_number "$host")
       echo "    iifname \"${host}-m\" ip saddr != 10.66.$k.0/24 drop"
-      if [ "$host" = ctl ] || [ "${host#n}" != "$host" ]; then echo "    iifname \"${host}-d\" ip saddr != 10.67.$k.0/24 drop"; fi
+      if has_data_port "$host"; then echo "    iifname \"${host}-d\" ip saddr != 10.67.$k.0/24 drop"; fi
     done
     # nft wildcards only match a name's end, so the port groups are listed.
     local management node_data
     management=$(printf '"%s-m", ' "${hosts[@]}"); management="{ ${management%, } }"
     node_data=$(printf '"%s-d", ' "${node_hosts[@]}"); node_data="{ ${node_data%, } }"
     echo "    iifname $management oifname $management accept"
-    echo "    iifname { \"ctl-d\", \"op-m\" } oifname $node_data accept"
-    echo "    iifname $node_data oifname { \"ctl-d\", \"op-m\" } ct state established,related accept"
+    # The routers (the controller's and its replicas') and the operator reach node data ports; answers come back.
+    local routers
+    routers=$(printf '"%s-d", ' "${router_hosts[@]}"); routers="{ ${routers}\"op-m\" }"
+    echo "    iifname $routers oifname $node_data accept"
+    echo "    iifname $node_data oifname $routers ct state established,related accept"
     echo "  }"
     # The switch agent's API (port 7830 on the switch's addresses) answers the controller's port only.
     echo "  chain input {"

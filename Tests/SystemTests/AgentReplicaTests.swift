@@ -5,27 +5,31 @@ import NIOHTTP1
 import TestPeers
 import Testing
 
-/// An agent given two controller replicas on one PostgreSQL store keeps its session when the replica it
-/// talks to is killed; inference through the other replica goes on, a stream in flight there included.
+/// An agent given two controller replicas on one PostgreSQL store keeps its session when the replica it talks
+/// to is killed; inference through the other replica goes on, a stream in flight there included. Across hosts of
+/// the test fleet: replicas on `ctl` and `cp2`, the agent and its engine on `n1`, the test on the operator host.
 @Suite(.serialized) struct AgentReplicaTests {
     @Test func anAgentKeepsItsSessionWhenItsReplicaIsKilledAndTheOtherReplicaServesItsModels() async throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
+        let fleet = try await Fleet(nodes: 1, extra: ["cp2", "db1"])
+        defer { fleet.down() }
+        let store = fleet.directory + "/store"
         try FileManager.default.createDirectory(atPath: store + "/acme--slow", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: store + "/acme--slow/w.bin", contents: Data(count: 64))
-        defer { try? FileManager.default.removeItem(atPath: store) }
-        let database = try TestPostgres.freshDatabase()
+        let database = try await Self.database(on: try #require(fleet.extraHosts["db1"]), of: fleet)
         // A short silence allowance: a replica that wrongly called another replica's agent lost would do so within the test.
         let environment = ReplicaTests.sharedSecretsKey().merging(["METALPLANE_MODEL_STORE_PATH": store, "METALPLANE_AGENT_HEARTBEAT_SECONDS": "0.2",
                                                                    "METALPLANE_AGENT_LOST_AFTER_SECONDS": "2"]) { $1 }
-        let arguments = ["--store", database]
-        let first = try await ControllerProcess(arguments: arguments, environment: environment)
-        let second = try await ControllerProcess(arguments: arguments, environment: environment)
+        let arguments = ["--store", database, "--public-url", "http://\(fleet.controller.management):8080"]
+        let replicaHost: Fleet.Host = try #require(fleet.extraHosts["cp2"])
+        let first = try await ControllerProcess(fleet: fleet, arguments: arguments, environment: environment)
+        let second = try await ControllerProcess(fleet: fleet, on: replicaHost, arguments: arguments, environment: environment)
         defer { first.kill(SIGTERM); second.kill(SIGTERM) }
         let admin = try await first.token()
         let tenant = try await first.readyTenant(slug: "acme", admin: "boss", password: "boss-password-1",
                                                  extra: #""quota": {"accelerators": {"nvidia/H100": 8}}, "network": {"vrfs": 1, "vlansPerVrf": 1}"#, by: admin)
         let join = try #require(try await first.call(.POST, "/api/v1/join-tokens", bearer: admin, json: "{}").json["token"] as? String)
-        let agent = try AgentProcess(controllerURL: first.baseURL + "," + second.baseURL, joinToken: join)
+        let node = fleet.nodes[0]
+        let agent = try await AgentProcess(fleet: fleet, node: node, controllerURL: "http://\(first.listenAddress),http://\(second.listenAddress)", joinToken: join)
         defer { agent.stopEverything() }
         let joined = try #require(try await eventually(15) { () -> [String: Any]? in
             (try await first.call(.GET, "/api/v1/agents?state=online", bearer: admin).json["items"] as? [[String: Any]])?.first
@@ -37,7 +41,7 @@ import Testing
         // (the first replica holds its liveness stream).
         second.kill(SIGTERM)
         try await second.start(arguments: arguments)
-        let secondAdmin = try await second.token()
+        let secondAdmin = admin
 
         let body: [String: Any] = ["agentId": agentID, "modelId": "acme/slow", "engine": "engine-sim",
                                    "arguments": ["--ttft-ms", "20", "--itl-ms", "50"], "projectId": tenant.project]
@@ -76,6 +80,15 @@ import Testing
                                          json: #"{"model": "acme/slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}"#)
         #expect(chat.status == 200, "\(chat.text)")
         print("agent across replicas: kept session \(sessionID) after its replica was killed; checked \(ContinuousClock.now - killed) after the kill")
+    }
+
+    /// A PostgreSQL server of the test's own on `host` (the fleet's removal ends it), serving the fleet's management network.
+    static func database(on host: Fleet.Host, of fleet: Fleet) async throws -> String {
+        let script = ControllerProcess.root.appendingPathComponent("scripts/test-postgres.sh").path
+        let started = try await fleet.run(on: host, ["/usr/bin/env", "METALPLANE_TEST_PG_PORT=5432", "METALPLANE_TEST_PG_DIR=\(fleet.directory)/pg",
+                                                     "METALPLANE_TEST_PG_HOST=\(host.management)", "/bin/bash", script])
+        try #require(started.status == 0, "test-postgres.sh on \(host.name): \(started.output)")
+        return try #require(started.output.split(separator: "\n").last.map(String.init))
     }
 
     static func stream(through replica: ControllerProcess, key: String, maxTokens: Int) async throws -> [String] {

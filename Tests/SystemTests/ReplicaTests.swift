@@ -3,7 +3,8 @@ import NIOHTTP1
 import TestPeers
 import Testing
 
-/// Two controller replicas on one PostgreSQL database: caches follow each other within a second, each singleton loop runs on one of them, and
+/// Two controller replicas on one PostgreSQL database, across hosts of the test fleet (replicas on `ctl` and `cp2`, PostgreSQL on
+/// `db1`, HAProxy on the operator host): caches follow each other within a second, each singleton loop runs on one of them, and
 /// when that replica is killed its loops move to the other within 5 s (runbook: a new master in 3 s).
 @Suite(.serialized) struct ReplicaTests {
     /// Replicas share the store, so they share the secrets key that seals what is in it.
@@ -11,10 +12,18 @@ import Testing
         ["METALPLANE_SECRETS_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
     }
 
+    /// A fleet with a second controller host and a database host, and the URL of a PostgreSQL server on the latter.
+    static func fleetWithDatabase() async throws -> (fleet: Fleet, store: String, replicaHost: Fleet.Host) {
+        let fleet = try await Fleet(nodes: 1, extra: ["cp2", "db1"])
+        let store = try await AgentReplicaTests.database(on: try #require(fleet.extraHosts["db1"]), of: fleet)
+        return (fleet, store, try #require(fleet.extraHosts["cp2"]))
+    }
+
     @Test func aKilledLeadersLoopsRunOnTheOtherReplicaWithinFiveSeconds() async throws {
-        let store = try TestPostgres.freshDatabase()
+        let (fleet, store, replicaHost) = try await Self.fleetWithDatabase()
+        defer { fleet.down() }
         let environment = Self.sharedSecretsKey()
-        let first = try await ControllerProcess(arguments: ["--store", store], environment: environment)
+        let first = try await ControllerProcess(fleet: fleet, arguments: ["--store", store], environment: environment)
         let loops: Set = ["audit-archiver", "backup-schedule", "fabric-reconciler", "node-operations"]
         let token = try await first.token()
         func leases(on replica: ControllerProcess, _ bearer: String) async throws -> [String: (holder: String, epoch: Int)] {
@@ -34,7 +43,7 @@ import Testing
         let leader = try #require(before.values.first?.holder)
         #expect(before.values.allSatisfy { $0.holder == leader }, "the first replica took every loop")
 
-        let second = try await ControllerProcess(arguments: ["--store", store], environment: environment)
+        let second = try await ControllerProcess(fleet: fleet, on: replicaHost, arguments: ["--store", store], environment: environment)
         let secondToken = try await second.token()
         // The second replica follows: the leases stay where they are while the leader renews them.
         try await Task.sleep(for: .seconds(2))
@@ -56,10 +65,11 @@ import Testing
     }
 
     @Test func aKeyRevokedOnOneReplicaIsRefusedByTheOtherWithinASecond() async throws {
-        let store = try TestPostgres.freshDatabase()
+        let (fleet, store, replicaHost) = try await Self.fleetWithDatabase()
+        defer { fleet.down() }
         let environment = Self.sharedSecretsKey()
-        let one = try await ControllerProcess(arguments: ["--store", store], environment: environment)
-        let other = try await ControllerProcess(arguments: ["--store", store], environment: environment)
+        let one = try await ControllerProcess(fleet: fleet, arguments: ["--store", store], environment: environment)
+        let other = try await ControllerProcess(fleet: fleet, on: replicaHost, arguments: ["--store", store], environment: environment)
         let token = try await one.token()
         // A tenant made on one replica: its realm answers on the other.
         let tenant = try await one.call(.POST, "/api/v1/tenants", bearer: token,
@@ -93,14 +103,15 @@ import Testing
     }
 
     @Test func behindHAProxyEveryAcknowledgedWriteSurvivesAReplicaKilledMidStream() async throws {
-        let store = try TestPostgres.freshDatabase()
+        let (fleet, store, replicaHost) = try await Self.fleetWithDatabase()
+        defer { fleet.down() }
         let environment = Self.sharedSecretsKey()
         // Every replica names the balancer as its public URL: tokens' issuer is the same whichever replica signs.
-        let port = try freePort()
-        let arguments = ["--store", store, "--public-url", "http://127.0.0.1:\(port)"]
-        let one = try await ControllerProcess(arguments: arguments, environment: environment)
-        let other = try await ControllerProcess(arguments: arguments, environment: environment)
-        let balancer = try HAProxyPeer(port: port, backends: [one.listenAddress, other.listenAddress])
+        let port = 8443
+        let arguments = ["--store", store, "--public-url", "http://\(fleet.operatorHost.management):\(port)"]
+        let one = try await ControllerProcess(fleet: fleet, arguments: arguments, environment: environment)
+        let other = try await ControllerProcess(fleet: fleet, on: replicaHost, arguments: arguments, environment: environment)
+        let balancer = try await HAProxyPeer(fleet: fleet, on: fleet.operatorHost, port: port, backends: [one.listenAddress, other.listenAddress])
         defer { balancer.stop() }
         try await balancer.ready()
         let token = try await one.token()
