@@ -24,13 +24,27 @@ public struct AuditLog: Sendable {
     /// Records in the order they were written, after the store's sequence number `rowid`, each row
     /// with every column as stored plus `archive_rowid` (its sequence number): the audit archive
     /// chains these rows verbatim, so a column added later is archived too.
+    ///
+    /// On PostgreSQL several replicas insert at once, and `seq` is drawn at insert, not at commit: a record
+    /// committed late could hold a lower number than one already archived, and be skipped for good. So the
+    /// read first takes a SHARE lock on the table, which waits for every transaction that inserted into it
+    /// to end (and holds new inserts back for the few milliseconds of the read).
     public func sequencedRows(after rowid: Int64, limit: Int) async throws -> [Row] {
-        try await database.read { connection in
-            // SQLite's rowid is its insertion order; PostgreSQL has none, so its audit_log carries `seq`.
-            let sequence = connection.dialect == .sqlite ? "rowid" : "seq"
-            return try connection.query("SELECT \(sequence) AS archive_rowid, * FROM audit_log WHERE \(sequence) > ? ORDER BY \(sequence) LIMIT ?",
-                                        [.integer(rowid), .int(limit)])
+        if database is SQLiteDatabase {
+            // One writer per file: rowid order is commit order.
+            return try await database.read { try Self.rows(after: rowid, limit: limit, on: $0) }
         }
+        return try await database.write { connection in
+            try connection.execute("LOCK TABLE audit_log IN SHARE MODE")
+            return try Self.rows(after: rowid, limit: limit, on: connection)
+        }
+    }
+
+    private static func rows(after rowid: Int64, limit: Int, on connection: any SQLConnection) throws -> [Row] {
+        // SQLite's rowid is its insertion order; PostgreSQL has none, so its audit_log carries `seq`.
+        let sequence = connection.dialect == .sqlite ? "rowid" : "seq"
+        return try connection.query("SELECT \(sequence) AS archive_rowid, * FROM audit_log WHERE \(sequence) > ? ORDER BY \(sequence) LIMIT ?",
+                                    [.integer(rowid), .int(limit)])
     }
 
     /// A page of records matching `query`, newest first.
