@@ -85,6 +85,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
+        .target(name: "Telemetry", dependencies: ["Core", "Storage", "NodeContract",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "Quota", "NodeContract",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
@@ -207,6 +210,7 @@ let package = Package(
         .testTarget(name: "QuotaTests", dependencies: ["Core", "Quota", "Storage", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "NetworkPoolsTests", dependencies: ["Core", "NetworkPools", "Storage", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core", "NodeContract"], swiftSettings: strict),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Core", "Storage", "NodeContract", "TestPeers"], swiftSettings: strict),
         .testTarget(name: "NodeRuntimeTests", dependencies: [
             "NodeRuntime", "NodeContract", "Core", "Settings",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -20,7 +20,7 @@ ha_status=${PIPESTATUS[0]}
 [ "$status" = 0 ] && status=$ha_status
 # The store-level and in-process API tests again, on PostgreSQL (the HA store) instead of SQLite.
 bash scripts/test-postgres.sh >/dev/null
-METALPLANE_TEST_STORE=postgresql swift test --skip-build --filter "StorageTests|IAMTests|QuotaTests|NetworkPoolsTests|PortalTests" 2>&1 \
+METALPLANE_TEST_STORE=postgresql swift test --skip-build --filter "StorageTests|IAMTests|QuotaTests|NetworkPoolsTests|PortalTests|TelemetryTests" 2>&1 \
   | sed -E 's/^(✘ Test [^(]*\(\))/\1 [postgresql]/' | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 [ "$status" = 0 ] && status=$pg_status
