@@ -125,7 +125,7 @@ let package = Package(
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
-            "Gateway", "Settings", "Fabric",
+            "Gateway", "Settings", "Fabric", "Telemetry",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -19,6 +19,7 @@ import Quota
 import Tenancy
 import ServiceLifecycle
 import Storage
+import Telemetry
 
 /// A controller's parts, opened and ready: the store migrated, IAM loaded, the platform bootstrapped.
 ///
@@ -97,14 +98,15 @@ public final class ControllerRuntime: Sendable {
             quarantineVLAN: Int64(configuration.fabricQuarantineVLAN), reconcileSeconds: configuration.fabricReconcileSeconds), nodes: nodes)
         let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
         nodes.setIsolation(fabricReconciler)
-        // Snapshots are SQLite's (VACUUM INTO); a PostgreSQL store's logical backup is not built yet (docs/ha.md).
+        // SQLite's snapshot is VACUUM INTO; a PostgreSQL store's is a logical copy into a SQLite file (docs/ha.md).
         let backups = try BackupSetup.service(configuration, database: database, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
-                                          gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive,
+                                          telemetry: TelemetryStore(database: database, clock: clock), clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["store": .string(storeName)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -168,6 +170,7 @@ public final class ControllerRuntime: Sendable {
             ("fabric-reconciler", services.fabricReconciler),
             ("backup-schedule", BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration,
                                                clock: services.clock, logger: logger)),
+            ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, hotDays: services.configuration.telemetryHotDays, logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),
         ]

@@ -7,6 +7,7 @@ import Provisioner
 import Quota
 import Scheduler
 import Storage
+import Telemetry
 import Tenancy
 
 /// Every module's migrations, in the order the controller applies them: its store, a logical
@@ -14,5 +15,5 @@ import Tenancy
 public enum ControllerSchema {
     public static let migrations: [Migration] = IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
         + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
-        + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations
+        + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations + TelemetrySchema.migrations
 }

@@ -135,6 +135,23 @@ extension Array {
         }
         let p50 = try #require(timed?["latencyP50Seconds"] as? Double)
         #expect((timed?["latencyP95Seconds"] as? Double ?? 0) >= p50 && p50 < 60, "\(timed ?? [:])")
+        // The same batches as time series: the model's tokens over the last minutes, for the platform and for its tenant.
+        let series = try await eventually(10) { () -> [[String: Any]]? in
+            let answer = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_tokens&model=HuggingFaceTB/SmolLM2-135M-Instruct&step=1",
+                                                         bearer: world.admin).json
+            let series = answer["series"] as? [[String: Any]] ?? []
+            return series.contains { ($0["points"] as? [[String: Any]])?.contains { ($0["value"] as? Double ?? 0) > 0 } == true } ? series : nil
+        }
+        let labels = try #require(series?.first?["labels"] as? [String: String])
+        #expect(labels["instance"] == chat && labels["project"] == world.project && labels["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct", "\(labels)")
+        let latency = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_latency_p50_seconds&step=1", bearer: world.admin).json
+        #expect(((latency["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.isEmpty == false, "\(latency)")
+        let scoped = try await world.controller.call(.GET, "/api/v1/tenants/routerco/telemetry/query?metric=model_tokens&step=1", bearer: world.tenantAdmin)
+        #expect(scoped.status == 200 && (scoped.json["series"] as? [[String: Any]])?.isEmpty == false, "\(scoped.text.prefix(300))")
+        let refused = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_tokens", bearer: world.tenantAdmin)
+        #expect(refused.status == 403, "a tenant admin does not read the platform's series")
+        let unknown = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=nope", bearer: world.admin)
+        #expect(unknown.status == 400 && unknown.text.contains("metric"), "\(unknown.text)")
         // A user token is not a project API key; another tenant's key sees nothing (covered by the isolation test's shape).
         let byUser = try await world.controller.call(.POST, "/v1/chat/completions", bearer: world.tenantAdmin, json: #"{"model": "x", "messages": []}"#)
         #expect(byUser.status == 403)

@@ -83,6 +83,7 @@ enum AgentRoutes {
                     }
                 }
                 try await agents.record(telemetry: batch, from: call.agent!.agentID)
+                try await TelemetryIngest.ingest(batch, agentID: call.agent!.agentID, services: services)
                 return try JSONBody.response([String: String](), status: .accepted)
             },
             RouteSpec(.post, "/api/v1/agent/alerts", "agent.alerts", summary: "Threshold alerts raised on a node, with severity and correlation id.",

@@ -11,6 +11,7 @@ import Scheduler
 import Tenancy
 import Prometheus
 import Storage
+import Telemetry
 
 /// What the controller's routes are built from.
 public struct ControllerServices: Sendable {
@@ -31,6 +32,8 @@ public struct ControllerServices: Sendable {
     public let fabricReconciler: FabricReconciler
     public let backups: BackupService
     public let auditArchive: AuditArchive
+    /// The fleet's time series, fed by the agents' batches.
+    public let telemetry: TelemetryStore
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// When this controller started, ms.

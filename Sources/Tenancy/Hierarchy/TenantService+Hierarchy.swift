@@ -48,6 +48,11 @@ extension TenantService {
         return found
     }
 
+    /// The tenant a project belongs to (nil for an unknown project).
+    public func tenantID(ofProject id: String) async throws -> String? {
+        try await database.read { try $0.query("SELECT tenant_id FROM projects WHERE id = ?", [.text(id)]).first?.string("tenant_id") }
+    }
+
     /// A project of the tenant.
     public func project(_ id: String, in tenantID: String) async throws -> Project {
         let found = try await database.read { try $0.queryFirst(Project.self, "SELECT * FROM projects WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)]) }

@@ -1,0 +1,55 @@
+import Core
+import HTTPTypes
+import IAM
+import Tenancy
+import Telemetry
+
+/// The fleet's time series over a range: the platform's view, and each tenant's (its nodes and models only).
+enum TelemetryRoutes {
+    static let metrics = BatchSamples.nodeMetrics + BatchSamples.modelMetrics
+
+    static func routes(_ services: ControllerServices) -> [RouteSpec] {
+        let metric = QueryParameter("metric", schema: .object(["type": "string", "enum": .array(metrics.map { .string($0) })]), required: true)
+        let query: [QueryParameter] = [metric, "node", .modelID("model", required: false), "project", "since", "until",
+                                       .integer("step", 1...86_400)]
+        return [
+            RouteSpec(.get, "/api/v1/telemetry/query", "telemetry.query",
+                      summary: "A metric's series over a range (`since`, `until`; default the last hour), one value per `step` seconds (default 60): at each step the newest sample within the 5-minute lookback, as Prometheus evaluates a range. Filter by node, model, project, tenant.",
+                      tag: "telemetry", access: .authenticated(.platformManage, .platform), query: query + ["tenant"], response: "TelemetryQuery") { call in
+                try JSONBody.response(try await run(call, services: services, tenantID: call.request.queryString("tenant")))
+            },
+            RouteSpec(.get, TenantRoutes.tenant + "/telemetry/query", "tenants.telemetry",
+                      summary: "The same for a tenant: the series of its nodes (while allocated to it) and its models only.",
+                      tag: "telemetry", access: .authenticated(.realmRead, .tenant), query: query, response: "TelemetryQuery") { call in
+                try JSONBody.response(try await run(call, services: services, tenantID: call.tenant!.id))
+            },
+        ]
+    }
+
+    struct Answer: Encodable {
+        var metric: String
+        var since: Int64
+        var until: Int64
+        var stepSeconds: Int
+        var series: [SeriesResult]
+    }
+
+    private static func run(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?) async throws -> Answer {
+        let request = call.request
+        guard let metric = request.queryString("metric"), metrics.contains(metric) else {
+            throw PortalError.invalidQuery(parameter: "metric", reason: "must be one of \(metrics.joined(separator: ", "))")
+        }
+        let until = try request.queryTime("until") ?? services.clock.nowMillis()
+        let since = try request.queryTime("since") ?? until - 3_600_000
+        let step = try request.queryInt("step", in: 1...86_400, default: 60)
+        guard since <= until else { throw PortalError.invalidQuery(parameter: "since", reason: "must not be after until") }
+        // As Prometheus: at most 11,000 points a series.
+        guard (until - since) / (Int64(step) * 1000) < 11_000 else {
+            throw PortalError.invalidQuery(parameter: "step", reason: "gives more than 11,000 points over the range: take a larger step")
+        }
+        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
+                                  tenantID: tenantID)
+        let series = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
+        return Answer(metric: metric, since: since, until: until, stepSeconds: step, series: series)
+    }
+}
