@@ -171,6 +171,28 @@ public final class TelemetryStore: Sendable {
         return points
     }
 
+    /// The newest sample of every series that has one within the lookback, for the Prometheus exposition.
+    /// The head always holds the newest samples (compaction only takes finished blocks).
+    public func latest(filter: SeriesFilter = SeriesFilter()) async throws -> [(metric: String, labels: [String: String], value: Double)] {
+        let since = clock.nowMillis() - Self.lookbackMillis
+        return try await database.read { connection in
+            var sql = """
+                SELECT s.metric, s.labels, h.value FROM telemetry_head h JOIN telemetry_series s ON s.id = h.series_id
+                WHERE h.at > ? AND h.at = (SELECT MAX(n.at) FROM telemetry_head n WHERE n.series_id = h.series_id)
+                """
+            var parameters: [SQLValue] = [.integer(since)]
+            for (column, value) in filter.columns {
+                sql += " AND s.\(column) = ?"
+                parameters.append(.text(value))
+            }
+            sql += " ORDER BY s.metric, s.labels"
+            return try connection.query(sql, parameters).map { row in
+                let labels = (try? JSONDecoder().decode([String: String].self, from: Data(try row.string("labels").utf8))) ?? [:]
+                return (try row.string("metric"), labels, try row.double("value"))
+            }
+        }
+    }
+
     /// Samples stored, in the head and in chunks, and the bytes the chunks take (for the benches).
     public func footprint() async throws -> (headSamples: Int64, chunkSamples: Int64, chunkBytes: Int64) {
         try await database.read { connection in

@@ -1,5 +1,7 @@
 import Core
 import HTTPTypes
+import Hummingbird
+import NIOCore
 import IAM
 import Tenancy
 import Telemetry
@@ -22,6 +24,13 @@ enum TelemetryRoutes {
                       summary: "The same for a tenant: the series of its nodes (while allocated to it) and its models only.",
                       tag: "telemetry", access: .authenticated(.realmRead, .tenant), query: query, response: "TelemetryQuery") { call in
                 try JSONBody.response(try await run(call, services: services, tenantID: call.tenant!.id))
+            },
+            RouteSpec(.get, "/api/v1/telemetry/prometheus", "telemetry.prometheus",
+                      summary: "The fleet's newest values in Prometheus' text format, for Prometheus to scrape (with an API key of the platform realm).",
+                      tag: "telemetry", access: .authenticated(.realmRead, .platform), response: "PrometheusText") { _ in
+                let text = PrometheusExposition.render(try await services.telemetry.latest())
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: text)))
             },
         ]
     }
