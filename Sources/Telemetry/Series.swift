@@ -62,7 +62,7 @@ public struct Sample: Sendable, Equatable {
 }
 
 /// Which series a query reads: any combination of node, model, project and tenant (nil: any).
-public struct SeriesFilter: Sendable, Equatable {
+public struct SeriesFilter: Sendable, Equatable, Codable {
     public var nodeID: String?
     public var modelID: String?
     public var projectID: String?

@@ -121,7 +121,7 @@ public final class TelemetryStore: Sendable {
     // MARK: Query
 
     /// Every series of `metric` matching `filter`, evaluated from `start` to `end` every `step` milliseconds:
-    /// at each step the newest sample within the lookback before it (no point where there is none).
+    /// at each step the newest sample at most the lookback before it (no point where there is none).
     public func query(metric: String, filter: SeriesFilter, start: Int64, end: Int64, step: Int64) async throws -> [SeriesResult] {
         let lookback = max(Self.lookbackMillis, step)
         return try await database.read { connection in
@@ -138,9 +138,9 @@ public final class TelemetryStore: Sendable {
                 var samples: [(at: Int64, value: Double)] = []
                 for chunk in try connection.query("SELECT samples, data FROM telemetry_chunks WHERE series_id = ? AND end_at >= ? AND start_at <= ? ORDER BY start_at",
                                                   [.text(id), .integer(start - lookback), .integer(end)]) {
-                    samples += try Self.decode(chunk).filter { $0.at > start - lookback && $0.at <= end }
+                    samples += try Self.decode(chunk).filter { $0.at >= start - lookback && $0.at <= end }
                 }
-                for row in try connection.query("SELECT at, value FROM telemetry_head WHERE series_id = ? AND at > ? AND at <= ? ORDER BY at",
+                for row in try connection.query("SELECT at, value FROM telemetry_head WHERE series_id = ? AND at >= ? AND at <= ? ORDER BY at",
                                                 [.text(id), .integer(start - lookback), .integer(end)]) {
                     samples.append((try row.int64("at"), try row.double("value")))
                 }
@@ -154,7 +154,8 @@ public final class TelemetryStore: Sendable {
         }
     }
 
-    /// Prometheus' range evaluation of one series: at each step, the newest sample in (t − lookback, t].
+    /// Prometheus' range evaluation of one series: at each step, the newest sample in [t − lookback, t]
+    /// (Prometheus 2's lookback includes a sample exactly 5 minutes old; promtool agrees in the tests).
     static func steps(_ samples: [(at: Int64, value: Double)], start: Int64, end: Int64, step: Int64, lookback: Int64) -> [SeriesResult.Point] {
         var points: [SeriesResult.Point] = []
         var index = 0
@@ -165,7 +166,7 @@ public final class TelemetryStore: Sendable {
                 newest = samples[index]
                 index += 1
             }
-            if let newest, newest.at > t - lookback { points.append(.init(at: t, value: newest.value)) }
+            if let newest, newest.at >= t - lookback { points.append(.init(at: t, value: newest.value)) }
             t += step
         }
         return points
@@ -178,7 +179,7 @@ public final class TelemetryStore: Sendable {
         return try await database.read { connection in
             var sql = """
                 SELECT s.metric, s.labels, h.value FROM telemetry_head h JOIN telemetry_series s ON s.id = h.series_id
-                WHERE h.at > ? AND h.at = (SELECT MAX(n.at) FROM telemetry_head n WHERE n.series_id = h.series_id)
+                WHERE h.at >= ? AND h.at = (SELECT MAX(n.at) FROM telemetry_head n WHERE n.series_id = h.series_id)
                 """
             var parameters: [SQLValue] = [.integer(since)]
             for (column, value) in filter.columns {
