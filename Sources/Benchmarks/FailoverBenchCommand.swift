@@ -24,7 +24,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("patroni-port"), help: "First of the Patroni cluster's loopback ports (etcd, PostgreSQL, REST: see the script).") var patroniPort = 30_500
     @Option(help: "Markdown file to write the results section into (e.g. docs/benchmarks.md).") var output: String?
 
-    static let loops: Set<String> = ["audit-archiver", "backup-schedule", "fabric-reconciler", "node-operations"]
+    static let loops: Set<String> = ["alert-evaluator", "audit-archiver", "backup-schedule", "fabric-reconciler", "node-operations", "telemetry-compactor"]
 
     func run() async throws {
         print("case 1: the replica leading the singleton loops is SIGKILLed")
@@ -47,8 +47,8 @@ struct FailoverBenchCommand: AsyncParsableCommand {
             Command: `swift build -c release && sudo .build/release/metalplane bench failover --postgresql postgresql://…/db --trials \(trials) --output docs/benchmarks.md`
 
             **Leader killed**: two controller replicas on one PostgreSQL database; per trial the replica holding the singleton loops'
-            leases (lease 3 s, renewed every 1 s) is killed with SIGKILL, and the time runs until the other replica holds all four
-            (node operations, fabric reconciler, backup schedule, audit archiver); the killed one then comes back as a follower.
+            leases (lease 3 s, renewed every 1 s) is killed with SIGKILL, and the time runs until the other replica holds all six
+            (node operations, fabric reconciler, backup schedule, audit archiver, telemetry compactor, alert evaluator); the killed one then comes back as a follower.
             **Primary killed**: PostgreSQL 15 under Patroni 3.0 with etcd 3.4 (`scripts/patroni-cluster.sh`: a primary and a
             synchronous standby, ttl 6 s, loop_wait 1 s, retry_timeout 2 s), a controller writing through the API one write after
             another; per trial the primary's Patroni and postmaster are killed with SIGKILL, and the time runs until the first write

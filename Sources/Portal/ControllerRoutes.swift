@@ -12,6 +12,6 @@ enum ControllerRoutes {
             + NodeRoutes.routes(services) + ProjectNodeRoutes.routes(services)
             + AgentRoutes.routes(services) + StoreRoutes.routes(services) + InstanceRoutes.routes(services)
             + InferenceRoutes.routes(services) + PlacementRoutes.routes(services) + TracingRoutes.routes(services)
-            + BackupRoutes.routes(services) + FabricRoutes.routes(services) + LeaseRoutes.routes(services) + TelemetryRoutes.routes(services)
+            + BackupRoutes.routes(services) + FabricRoutes.routes(services) + LeaseRoutes.routes(services) + TelemetryRoutes.routes(services) + AlertRuleRoutes.routes(services)
     }
 }

@@ -99,6 +99,8 @@ public final class ControllerRuntime: Sendable {
         let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
         nodes.setIsolation(fabricReconciler)
         // SQLite's snapshot is VACUUM INTO; a PostgreSQL store's is a logical copy into a SQLite file (docs/ha.md).
+        let alertRules = AlertRuleStore(database: database, clock: clock)
+        try await alertRules.ensureDefaults()
         let backups = try BackupSetup.service(configuration, database: database, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
@@ -106,7 +108,7 @@ public final class ControllerRuntime: Sendable {
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
                                           gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive,
-                                          telemetry: TelemetryStore(database: database, clock: clock), clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          telemetry: TelemetryStore(database: database, clock: clock), alertRules: alertRules, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["store": .string(storeName)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -170,6 +172,8 @@ public final class ControllerRuntime: Sendable {
             ("fabric-reconciler", services.fabricReconciler),
             ("backup-schedule", BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration,
                                                clock: services.clock, logger: logger)),
+            ("alert-evaluator", AlertEvaluation(rules: services.alertRules, telemetry: services.telemetry, agents: services.agents,
+                                                interval: .milliseconds(Int64(services.configuration.ruleEvaluationSeconds * 1000)), logger: logger)),
             ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, hotDays: services.configuration.telemetryHotDays, logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),

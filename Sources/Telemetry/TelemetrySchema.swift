@@ -23,5 +23,14 @@ public enum TelemetrySchema {
             """,
             "CREATE INDEX telemetry_chunks_end ON telemetry_chunks (end_at)",
         ]),
+        // Alert rules as data: a metric against a threshold, held `for_seconds`, for every series or one node's or tenant's.
+        Migration(module: "telemetry", version: 2, statements: [
+            """
+            CREATE TABLE alert_rules (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, metric TEXT NOT NULL, comparison TEXT NOT NULL, threshold DOUBLE PRECISION NOT NULL,
+                for_seconds BIGINT NOT NULL, severity TEXT NOT NULL, node_id TEXT, tenant_id TEXT, enabled BIGINT NOT NULL, builtin BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, version BIGINT NOT NULL)
+            """,
+        ]),
     ]
 }

@@ -72,4 +72,37 @@ import Testing
         let targets = ((health["data"] as? [String: Any])?["activeTargets"] as? [[String: Any]]) ?? []
         #expect(targets.first?["health"] as? String == "up", "\(targets)")
     }
+
+    /// A rule added through the API fires over the agent's series, and resolves when disabled; bad rules are refused.
+    @Test func aRuleAddedThroughTheAPIFiresAndResolves() async throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("mp-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        let world = try await RouterWorld.make(store: store, controllerEnvironment: ["METALPLANE_AGENT_TELEMETRY_SECONDS": "1",
+                                                                                  "METALPLANE_RULE_EVALUATION_SECONDS": "0.5"])
+        defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
+        let controller = world.controller
+        let defaults = try await controller.call(.GET, "/api/v1/alert-rules", bearer: world.admin).json["items"] as? [[String: Any]] ?? []
+        #expect(defaults.count == 6 && defaults.allSatisfy { $0["builtin"] as? Bool == true && $0["enabled"] as? Bool == true }, "\(defaults)")
+        let rule = #"{"name": "MemoryPresent", "metric": "node_memory_total_mib", "comparison": ">", "threshold": 0, "forSeconds": 2, "severity": "high"}"#
+        let created = try await controller.call(.POST, "/api/v1/alert-rules", bearer: world.admin, json: rule)
+        #expect(created.status == 201 && created.json["expression"] as? String == "metalplane_node_memory_total_mib > 0", "\(created.text)")
+        #expect(try await controller.call(.POST, "/api/v1/alert-rules", bearer: world.admin, json: rule).status == 409)
+        let unknown = try await controller.call(.POST, "/api/v1/alert-rules", bearer: world.admin,
+                                                json: #"{"name": "Nope", "metric": "nope", "comparison": ">", "threshold": 1}"#)
+        #expect(unknown.status == 400 && unknown.text.contains("metric"), "\(unknown.text)")
+        #expect(try await controller.call(.POST, "/api/v1/alert-rules", bearer: world.tenantAdmin, json: rule).status == 403)
+
+        func alerts(_ severity: String) async throws -> [[String: Any]] {
+            (try await controller.call(.GET, "/api/v1/alerts?severity=\(severity)", bearer: world.admin).json["items"] as? [[String: Any]] ?? [])
+                .filter { $0["kind"] as? String == "rule:MemoryPresent" }
+        }
+        let fired = try await eventually(30) { () -> [String: Any]? in try await alerts("critical").first }
+        let alert = try #require(fired, "the rule fired over the agent's series")
+        #expect(alert["agentId"] as? String == world.agentID && (alert["message"] as? String)?.contains("node=\(world.agentID)") == true, "\(alert)")
+        #expect(try await controller.call(.PATCH, "/api/v1/alert-rules/MemoryPresent", bearer: world.admin, json: #"{"enabled": false}"#).status == 200)
+        let resolved = try await eventually(30) { () -> [String: Any]? in try await alerts("info").first }
+        #expect((resolved?["message"] as? String)?.contains("resolved") == true, "disabling the rule resolves its alert")
+        #expect(try await controller.call(.DELETE, "/api/v1/alert-rules/MemoryPresent", bearer: world.admin).status == 204)
+        #expect(try await controller.call(.GET, "/api/v1/alert-rules/MemoryPresent", bearer: world.admin).status == 404)
+    }
 }

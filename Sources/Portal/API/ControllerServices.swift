@@ -34,6 +34,8 @@ public struct ControllerServices: Sendable {
     public let auditArchive: AuditArchive
     /// The fleet's time series, fed by the agents' batches.
     public let telemetry: TelemetryStore
+    /// Alert rules as data; a singleton loop evaluates them.
+    public let alertRules: AlertRuleStore
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// When this controller started, ms.

@@ -105,6 +105,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     public var auditArchiveMonths = 24
     /// Days the fleet's telemetry is kept at full resolution (the capability sheet's 90 days hot).
     public var telemetryHotDays = 90.0
+    /// How often the alert rules are evaluated, seconds (Prometheus' default evaluation interval).
+    public var ruleEvaluationSeconds = 60.0
     /// The configuration file this was read from (backed up with the store); not a setting.
     public var configurationFile: String?
 
@@ -186,6 +188,7 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         ("backupS3PathStyle", "METALPLANE_BACKUP_S3_PATH_STYLE"), ("backupS3AccessKey", "METALPLANE_BACKUP_S3_ACCESS_KEY"),
         ("backupS3SecretKey", "METALPLANE_BACKUP_S3_SECRET_KEY"), ("auditArchiveSeconds", "METALPLANE_AUDIT_ARCHIVE_SECONDS"),
         ("auditArchiveMonths", "METALPLANE_AUDIT_ARCHIVE_MONTHS"), ("telemetryHotDays", "METALPLANE_TELEMETRY_HOT_DAYS"),
+        ("ruleEvaluationSeconds", "METALPLANE_RULE_EVALUATION_SECONDS"),
         ("fabricTenantNetwork", "METALPLANE_FABRIC_TENANT_NETWORK"), ("fabricProvisioningVLAN", "METALPLANE_FABRIC_PROVISIONING_VLAN"),
         ("fabricQuarantineVLAN", "METALPLANE_FABRIC_QUARANTINE_VLAN"), ("fabricReconcileSeconds", "METALPLANE_FABRIC_RECONCILE_SECONDS"),
     ]
@@ -300,6 +303,7 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         case "auditArchiveSeconds": auditArchiveSeconds = try seconds(0...86_400)
         case "auditArchiveMonths": auditArchiveMonths = try integer(12...1200)
         case "telemetryHotDays": telemetryHotDays = try seconds(1...3650)
+        case "ruleEvaluationSeconds": ruleEvaluationSeconds = try seconds(0.2...3600)
         case "backupS3AccessKey": backupS3AccessKey = value
         case "backupS3SecretKey": backupS3SecretKey = value
         default: throw .invalid(key: key, reason: "unknown setting")
