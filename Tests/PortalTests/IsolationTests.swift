@@ -55,6 +55,7 @@ extension TestClientProtocol {
                 parameters["id:instances"] = "inst_of_the_platform"
                 parameters["id:swaps"] = "swap_of_the_platform"
                 parameters["id:switches"] = "leaf_of_the_platform"
+                parameters["id:alert-rules"] = "AcceleratorHot"
                 parameters["taskId"] = "task_of_the_platform"
                 parameters["placementId"] = "plc_of_b"
                 parameters["model"] = "acme--model"

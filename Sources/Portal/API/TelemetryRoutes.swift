@@ -51,10 +51,10 @@ enum TelemetryRoutes {
         let until = try request.queryTime("until") ?? services.clock.nowMillis()
         let since = try request.queryTime("since") ?? until - 3_600_000
         let step = try request.queryInt("step", in: 1...86_400, default: 60)
-        guard since <= until else { throw PortalError.invalidQuery(parameter: "since", reason: "must not be after until") }
+        guard since <= until else { throw TelemetryError.invalidRange(parameter: "since", reason: "must not be after until") }
         // As Prometheus: at most 11,000 points a series.
         guard (until - since) / (Int64(step) * 1000) < 11_000 else {
-            throw PortalError.invalidQuery(parameter: "step", reason: "gives more than 11,000 points over the range: take a larger step")
+            throw TelemetryError.invalidRange(parameter: "step", reason: "gives more than 11,000 points over the range: take a larger step")
         }
         let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
                                   tenantID: tenantID)

@@ -1,3 +1,4 @@
+import Telemetry
 import NIOCore
 import IAM
 import HTTPTypes
@@ -35,7 +36,8 @@ enum OpenAPISchemas: SchemaVocabulary {
                              "builtin": .object(["type": "boolean"]), "createdAt": integer, "updatedAt": integer, "version": integer, "expression": string],
                             required: ["id", "name", "metric", "comparison", "threshold", "forSeconds", "severity", "enabled", "builtin", "expression"]),
         "AlertRuleList": object(["items": .object(["type": "array", "items": ref("AlertRule")])], required: ["items"]),
-        "NewAlertRule": object(["name": .object(["type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$"]), "metric": string,
+        "NewAlertRule": object(["name": .object(["type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$"]),
+                                "metric": .object(["type": "string", "enum": .array((BatchSamples.nodeMetrics + BatchSamples.modelMetrics).map { .string($0) })]),
                                 "comparison": .object(["type": "string", "enum": [">", ">=", "<", "<="]]), "threshold": .object(["type": "number"]),
                                 "forSeconds": .object(["type": "integer", "minimum": 0, "maximum": 604800]),
                                 "severity": .object(["type": "string", "enum": ["critical", "high", "medium", "low"]]), "nodeId": string, "tenantId": string],
