@@ -56,7 +56,7 @@ import Testing
         #expect(routable == true, "the other replica routes to the instance")
 
         // A stream on the second replica, then the first is killed (the agent's replica).
-        let streaming = Task { try await Self.stream(through: second, key: tenant.key, maxTokens: 60) }
+        let streaming = Task { try await RouterTests.stream(through: second, key: tenant.key, maxTokens: 60) }
         try await Task.sleep(for: .milliseconds(300))
         first.kill(SIGKILL)
         let killed = ContinuousClock.now
@@ -89,17 +89,5 @@ import Testing
                                                      "METALPLANE_TEST_PG_HOST=\(host.management)", "/bin/bash", script])
         try #require(started.status == 0, "test-postgres.sh on \(host.name): \(started.output)")
         return try #require(started.output.split(separator: "\n").last.map(String.init))
-    }
-
-    static func stream(through replica: ControllerProcess, key: String, maxTokens: Int) async throws -> [String] {
-        var request = HTTPClientRequest(url: replica.baseURL + "/v1/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: #"{"model": "acme/slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": \#(maxTokens), "stream": true}"#))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-        var text = ""
-        for try await chunk in response.body { text += String(buffer: chunk) }
-        return text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
     }
 }

@@ -327,16 +327,21 @@ extension Array {
         #expect(try await c.call(.GET, "/v1/tracing", bearer: world.admin).json["enabled"] as? Bool == true, "tracing survives a restart")
     }
 
-    /// A streamed chat completion: its SSE events and when it ended.
+    /// A streamed chat completion of `acme/slow` through the world's controller: its SSE events and when it ended.
     static func stream(_ world: RouterWorld, maxTokens: Int) async throws -> ([String], ContinuousClock.Instant) {
-        var request = HTTPClientRequest(url: world.controller.baseURL + "/v1/chat/completions")
+        (try await stream(through: world.controller, key: world.apiKey, maxTokens: maxTokens), ContinuousClock.now)
+    }
+
+    /// The same through any controller (a replica), with a project key: the SSE events.
+    static func stream(through controller: ControllerProcess, key: String, maxTokens: Int) async throws -> [String] {
+        var request = HTTPClientRequest(url: controller.baseURL + "/v1/chat/completions")
         request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(world.apiKey)")
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: #"{"model": "acme/slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": \#(maxTokens), "stream": true}"#))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await controller.client.execute(request, timeout: .seconds(60))
         var text = ""
         for try await chunk in response.body { text += String(buffer: chunk) }
-        return (text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }, ContinuousClock.now)
+        return text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
     }
 }

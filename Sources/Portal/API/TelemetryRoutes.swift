@@ -12,7 +12,7 @@ enum TelemetryRoutes {
 
     static func routes(_ services: ControllerServices) -> [RouteSpec] {
         let metric = QueryParameter("metric", schema: .object(["type": "string", "enum": .array(metrics.map { .string($0) })]), required: true)
-        let query: [QueryParameter] = [metric, "node", .modelID("model", required: false), "project", "since", "until",
+        let query: [QueryParameter] = [metric, "node", "model", "project", "since", "until",
                                        .integer("step", 1...86_400)]
         return [
             RouteSpec(.get, "/api/v1/telemetry/query", "telemetry.query",
