@@ -99,7 +99,17 @@ import Testing
         let fired = try await eventually(30) { () -> [String: Any]? in try await alerts("critical").first }
         let alert = try #require(fired, "the rule fired over the agent's series")
         #expect(alert["agentId"] as? String == world.agentID && (alert["message"] as? String)?.contains("node=\(world.agentID)") == true, "\(alert)")
-        #expect(try await controller.call(.PATCH, "/api/v1/alert-rules/MemoryPresent", bearer: world.admin, json: #"{"enabled": false}"#).status == 200)
+        // The CLI: the rules, a range query, and disabling the rule.
+        let credentials = controller.dataDirectory + "-cli.json"
+        let environment = ["METALPLANE_CREDENTIALS": credentials, "METALPLANE_PASSWORD": controller.password]
+        #expect(try await run(ControllerProcess.binary, ["login", "--server", controller.baseURL], environment: environment).status == 0)
+        let listed = try await run(ControllerProcess.binary, ["telemetry", "rules"], environment: environment)
+        #expect(listed.status == 0 && listed.output.contains("metalplane_node_memory_total_mib > 0"), "\(listed.output.prefix(500))")
+        let queried = try await run(ControllerProcess.binary, ["telemetry", "query", "node_memory_total_mib", "--node", world.agentID, "--step", "1"],
+                                    environment: environment)
+        #expect(queried.status == 0 && queried.output.contains("\"node\" : \"\(world.agentID)\""), "\(queried.output.prefix(500))")
+        let disabled = try await run(ControllerProcess.binary, ["telemetry", "set-rule", "MemoryPresent", "--disable"], environment: environment)
+        #expect(disabled.status == 0 && disabled.output.contains("\"enabled\" : false"), "\(disabled.output.prefix(500))")
         let resolved = try await eventually(30) { () -> [String: Any]? in try await alerts("info").first }
         #expect((resolved?["message"] as? String)?.contains("resolved") == true, "disabling the rule resolves its alert")
         #expect(try await controller.call(.DELETE, "/api/v1/alert-rules/MemoryPresent", bearer: world.admin).status == 204)
