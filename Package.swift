@@ -163,7 +163,7 @@ let package = Package(
         ], swiftSettings: strict),
         // `metalplane bench …`: measurements against real processes and peers, kept out of the executable.
         .target(name: "Benchmarks", dependencies: [
-            "Core", "ControllerClient", "NodeContract", "Scheduler", "Storage",
+            "Core", "ControllerClient", "NodeContract", "Scheduler", "Storage", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
