@@ -63,6 +63,15 @@ final class ControllerProcess {
                                             username: "admin", password: password).accessToken
     }
 
+    /// CPU seconds the controller has used so far (user + system, from /proc/PID/stat).
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After "pid (comm)": state is field 3, utime 14 and stime 15 (1-based over the whole line).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// The controller's process id (a replica's lease holder name carries it).
     var pid: Int32 { process.processIdentifier }
 

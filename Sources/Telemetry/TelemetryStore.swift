@@ -1,6 +1,5 @@
 import Core
 import Foundation
-import NIOConcurrencyHelpers
 import Storage
 
 /// The fleet's time series: samples written to the head (a row each, committed with the batch that
@@ -10,8 +9,6 @@ import Storage
 public final class TelemetryStore: Sendable {
     let database: any Database
     let clock: WallClock
-    /// Series ids by key, so a batch costs no lookup for series seen before.
-    private let known = NIOLockedValueBox<[SeriesKey: String]>([:])
 
     /// Chunks cover blocks of this many milliseconds (2 h, as Prometheus' head blocks).
     public static let blockMillis: Int64 = 2 * 3_600_000
@@ -26,36 +23,45 @@ public final class TelemetryStore: Sendable {
     // MARK: Ingest
 
     /// Writes samples to the head in one transaction; a sample already stored (same series and time) is kept as it was.
+    /// Two statements whatever the batch's size: the series it names (made when new: a series' id is a digest of its
+    /// key, so nothing is looked up) and its samples, each as one multi-row insert.
     public func ingest(_ samples: [Sample]) async throws {
         guard !samples.isEmpty else { return }
         let now = clock.nowMillis()
-        let cached = known.withLockedValue { $0 }
-        let ids = try await database.write { connection -> [SeriesKey: String] in
-            var ids = cached
-            for sample in samples where ids[sample.key] == nil {
-                ids[sample.key] = try Self.seriesID(for: sample.key, owner: sample.owner, at: now, on: connection)
+        var named: [String: Sample] = [:]
+        for sample in samples { named[Self.seriesID(sample.key)] = sample }
+        let series = Array(named)
+        let rows = samples.map { (Self.seriesID($0.key), $0.at, $0.value) }
+        try await database.write { connection in
+            for chunk in series.chunked(into: 100) {
+                let tuples = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+                try connection.execute("""
+                    INSERT INTO telemetry_series (id, metric, labels, node_id, model_id, instance_id, project_id, tenant_id, created_at)
+                    VALUES \(tuples) ON CONFLICT (id) DO NOTHING
+                    """, chunk.flatMap { id, sample -> [SQLValue] in
+                        [.text(id), .text(sample.key.metric), .text(sample.key.encodedLabels), .text(sample.owner.nodeID), .text(sample.owner.modelID),
+                         .text(sample.owner.instanceID), .text(sample.owner.projectID), .text(sample.owner.tenantID), .integer(now)]
+                    })
             }
-            for sample in samples {
-                try connection.execute("INSERT INTO telemetry_head (series_id, at, value) VALUES (?, ?, ?) ON CONFLICT (series_id, at) DO NOTHING",
-                                       [.text(ids[sample.key]!), .integer(sample.at), .real(sample.value)])
+            for chunk in rows.chunked(into: 300) {
+                let tuples = Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ")
+                try connection.execute("INSERT INTO telemetry_head (series_id, at, value) VALUES \(tuples) ON CONFLICT (series_id, at) DO NOTHING",
+                                       chunk.flatMap { [SQLValue.text($0.0), .integer($0.1), .real($0.2)] })
             }
-            return ids
         }
-        known.withLockedValue { $0.merge(ids) { first, _ in first } }
     }
 
-    private static func seriesID(for key: SeriesKey, owner: SeriesOwner, at now: Int64, on connection: any SQLConnection) throws -> String {
-        let labels = key.encodedLabels
-        if let id = try connection.query("SELECT id FROM telemetry_series WHERE metric = ? AND labels = ?", [.text(key.metric), .text(labels)]).first {
-            return try id.string("id")
+    /// A series' id: a 128-bit digest of its metric and labels (two FNV-1a 64 hashes), so the same series always has the
+    /// same id and ingest needs no lookup.
+    static func seriesID(_ key: SeriesKey) -> String {
+        let text = Array((key.metric + key.encodedLabels).utf8)
+        func fnv(_ basis: UInt64) -> UInt64 {
+            var hash = basis
+            for byte in text { hash = (hash ^ UInt64(byte)) &* 0x100000001b3 }
+            return hash
         }
-        let id = Identifier.makeUnique("ser", at: now)
-        try connection.execute("""
-            INSERT INTO telemetry_series (id, metric, labels, node_id, model_id, instance_id, project_id, tenant_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(id), .text(key.metric), .text(labels), .text(owner.nodeID), .text(owner.modelID), .text(owner.instanceID),
-                  .text(owner.projectID), .text(owner.tenantID), .integer(now)])
-        return id
+        let high = fnv(0xcbf29ce484222325), low = fnv(0x84222325cbf29ce4 ^ UInt64(text.count))
+        return "ser_" + String(high, radix: 16).leftPadded16 + String(low, radix: 16).leftPadded16
     }
 
     // MARK: Compaction and retention
@@ -201,5 +207,16 @@ public final class TelemetryStore: Sendable {
             let row = try connection.query("SELECT COALESCE(SUM(samples), 0) AS samples, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM telemetry_chunks", []).first
             return (head, try row?.int64("samples") ?? 0, (try row?.int64("bytes") ?? 0) * 3 / 4)
         }
+    }
+}
+
+extension String {
+    fileprivate var leftPadded16: String { count >= 16 ? self : String(repeating: "0", count: 16 - count) + self }
+}
+
+extension Array {
+    /// The array in runs of at most `size`.
+    fileprivate func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
