@@ -15,6 +15,7 @@ enum AgentRoutes {
         let agents = services.agents
         let instances = services.instances
         let fabric = services.fabric
+        let ingest = TelemetryIngest(services: services)
         let admin = RouteSpec.Access.authenticated(.platformManage, .platform)
         return [
             RouteSpec(.post, "/api/v1/join-tokens", "joinTokens.create", summary: "Mint a join token for node agents (the secret is shown once).",
@@ -83,7 +84,7 @@ enum AgentRoutes {
                     }
                 }
                 try await agents.record(telemetry: batch, from: call.agent!.agentID)
-                try await TelemetryIngest.ingest(batch, agentID: call.agent!.agentID, services: services)
+                try await ingest.ingest(batch, agentID: call.agent!.agentID)
                 return try JSONBody.response([String: String](), status: .accepted)
             },
             RouteSpec(.post, "/api/v1/agent/alerts", "agent.alerts", summary: "Threshold alerts raised on a node, with severity and correlation id.",
