@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import NIOConcurrencyHelpers
 import Storage
 
 /// The fleet's time series: samples written to the head (a row each, committed with the batch that
@@ -22,6 +23,30 @@ public final class TelemetryStore: Sendable {
 
     // MARK: Ingest
 
+    /// Samples waiting for the next `flush()`.
+    private let pending = NIOLockedValueBox<[Sample]>([])
+
+    /// Queues samples for the next flush: a batch's request does not wait for the store (10,000 agents' batches,
+    /// each its own write transaction, held the single writer long enough to delay every other write by seconds).
+    public func enqueue(_ samples: [Sample]) {
+        pending.withLockedValue { $0 += samples }
+    }
+
+    /// Writes every queued sample in one transaction; on failure they stay queued for the next flush.
+    public func flush() async throws {
+        let batch = pending.withLockedValue { queued -> [Sample] in
+            defer { queued = [] }
+            return queued
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            try await ingest(batch)
+        } catch {
+            pending.withLockedValue { $0 = batch + $0 }
+            throw error
+        }
+    }
+
     /// Writes samples to the head in one transaction; a sample already stored (same series and time) is kept as it was.
     /// Two statements whatever the batch's size: the series it names (made when new: a series' id is a digest of its
     /// key, so nothing is looked up) and its samples, each as one multi-row insert.
@@ -30,7 +55,9 @@ public final class TelemetryStore: Sendable {
         let now = clock.nowMillis()
         var named: [String: Sample] = [:]
         for sample in samples { named[Self.seriesID(sample.key)] = sample }
-        let series = Array(named)
+        // Series written before need no upsert: a fleet's batches name the same series minute after minute.
+        let known = self.known.withLockedValue { $0 }
+        let series = Array(named.filter { !known.contains($0.key) })
         let rows = samples.map { (Self.seriesID($0.key), $0.at, $0.value) }
         try await database.write { connection in
             for chunk in series.chunked(into: 100) {
@@ -49,7 +76,11 @@ public final class TelemetryStore: Sendable {
                                        chunk.flatMap { [SQLValue.text($0.0), .integer($0.1), .real($0.2)] })
             }
         }
+        self.known.withLockedValue { $0.formUnion(series.map(\.key)) }
     }
+
+    /// Ids of series this process has written (their rows exist: series are never deleted).
+    private let known = NIOLockedValueBox<Set<String>>([])
 
     /// A series' id: a 128-bit digest of its metric and labels (two FNV-1a 64 hashes), so the same series always has the
     /// same id and ingest needs no lookup.

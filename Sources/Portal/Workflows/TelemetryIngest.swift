@@ -53,6 +53,7 @@ final class TelemetryIngest: Sendable {
         let reported = Set(batch.models.map(\.instanceId))
         fresh.instances = fresh.instances.filter { reported.contains($0.key) }
         owners.withLockedValue { $0[agentID] = fresh }
-        try await services.telemetry.ingest(BatchSamples.samples(of: batch, nodeID: node.nodeID ?? agentID, nodeTenantID: node.tenantID, instances: instances))
+        // Written by the flusher within a second (the raw batch is already committed: nothing acknowledged is lost).
+        services.telemetry.enqueue(BatchSamples.samples(of: batch, nodeID: node.nodeID ?? agentID, nodeTenantID: node.tenantID, instances: instances))
     }
 }
