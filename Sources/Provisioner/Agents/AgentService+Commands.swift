@@ -12,6 +12,9 @@ import Storage
 extension AgentService {
     /// Commands waiting for the agent's next heartbeat (taken once). A read first: most heartbeats find none.
     public func takeCommands(agentID: String) async throws -> [AgentCommand] {
+        // The only controller on its store knows whom it queued commands for: most heartbeats skip the read.
+        if replica == nil, !commandsWaiting.withLockedValue({ $0.contains(agentID) }) { return [] }
+        commandsWaiting.withLockedValue { _ = $0.remove(agentID) }
         let waiting = try await database.read { try $0.query("SELECT id FROM agent_commands WHERE agent_id = ? LIMIT 1", [.text(agentID)]) }
         guard !waiting.isEmpty else { return [] }
         let rows = try await database.write { connection in
@@ -30,6 +33,7 @@ extension AgentService {
         return try await database.write { connection in
             let online = try connection.query("SELECT id FROM agents WHERE state = '\(Agent.State.online.rawValue)'", []).map { try $0.string("id") }
             for agent in online { try Self.queue(json, for: agent, at: now, on: connection) }
+            self.commandsWaiting.withLockedValue { $0.formUnion(online) }
             return online.count
         }
     }
@@ -39,6 +43,7 @@ extension AgentService {
         let now = clock.nowMillis()
         let json = String(decoding: try JSONEncoder.sorted.encode(command), as: UTF8.self)
         try await database.write { try Self.queue(json, for: agentID, at: now, on: $0) }
+        commandsWaiting.withLockedValue { _ = $0.insert(agentID) }
     }
 
     private static func queue(_ json: String, for agentID: String, at now: Int64, on connection: any SQLConnection) throws {

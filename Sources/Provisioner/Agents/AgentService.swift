@@ -44,6 +44,8 @@ public final class AgentService: Sendable {
     let replica: String?
     /// Where this replica tells the others that an agent's session changed.
     let signals: (any ReplicaSignals)?
+    /// Agents with commands in the store (kept only by the single controller of a SQLite store; replicas read).
+    let commandsWaiting = NIOLockedValueBox<Set<String>>([])
     /// Agents whose liveness stream this replica holds, as recorded in `agents.pulse_holder`.
     let held = NIOLockedValueBox<Set<String>>([])
 
@@ -65,6 +67,8 @@ public final class AgentService: Sendable {
     /// Loads the sessions of online agents; each gets a fresh silence allowance from now.
     public func start() async throws {
         let rows = try await database.read { try $0.query("SELECT id, session_id, session_token_hash FROM agents WHERE state = '\(Agent.State.online.rawValue)'", []) }
+        let waiting = try await database.read { try $0.query("SELECT DISTINCT agent_id FROM agent_commands", []).map { try $0.string("agent_id") } }
+        commandsWaiting.withLockedValue { $0 = Set(waiting) }
         let now = clock.nowMillis()
         for row in rows {
             let session = Session(agentID: try row.string("id"), sessionID: try row.string("session_id"))
