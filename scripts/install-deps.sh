@@ -5,12 +5,12 @@
 set -euo pipefail
 
 need_apt=()
-# prometheus: its promtool checks /metrics (a test runs `promtool check metrics`).
+# prometheus: its promtool checks /metrics (a test runs `promtool check metrics`); prometheus-alertmanager receives incidents in a test.
 # iproute2, nftables, socat, lldpd (the cabling check): the multi-host tests build hosts from network namespaces around a
 # routed, filtered fabric (scripts/fleet-net.sh) and act from the operator host through socat.
 # postgresql-15: the HA store's tests run on a throw-away server (scripts/test-postgres.sh); haproxy balances replicas in them;
 # patroni and etcd-server manage a primary and a synchronous standby for the failover test (scripts/patroni-cluster.sh).
-for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl prometheus iproute2 nftables socat openssl lldpd postgresql-15 haproxy \
+for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl prometheus prometheus-alertmanager iproute2 nftables socat openssl lldpd postgresql-15 haproxy \
            patroni etcd-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

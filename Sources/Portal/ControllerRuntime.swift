@@ -108,7 +108,9 @@ public final class ControllerRuntime: Sendable {
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
                                           gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive,
-                                          telemetry: TelemetryStore(database: database, clock: clock), alertRules: alertRules, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          telemetry: TelemetryStore(database: database, clock: clock), alertRules: alertRules,
+                                          incidents: IncidentStore(database: database, clock: clock),
+                                          notificationTargets: NotificationTargets(database: database, clock: clock), clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["store": .string(storeName)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -174,6 +176,10 @@ public final class ControllerRuntime: Sendable {
                                                clock: services.clock, logger: logger)),
             ("alert-evaluator", AlertEvaluation(rules: services.alertRules, telemetry: services.telemetry, agents: services.agents,
                                                 interval: .milliseconds(Int64(services.configuration.ruleEvaluationSeconds * 1000)), logger: logger)),
+            ("incident-correlator", IncidentCorrelation(incidents: services.incidents, agents: services.agents, nodes: services.nodes, rules: services.alertRules,
+                                                        interval: .seconds(1), logger: logger)),
+            ("incident-notifier", IncidentNotifier(targets: services.notificationTargets, externalURL: services.configuration.effectivePublicURL,
+                                                   interval: .seconds(1), logger: logger)),
             ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, hotDays: services.configuration.telemetryHotDays, logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),

@@ -7,6 +7,13 @@ public enum TelemetryError: DomainError, Equatable {
     case invalidField(field: String, reason: String)
     /// A range whose values cannot be honoured together (its start after its end, or too many points for its step).
     case invalidRange(parameter: String, reason: String)
+    case incidentNotFound(String)
+    /// The incident is not in a state this step may follow.
+    case invalidTransition(id: String, from: String, to: String)
+    /// If-Match named a version the incident has moved on from.
+    case incidentVersionMismatch(id: String, current: Int64)
+    case targetNotFound(String)
+    case duplicateTarget(String)
 
     public var code: String {
         switch self {
@@ -14,6 +21,11 @@ public enum TelemetryError: DomainError, Equatable {
         case .duplicateRule: "duplicate"
         case .invalidField: "invalid_field"
         case .invalidRange: "invalid_range"
+        case .incidentNotFound: "not_found"
+        case .invalidTransition: "invalid_transition"
+        case .incidentVersionMismatch: "version_mismatch"
+        case .targetNotFound: "not_found"
+        case .duplicateTarget: "duplicate"
         }
     }
 
@@ -23,6 +35,11 @@ public enum TelemetryError: DomainError, Equatable {
         case .duplicateRule: .conflict
         case .invalidField: .invalidRequest
         case .invalidRange: .unprocessable
+        case .incidentNotFound: .notFound
+        case .invalidTransition: .conflict
+        case .incidentVersionMismatch: .preconditionFailed
+        case .targetNotFound: .notFound
+        case .duplicateTarget: .conflict
         }
     }
 
@@ -32,6 +49,11 @@ public enum TelemetryError: DomainError, Equatable {
         case .duplicateRule(let name): "an alert rule named \(name) exists"
         case .invalidField(let field, let reason): "\(field) \(reason)"
         case .invalidRange(let parameter, let reason): "\(parameter) \(reason)"
+        case .incidentNotFound(let id): "no incident \(id)"
+        case .invalidTransition(let id, let from, let to): "incident \(id) is \(from); it cannot move to \(to)"
+        case .incidentVersionMismatch(let id, let current): "incident \(id) is at version \(current)"
+        case .targetNotFound(let id): "no notification target \(id)"
+        case .duplicateTarget(let name): "a notification target named \(name) exists"
         }
     }
 
@@ -39,6 +61,8 @@ public enum TelemetryError: DomainError, Equatable {
         switch self {
         case .invalidField(let field, _): ["field": field]
         case .invalidRange(let parameter, _): ["parameter": parameter]
+        case .invalidTransition(_, let from, let to): ["from": from, "to": to]
+        case .incidentVersionMismatch(_, let current): ["currentVersion": String(current)]
         default: [:]
         }
     }

@@ -56,6 +56,8 @@ extension TestClientProtocol {
                 parameters["id:swaps"] = "swap_of_the_platform"
                 parameters["id:switches"] = "leaf_of_the_platform"
                 parameters["id:alert-rules"] = "AcceleratorHot"
+                parameters["id:incidents"] = "inc_of_the_platform"
+                parameters["id:notification-targets"] = "ntf_of_the_platform"
                 parameters["taskId"] = "task_of_the_platform"
                 parameters["placementId"] = "plc_of_b"
                 parameters["model"] = "acme--model"

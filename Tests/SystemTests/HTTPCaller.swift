@@ -13,6 +13,7 @@ struct HTTPCaller: Sendable {
         var body: Data
         var headers: HTTPHeaders = [:]
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+        var array: [[String: Any]] { (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? [] }
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 

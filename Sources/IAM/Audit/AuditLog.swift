@@ -65,6 +65,7 @@ public struct AuditLog: Sendable {
         if let result = query.result { add("result = ?", .text(result)) }
         if let since = query.since { add("at >= ?", .integer(since)) }
         if let until = query.until { add("at < ?", .integer(until)) }
+        if let target = query.target { add("target = ?", .text(target)) }
         if let after = page.after { add("id < ?", .text(after)) }
         sql += " ORDER BY id DESC LIMIT ?"
         parameters.append(.int(page.limit + 1))

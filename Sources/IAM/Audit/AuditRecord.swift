@@ -60,9 +60,12 @@ public struct AuditQuery: Sendable, Equatable {
     public var result: String?
     public var since: Int64?
     public var until: Int64?
+    /// Records whose target is this id (an incident's timeline reads those of the incident and of its node).
+    public var target: String?
 
     public init(tenantID: String? = nil, realmID: String? = nil, actor: String? = nil, action: String? = nil,
-                result: String? = nil, since: Int64? = nil, until: Int64? = nil) {
+                result: String? = nil, since: Int64? = nil, until: Int64? = nil, target: String? = nil) {
+        self.target = target
         self.tenantID = tenantID
         self.realmID = realmID
         self.actor = actor

@@ -36,6 +36,10 @@ public struct ControllerServices: Sendable {
     public let telemetry: TelemetryStore
     /// Alert rules as data; a singleton loop evaluates them.
     public let alertRules: AlertRuleStore
+    /// Alerts grouped into incidents, from detection to review; a singleton loop groups them.
+    public let incidents: IncidentStore
+    /// Where incidents are announced (webhooks, Alertmanagers).
+    public let notificationTargets: NotificationTargets
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// When this controller started, ms.

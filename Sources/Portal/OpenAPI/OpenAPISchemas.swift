@@ -8,6 +8,9 @@ import Core
 enum OpenAPISchemas: SchemaVocabulary {
     private static let role: JSONValue = .object(["type": "string", "enum": .array(["platform-admin", "domain-admin", "org-admin", "project-admin", "member", "viewer"])])
 
+    private static let severity: JSONValue = .object(["type": "string", "enum": ["critical", "high", "medium", "low"]])
+    private static let incidentState: JSONValue = .object(["type": "string", "enum": ["detected", "acknowledged", "investigating", "resolved", "reviewed"]])
+
     static let all: [String: JSONValue] = [
         "Error": object(["error": object(["code": string, "message": string, "requestId": string, "details": .object(["type": "object"])],
                                          required: ["code", "message", "requestId"])], required: ["error"]),
@@ -44,6 +47,33 @@ enum OpenAPISchemas: SchemaVocabulary {
                                required: ["name", "metric", "comparison", "threshold"]),
         "AlertRulePatch": object(["threshold": .object(["type": "number"]), "forSeconds": .object(["type": "integer", "minimum": 0, "maximum": 604800]),
                                   "severity": .object(["type": "string", "enum": ["critical", "high", "medium", "low"]]), "enabled": .object(["type": "boolean"])]),
+        "Incident": object(["id": string, "title": string, "severity": severity, "state": incidentState, "correlationKey": string,
+                            "correlationId": string, "source": string, "nodeId": string, "agentId": string, "tenantId": string, "owner": string,
+                            "alertCount": integer, "detectedAt": integer, "lastAlertAt": integer, "acknowledgedAt": integer, "investigatingAt": integer,
+                            "resolvedAt": integer, "reviewedAt": integer, "version": integer,
+                            "review": object(["cause": string, "fix": string, "summary": string, "reviewer": string, "timeline": array(ref("TimelineEntry"))],
+                                             required: ["cause", "fix", "reviewer", "timeline"])],
+                           required: ["id", "title", "severity", "state", "correlationKey", "correlationId", "source", "alertCount", "detectedAt", "version"]),
+        "IncidentList": list("Incident"),
+        "TimelineEntry": object(["at": integer, "kind": .object(["type": "string", "enum": ["alert", "incident", "audit", "operation"]]), "ref": string,
+                                 "summary": string, "correlationId": string], required: ["at", "kind", "ref", "summary"]),
+        "IncidentTimeline": object(["items": array(ref("TimelineEntry"))], required: ["items"]),
+        "NewIncident": object(["title": nonEmpty, "severity": severity, "nodeId": string], required: ["title", "severity"]),
+        "IncidentPatch": object(["severity": severity], required: ["severity"]),
+        "IncidentStep": object(["owner": nonEmpty, "note": string]),
+        "IncidentReview": object(["cause": nonEmpty, "fix": nonEmpty, "summary": string], required: ["cause", "fix"]),
+        "NotificationTarget": object(["id": string, "name": string, "kind": string, "url": string, "enabled": boolean, "createdAt": integer, "version": integer],
+                                     required: ["id", "name", "kind", "url", "enabled"]),
+        "NotificationTargetList": object(["items": array(ref("NotificationTarget"))], required: ["items"]),
+        "NewNotificationTarget": object(["name": matching("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"),
+                                         "kind": .object(["type": "string", "enum": ["webhook", "alertmanager"]]),
+                                         "url": matching(NotificationTargets.urlPattern)], required: ["name", "kind", "url"]),
+        "AlertmanagerAlert": object(["status": .object(["type": "string", "enum": ["firing", "resolved"]]), "labels": .object(["type": "object", "additionalProperties": string]),
+                                     "annotations": .object(["type": "object", "additionalProperties": string]), "startsAt": string, "endsAt": string,
+                                     "generatorURL": string, "fingerprint": string], required: ["labels"]),
+        "AlertmanagerWebhook": object(["version": string, "groupKey": string, "status": .object(["type": "string", "enum": ["firing", "resolved"]]),
+                                       "receiver": string, "externalURL": string, "alerts": array(ref("AlertmanagerAlert"))], required: ["status", "alerts"]),
+        "AlertmanagerAccepted": object(["alerts": integer, "incidents": array(string)], required: ["alerts", "incidents"]),
         "TelemetryPoint": object(["at": integer, "value": .object(["type": "number"])], required: ["at", "value"]),
         "TelemetrySeries": object(["metric": string, "labels": .object(["type": "object", "additionalProperties": string]),
                                    "points": .object(["type": "array", "items": ref("TelemetryPoint")])], required: ["metric", "labels", "points"]),

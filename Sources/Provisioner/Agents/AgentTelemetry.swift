@@ -78,6 +78,13 @@ extension AgentService {
         }
     }
 
+    /// Alerts received at or after `since` (ms), oldest first: what the incident correlator reads.
+    public func alerts(receivedSince since: Int64, limit: Int) async throws -> [NodeAlert] {
+        try await database.read {
+            try $0.query(NodeAlert.self, "SELECT * FROM alerts WHERE received_at >= ? ORDER BY received_at, id LIMIT ?", [.integer(since), .int(limit)])
+        }
+    }
+
     /// Alerts, newest first, optionally of one agent and/or severity.
     public func alerts(agentID: String? = nil, severity: AlertReport.Severity? = nil, page: PageRequest) async throws -> Page<NodeAlert> {
         var sql = "SELECT * FROM alerts WHERE (? = '' OR id < ?)"
