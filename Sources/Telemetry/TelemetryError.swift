@@ -13,6 +13,8 @@ public enum TelemetryError: DomainError, Equatable {
     /// If-Match named a version the incident has moved on from.
     case incidentVersionMismatch(id: String, current: Int64)
     case targetNotFound(String)
+    /// An override that cannot replace the rule it names (no scope, no such platform rule, another metric).
+    case invalidOverride(field: String, reason: String)
     case duplicateTarget(String)
 
     public var code: String {
@@ -25,6 +27,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .invalidTransition: "invalid_transition"
         case .incidentVersionMismatch: "version_mismatch"
         case .targetNotFound: "not_found"
+        case .invalidOverride: "invalid_override"
         case .duplicateTarget: "duplicate"
         }
     }
@@ -39,6 +42,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .invalidTransition: .conflict
         case .incidentVersionMismatch: .preconditionFailed
         case .targetNotFound: .notFound
+        case .invalidOverride: .unprocessable
         case .duplicateTarget: .conflict
         }
     }
@@ -53,6 +57,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .invalidTransition(let id, let from, let to): "incident \(id) is \(from); it cannot move to \(to)"
         case .incidentVersionMismatch(let id, let current): "incident \(id) is at version \(current)"
         case .targetNotFound(let id): "no notification target \(id)"
+        case .invalidOverride(let field, let reason): "\(field) \(reason)"
         case .duplicateTarget(let name): "a notification target named \(name) exists"
         }
     }
@@ -61,6 +66,7 @@ public enum TelemetryError: DomainError, Equatable {
         switch self {
         case .invalidField(let field, _): ["field": field]
         case .invalidRange(let parameter, _): ["parameter": parameter]
+        case .invalidOverride(let field, _): ["field": field]
         case .invalidTransition(_, let from, let to): ["from": from, "to": to]
         case .incidentVersionMismatch(_, let current): ["currentVersion": String(current)]
         default: [:]

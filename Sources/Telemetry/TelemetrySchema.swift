@@ -98,5 +98,7 @@ public enum TelemetrySchema {
             """,
             "CREATE INDEX incidents_updated ON incidents (updated_at)",
         ]),
+        // Thresholds at tenant and node level: a rule may override a platform rule for its scope (`RuleScopes`).
+        Migration(module: "telemetry", version: 6, statements: ["ALTER TABLE alert_rules ADD COLUMN overrides TEXT"]),
     ]
 }

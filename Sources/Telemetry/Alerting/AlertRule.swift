@@ -25,9 +25,12 @@ public struct AlertRule: Sendable, Equatable, Codable {
     public var severity: Severity
     /// Which series the rule reads (a node, a tenant, …; empty: every series of the metric).
     public var filter: SeriesFilter
+    /// The platform rule this one replaces for its tenant or node (`RuleScopes`): that rule no longer reads the series it covers.
+    public var overrides: String?
 
     public init(name: String, metric: String, comparison: Comparison, threshold: Double, forSeconds: Int, severity: Severity,
-                filter: SeriesFilter = SeriesFilter()) {
+                filter: SeriesFilter = SeriesFilter(), overrides: String? = nil) {
+        self.overrides = overrides
         self.name = name
         self.metric = metric
         self.comparison = comparison

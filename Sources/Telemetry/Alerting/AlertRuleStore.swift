@@ -24,6 +24,8 @@ public struct AlertRuleStore: Sendable {
         public var severity: String
         public var nodeId: String?
         public var tenantId: String?
+        /// The platform rule this one replaces for its tenant or node.
+        public var overrides: String?
         public var enabled: Bool
         public var builtin: Bool
         public var createdAt: Int64
@@ -42,6 +44,7 @@ public struct AlertRuleStore: Sendable {
             severity = try row.string("severity")
             nodeId = try row.optionalString("node_id")
             tenantId = try row.optionalString("tenant_id")
+            overrides = try row.optionalString("overrides")
             enabled = try row.int64("enabled") != 0
             builtin = try row.int64("builtin") != 0
             createdAt = try row.int64("created_at")
@@ -54,7 +57,7 @@ public struct AlertRuleStore: Sendable {
         public var rule: AlertRule? {
             guard let comparison = AlertRule.Comparison(rawValue: comparison), let severity = AlertRule.Severity(rawValue: severity) else { return nil }
             return AlertRule(name: name, metric: metric, comparison: comparison, threshold: threshold, forSeconds: forSeconds, severity: severity,
-                             filter: SeriesFilter(nodeID: nodeId, tenantID: tenantId))
+                             filter: SeriesFilter(nodeID: nodeId, tenantID: tenantId), overrides: overrides)
         }
     }
 
@@ -80,10 +83,11 @@ public struct AlertRuleStore: Sendable {
 
     private static func insert(_ rule: AlertRule, builtin: Bool, at now: Int64, on connection: any SQLConnection) throws {
         try connection.execute("""
-            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, enabled, builtin, created_at, updated_at, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
+            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, overrides, enabled, builtin,
+                created_at, updated_at, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
             """, [.text(Identifier.makeUnique("rule", at: now)), .text(rule.name), .text(rule.metric), .text(rule.comparison.rawValue), .real(rule.threshold),
-                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .int(builtin ? 1 : 0),
+                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .text(rule.overrides), .int(builtin ? 1 : 0),
                   .integer(now), .integer(now)])
     }
 
@@ -106,6 +110,21 @@ public struct AlertRuleStore: Sendable {
             guard try connection.scalarInt("SELECT COUNT(*) FROM alert_rules WHERE name = ?", [.text(rule.name)]) == 0 else {
                 throw TelemetryError.duplicateRule(rule.name)
             }
+            if let parent = rule.overrides {
+                // An override replaces a platform rule for one tenant or node, on the same metric.
+                guard rule.filter.nodeID != nil || rule.filter.tenantID != nil else {
+                    throw TelemetryError.invalidOverride(field: "overrides", reason: "needs the rule's nodeId or tenantId: an override is for one tenant or node")
+                }
+                guard let base = try connection.queryFirst(Stored.self, "SELECT * FROM alert_rules WHERE name = ?", [.text(parent)]) else {
+                    throw TelemetryError.invalidOverride(field: "overrides", reason: "names no rule")
+                }
+                guard base.overrides == nil, base.nodeId == nil, base.tenantId == nil else {
+                    throw TelemetryError.invalidOverride(field: "overrides", reason: "must name a platform rule (one with no node, tenant or overrides of its own)")
+                }
+                guard base.metric == rule.metric else {
+                    throw TelemetryError.invalidOverride(field: "metric", reason: "must be the overridden rule's metric (\(base.metric))")
+                }
+            }
             try Self.insert(rule, builtin: false, at: now, on: connection)
             return try connection.queryFirst(Stored.self, "SELECT * FROM alert_rules WHERE name = ?", [.text(rule.name)])!
         }
@@ -126,9 +145,13 @@ public struct AlertRuleStore: Sendable {
         }
     }
 
+    /// Removes a rule; a platform rule that others override goes with its overrides.
     public func remove(_ id: String) async throws {
         let existing = try await rule(id)
-        try await database.write { try $0.execute("DELETE FROM alert_rules WHERE id = ?", [.text(existing.id)]) }
+        try await database.write { connection in
+            try connection.execute("DELETE FROM alert_rules WHERE overrides = ?", [.text(existing.name)])
+            try connection.execute("DELETE FROM alert_rules WHERE id = ?", [.text(existing.id)])
+        }
     }
 
     static func validate(_ rule: AlertRule) throws {

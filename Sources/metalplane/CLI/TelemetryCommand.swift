@@ -47,11 +47,13 @@ struct TelemetryCommand: AsyncParsableCommand {
         @Option(help: "critical, high, medium or low (default medium).") var severity = "medium"
         @Option(help: "Only this node's series.") var node: String?
         @Option(help: "Only this tenant's series (its id).") var tenant: String?
+        @Option(help: "The platform rule this one replaces for --node or --tenant.") var overrides: String?
 
         func run() async throws {
             var body: [String: Any] = ["name": name, "metric": metric, "comparison": comparison, "threshold": threshold, "forSeconds": forSeconds, "severity": severity]
             if let node { body["nodeId"] = node }
             if let tenant { body["tenantId"] = tenant }
+            if let overrides { body["overrides"] = overrides }
             try await CLIClient.call(.POST, "/api/v1/alert-rules", body: body)
         }
     }
