@@ -90,6 +90,9 @@ public struct TelemetryBatch: Sendable, Codable, Equatable {
     public var thermal: Thermal
     public var memory: Memory
     public var power: Power
+    /// Seconds a 4 KiB write and fsync took in the node's model cache when the batch was taken (nil: not measured;
+    /// agents before this field send none). The controller's storage-latency rule compares it with the node's own baseline.
+    public var storageLatencySeconds: Double?
 
     public init(at: Int64, intervalSeconds: Double, cpuUtilization: Double?, models: [Model], thermal: Thermal, memory: Memory, power: Power) {
         self.at = at

@@ -20,6 +20,7 @@ public enum BatchSamples {
         "node_cpu_utilization", "node_package_celsius", "node_accelerator_celsius_max", "node_fan_rpm_max", "node_throttle_events",
         "node_memory_total_mib", "node_memory_available_mib", "node_swap_used_mib", "node_swap_in_pages", "node_swap_out_pages",
         "node_major_faults", "node_page_cache_hit_rate", "node_kv_evictions", "node_package_watts", "node_accelerator_watts",
+        "node_storage_latency_seconds",
     ]
     public static let modelMetrics = [
         "model_tokens", "model_requests", "model_latency_p50_seconds", "model_latency_p95_seconds", "model_tokens_per_second",
@@ -47,6 +48,7 @@ public enum BatchSamples {
         add("node_kv_evictions", node, batch.memory.kvEvictions.map(Double.init))
         add("node_package_watts", node, batch.power.packageWatts)
         add("node_accelerator_watts", node, batch.power.acceleratorWatts)
+        add("node_storage_latency_seconds", node, batch.storageLatencySeconds)
         for model in batch.models {
             let instance = instances[model.instanceId]
             let owner = SeriesOwner(nodeID: nodeID, modelID: model.modelId, instanceID: model.instanceId,

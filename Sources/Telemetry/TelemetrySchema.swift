@@ -100,5 +100,7 @@ public enum TelemetrySchema {
         ]),
         // Thresholds at tenant and node level: a rule may override a platform rule for its scope (`RuleScopes`).
         Migration(module: "telemetry", version: 6, statements: ["ALTER TABLE alert_rules ADD COLUMN overrides TEXT"]),
+        // Baseline rules: the series against its own average over the last hours.
+        Migration(module: "telemetry", version: 7, statements: ["ALTER TABLE alert_rules ADD COLUMN baseline_hours BIGINT"]),
     ]
 }

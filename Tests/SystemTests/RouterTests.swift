@@ -144,8 +144,12 @@ extension Array {
         }
         let labels = try #require(series?.first?["labels"] as? [String: String])
         #expect(labels["instance"] == chat && labels["project"] == world.project && labels["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct", "\(labels)")
-        let latency = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_latency_p50_seconds&step=1", bearer: world.admin).json
-        #expect(((latency["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.isEmpty == false, "\(latency)")
+        // The batch is committed before its 202; its samples reach the store with the next flush (a second later at most).
+        let latency = try await eventually(10) { () -> [String: Any]? in
+            let answer = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_latency_p50_seconds&step=1", bearer: world.admin).json
+            return ((answer["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.isEmpty == false ? answer : nil
+        }
+        #expect(latency != nil, "the router's timings reach the store as the model's latency series")
         let scoped = try await world.controller.call(.GET, "/api/v1/tenants/routerco/telemetry/query?metric=model_tokens&step=1", bearer: world.tenantAdmin)
         #expect(scoped.status == 200 && (scoped.json["series"] as? [[String: Any]])?.isEmpty == false, "\(scoped.text.prefix(300))")
         let refused = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_tokens", bearer: world.tenantAdmin)

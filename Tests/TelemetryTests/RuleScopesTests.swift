@@ -60,3 +60,34 @@ import TestPeers
         #expect(try await store.all().isEmpty)
     }
 }
+
+/// A baseline rule compares each node's storage latency with that node's own last hours, not with a fixed number.
+@Suite struct BaselineRuleTests {
+    @Test func aNodeSlowerThanItsOwnPastFiresAndAnAlwaysSlowNodeDoesNot() async throws {
+        let database = try TestStore.open("baseline")
+        try await database.migrate(TelemetrySchema.migrations)
+        let start: Int64 = 1_796_000_000_000
+        let store = TelemetryStore(database: database, clock: WallClock { Date(timeIntervalSince1970: Double(start) / 1000) })
+        var samples: [Sample] = []
+        for minute in 0...360 {
+            let at = start + Int64(minute) * 60_000
+            // node_fast: 2 ms for six hours, then 20 ms. node_slow: always 30 ms (slower, but as usual).
+            samples.append(Sample(metric: "node_storage_latency_seconds", owner: SeriesOwner(nodeID: "node_fast"), at: at, value: minute < 350 ? 0.002 : 0.02))
+            samples.append(Sample(metric: "node_storage_latency_seconds", owner: SeriesOwner(nodeID: "node_slow"), at: at, value: 0.03))
+        }
+        try await store.ingest(samples)
+        let rule = try #require(AlertRuleStore.defaults.first { $0.name == "StorageLatencyAnomaly" })
+        #expect(rule.prometheusExpression == "metalplane_node_storage_latency_seconds / avg_over_time(metalplane_node_storage_latency_seconds[6h]) > 3")
+        let values = try await store.ruleValues(rule, at: start + 360 * 60_000)
+        let byNode = Dictionary(uniqueKeysWithValues: values.map { ($0.labels["node"]!, $0.value) })
+        #expect(byNode["node_slow"].map { abs($0 - 1) < 1e-9 } == true, "\(byNode)")
+        #expect((byNode["node_fast"] ?? 0) > 3, "\(byNode)")
+        var evaluator = RuleEvaluator()
+        var fired: [String] = []
+        for minute in 345...360 {
+            let at = start + Int64(minute) * 60_000
+            fired += evaluator.evaluate(rule, at: at, values: try await store.ruleValues(rule, at: at)).fired.compactMap { $0.labels["node"] }
+        }
+        #expect(fired == ["node_fast"], "fires once, after the 5 minutes its rule holds: \(fired)")
+    }
+}

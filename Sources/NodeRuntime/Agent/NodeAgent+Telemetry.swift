@@ -16,7 +16,9 @@ extension NodeAgent {
             guard let token = current?.sessionToken else { continue }
             let running = supervisors.withLockedValue { Array($0.values) }
             let credentials = Dictionary(running.compactMap { runner in runner.spec.apiKey.map { (runner.spec.instanceId, $0) } }, uniquingKeysWith: { $1 })
-            let batch = await telemetrySampler.sample(running.map(\.status), credentials: credentials)
+            var batch = await telemetrySampler.sample(running.map(\.status), credentials: credentials)
+            let folder = configuration.nodeCachePath
+            batch.storageLatencySeconds = (try? await workers.run { ThresholdMonitor.storageLatency(in: folder) }) ?? nil
             do {
                 try await link.telemetry(token: token, batch: batch)
             } catch {

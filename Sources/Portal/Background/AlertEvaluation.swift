@@ -35,9 +35,8 @@ struct AlertEvaluation: Service {
             guard let rule = stored.rule else { continue }
             // A disabled rule sees nothing: its alerts resolve. Series of tenants and nodes with their own rule are theirs.
             let excluded = RuleScopes.excluded(for: rule, among: all)
-            let series = stored.enabled ? try await telemetry.query(metric: rule.metric, filter: rule.filter, start: now, end: now, step: 60_000)
-                .filter { !RuleScopes.skips($0.labels, excluded) } : []
-            let transitions = evaluator.evaluate(rule, at: now, values: series.compactMap { result in result.points.first.map { (result.labels, $0.value) } })
+            let values = stored.enabled ? try await telemetry.ruleValues(rule, at: now).filter { !RuleScopes.skips($0.labels, excluded) } : []
+            let transitions = evaluator.evaluate(rule, at: now, values: values)
             for alert in transitions.fired { try await report(alert, rule: rule, resolved: false, at: now) }
             for alert in transitions.resolved { try await report(alert, rule: rule, resolved: true, at: now) }
         }

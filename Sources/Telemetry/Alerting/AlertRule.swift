@@ -27,10 +27,14 @@ public struct AlertRule: Sendable, Equatable, Codable {
     public var filter: SeriesFilter
     /// The platform rule this one replaces for its tenant or node (`RuleScopes`): that rule no longer reads the series it covers.
     public var overrides: String?
+    /// A baseline rule compares the series with its own recent past: the condition is on `value / average of the last
+    /// baselineHours` (Prometheus: `metric / avg_over_time(metric[Nh])`), so "3× its usual" needs no fixed number.
+    public var baselineHours: Int?
 
     public init(name: String, metric: String, comparison: Comparison, threshold: Double, forSeconds: Int, severity: Severity,
-                filter: SeriesFilter = SeriesFilter(), overrides: String? = nil) {
+                filter: SeriesFilter = SeriesFilter(), overrides: String? = nil, baselineHours: Int? = nil) {
         self.overrides = overrides
+        self.baselineHours = baselineHours
         self.name = name
         self.metric = metric
         self.comparison = comparison
@@ -41,5 +45,11 @@ public struct AlertRule: Sendable, Equatable, Codable {
     }
 
     /// The same rule in Prometheus' words (for promtool, and for operators who run their own Prometheus).
-    public var prometheusExpression: String { "metalplane_\(metric) \(comparison.rawValue) \(PrometheusExposition.format(threshold))" }
+    public var prometheusExpression: String { Self.expression(metric: metric, comparison: comparison.rawValue, threshold: threshold, baselineHours: baselineHours) }
+
+    static func expression(metric: String, comparison: String, threshold: Double, baselineHours: Int?) -> String {
+        let series = "metalplane_\(metric)"
+        let left = baselineHours.map { "\(series) / avg_over_time(\(series)[\($0)h])" } ?? series
+        return "\(left) \(comparison) \(PrometheusExposition.format(threshold))"
+    }
 }

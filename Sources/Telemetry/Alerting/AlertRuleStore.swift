@@ -26,6 +26,8 @@ public struct AlertRuleStore: Sendable {
         public var tenantId: String?
         /// The platform rule this one replaces for its tenant or node.
         public var overrides: String?
+        /// Set for a rule on the series' ratio to its own average over this many hours.
+        public var baselineHours: Int?
         public var enabled: Bool
         public var builtin: Bool
         public var createdAt: Int64
@@ -45,19 +47,21 @@ public struct AlertRuleStore: Sendable {
             nodeId = try row.optionalString("node_id")
             tenantId = try row.optionalString("tenant_id")
             overrides = try row.optionalString("overrides")
+            baselineHours = try row.optionalInt64("baseline_hours").map(Int.init)
             enabled = try row.int64("enabled") != 0
             builtin = try row.int64("builtin") != 0
             createdAt = try row.int64("created_at")
             updatedAt = try row.int64("updated_at")
             version = try row.int64("version")
-            expression = "metalplane_\(metric) \(comparison) \(PrometheusExposition.format(threshold))"
+            expression = AlertRule.expression(metric: metric, comparison: comparison, threshold: threshold, baselineHours: baselineHours)
         }
 
         /// The rule the evaluator runs.
         public var rule: AlertRule? {
             guard let comparison = AlertRule.Comparison(rawValue: comparison), let severity = AlertRule.Severity(rawValue: severity) else { return nil }
             return AlertRule(name: name, metric: metric, comparison: comparison, threshold: threshold, forSeconds: forSeconds, severity: severity,
-                             filter: SeriesFilter(nodeID: nodeId, tenantID: tenantId), overrides: overrides)
+                             filter: SeriesFilter(nodeID: nodeId, tenantID: tenantId), overrides: overrides,
+                             baselineHours: baselineHours)
         }
     }
 
@@ -69,6 +73,9 @@ public struct AlertRuleStore: Sendable {
         AlertRule(name: "NodeMemoryLow", metric: "node_memory_available_mib", comparison: .below, threshold: 1024, forSeconds: 300, severity: .high),
         AlertRule(name: "NodeSwapping", metric: "node_swap_out_pages", comparison: .above, threshold: 1000, forSeconds: 300, severity: .medium),
         AlertRule(name: "NodeThrottling", metric: "node_throttle_events", comparison: .above, threshold: 0, forSeconds: 300, severity: .medium),
+        // Storage latency against the node's own last 6 hours (the capability sheet's "storage latency anomalies").
+        AlertRule(name: "StorageLatencyAnomaly", metric: "node_storage_latency_seconds", comparison: .above, threshold: 3, forSeconds: 300,
+                  severity: .medium, baselineHours: 6),
     ]
 
     /// Puts in the default rules that are not there yet (by name).
@@ -83,11 +90,11 @@ public struct AlertRuleStore: Sendable {
 
     private static func insert(_ rule: AlertRule, builtin: Bool, at now: Int64, on connection: any SQLConnection) throws {
         try connection.execute("""
-            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, overrides, enabled, builtin,
-                created_at, updated_at, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
+            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, overrides, baseline_hours, enabled,
+                builtin, created_at, updated_at, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
             """, [.text(Identifier.makeUnique("rule", at: now)), .text(rule.name), .text(rule.metric), .text(rule.comparison.rawValue), .real(rule.threshold),
-                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .text(rule.overrides), .int(builtin ? 1 : 0),
+                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .text(rule.overrides), rule.baselineHours.map { .int($0) } ?? .null, .int(builtin ? 1 : 0),
                   .integer(now), .integer(now)])
     }
 
@@ -164,5 +171,6 @@ public struct AlertRuleStore: Sendable {
         }
         guard rule.threshold.isFinite else { throw TelemetryError.invalidField(field: "threshold", reason: "must be a finite number") }
         guard (0...604_800).contains(rule.forSeconds) else { throw TelemetryError.invalidField(field: "forSeconds", reason: "must be 0…604800") }
+        if let hours = rule.baselineHours, !(1...168).contains(hours) { throw TelemetryError.invalidField(field: "baselineHours", reason: "must be 1…168") }
     }
 }

@@ -48,12 +48,14 @@ struct TelemetryCommand: AsyncParsableCommand {
         @Option(help: "Only this node's series.") var node: String?
         @Option(help: "Only this tenant's series (its id).") var tenant: String?
         @Option(help: "The platform rule this one replaces for --node or --tenant.") var overrides: String?
+        @Option(help: "Compare the series with its own average over this many hours (the threshold is then a ratio).") var baselineHours: Int?
 
         func run() async throws {
             var body: [String: Any] = ["name": name, "metric": metric, "comparison": comparison, "threshold": threshold, "forSeconds": forSeconds, "severity": severity]
             if let node { body["nodeId"] = node }
             if let tenant { body["tenantId"] = tenant }
             if let overrides { body["overrides"] = overrides }
+            if let baselineHours { body["baselineHours"] = baselineHours }
             try await CLIClient.call(.POST, "/api/v1/alert-rules", body: body)
         }
     }
