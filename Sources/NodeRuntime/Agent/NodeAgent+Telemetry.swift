@@ -17,8 +17,7 @@ extension NodeAgent {
             let running = supervisors.withLockedValue { Array($0.values) }
             let credentials = Dictionary(running.compactMap { runner in runner.spec.apiKey.map { (runner.spec.instanceId, $0) } }, uniquingKeysWith: { $1 })
             var batch = await telemetrySampler.sample(running.map(\.status), credentials: credentials)
-            let folder = configuration.nodeCachePath
-            batch.storageLatencySeconds = (try? await workers.run { ThresholdMonitor.storageLatency(in: folder) }) ?? nil
+            batch.storageLatencySeconds = lastStorageLatency.withLockedValue { $0 }
             do {
                 try await link.telemetry(token: token, batch: batch)
             } catch {
@@ -35,6 +34,7 @@ extension NodeAgent {
             do { try await Task.sleep(for: .milliseconds(Int64(configuration.alertCheckSeconds * 1000))) } catch { return }
             let batch = await alertSampler.sample([])
             let latency = try? await workers.run { ThresholdMonitor.storageLatency(in: folder) }
+            lastStorageLatency.withLockedValue { $0 = latency ?? nil }
             let alerts = thresholds.evaluate(batch, storageLatencySeconds: latency ?? nil)
             guard !alerts.isEmpty else { continue }
             for alert in alerts {

@@ -33,6 +33,8 @@ public final class NodeAgent: Sendable {
     let alertSampler: TelemetrySampler
     let thresholds: ThresholdMonitor
     let pendingAlerts = NIOLockedValueBox<[AlertReport]>([])
+    /// The alert loop's newest storage-latency probe (seconds), which the next telemetry batch carries: one probe, two uses.
+    let lastStorageLatency = NIOLockedValueBox<Double?>(nil)
     /// Set by a release wipe: nothing starts again on this node until the agent restarts (a redeploy).
     let wiping = NIOLockedValueBox(false)
     /// The tenant addressing last applied to the data interface (nil: none yet).
