@@ -37,9 +37,9 @@ enum IncidentRoutes {
             RouteSpec(.post, path, "incidents.create", summary: "Open an incident by hand: title, severity, optionally the node (and so its tenant).",
                       tag: "incidents", access: manage, request: "NewIncident", response: "Incident", status: 201, idempotent: true) { call in
                 let input = try await JSONBody.decode(NewIncident.self, from: call.request, context: call.context)
-                let tenantID = try await input.nodeId.asyncMap { try await services.nodes.node($0).tenantId } ?? nil
-                let nodeID = try await input.nodeId.asyncMap { try await services.nodes.node($0).id }
-                let incident = try await incidents.open(title: input.title, severity: input.severity, nodeID: nodeID, tenantID: tenantID, actor: actor(call))
+                let node = try await input.nodeId.asyncMap { try await services.nodes.node($0) }
+                let incident = try await incidents.open(title: input.title, severity: input.severity, nodeID: node?.id, tenantID: node?.tenantId,
+                                                        actor: actor(call))
                 call.audit.target = incident.id
                 return try JSONBody.response(incident, status: .created, version: incident.version)
             },
@@ -160,7 +160,8 @@ enum IncidentRoutes {
 }
 
 extension Optional {
-    fileprivate func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
+    /// `map` with an async transform.
+    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
         guard let self else { return nil }
         return try await transform(self)
     }

@@ -55,8 +55,8 @@ struct IncidentCorrelation: Service {
     /// The alert as incidents see it: its node and that node's tenant, and a severity on the incidents' scale
     /// (a rule's own; an agent's critical is High, its warning Medium; info records are recoveries).
     private func incidentAlert(_ alert: NodeAlert, severities: inout [String: Incident.Severity]) async throws -> IncidentAlert {
-        let nodeID = try await alert.agentId.asyncFlatMap { try await agents.nodeID(of: $0) }
-        let tenantID = await nodeID.asyncFlatMap { try? await nodes.node($0).tenantId }
+        let nodeID = try await alert.agentId.asyncMap { try await agents.nodeID(of: $0) } ?? nil
+        let tenantID = await nodeID.asyncMap { try? await nodes.node($0).tenantId } ?? nil
         var severity: Incident.Severity = alert.severity == "critical" ? .high : .medium
         if alert.kind.hasPrefix("rule:") {
             let name = String(alert.kind.dropFirst(5))
@@ -66,12 +66,5 @@ struct IncidentCorrelation: Service {
         return IncidentAlert(id: alert.id, correlationId: alert.correlationId, kind: alert.kind, severity: severity, isRecovery: alert.severity == "info",
                              message: alert.message, agentId: alert.agentId, nodeId: nodeID, tenantId: tenantID,
                              source: alert.agentId == nil ? "controller" : "agent", at: alert.at)
-    }
-}
-
-extension Optional {
-    fileprivate func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
