@@ -84,3 +84,15 @@ public enum Cursor {
         return String(decoding: bytes.dropFirst(3), as: UTF8.self)
     }
 }
+
+/// Every item of a paged listing, read page by page (for loops that need the whole set, never for a response).
+public func allPages<Item: Sendable>(_ fetch: (PageRequest) async throws -> Page<Item>) async throws -> [Item] {
+    var items: [Item] = []
+    var request = PageRequest(limit: PageRequest.maxLimit)
+    while true {
+        let page = try await fetch(request)
+        items += page.items
+        guard let next = page.nextCursor, let key = Cursor.decode(next) else { return items }
+        request.after = key
+    }
+}

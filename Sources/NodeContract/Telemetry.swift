@@ -33,8 +33,12 @@ public struct TelemetryBatch: Sendable, Codable, Equatable {
         public var acceleratorCelsius: [Double]
         public var fanRPM: [Double]
         public var throttleEvents: Int64?
+        /// Share of the interval the hottest package spent throttled (0–1); the seed's review moves a model off a node over 3%.
+        public var throttledFraction: Double?
 
-        public init(packageCelsius: Double?, coreCelsius: [Double], acceleratorCelsius: [Double], fanRPM: [Double], throttleEvents: Int64?) {
+        public init(packageCelsius: Double?, coreCelsius: [Double], acceleratorCelsius: [Double], fanRPM: [Double], throttleEvents: Int64?,
+                    throttledFraction: Double? = nil) {
+            self.throttledFraction = throttledFraction
             self.packageCelsius = packageCelsius
             self.coreCelsius = coreCelsius
             self.acceleratorCelsius = acceleratorCelsius

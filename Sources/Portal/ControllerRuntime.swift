@@ -98,9 +98,10 @@ public final class ControllerRuntime: Sendable {
             quarantineVLAN: Int64(configuration.fabricQuarantineVLAN), reconcileSeconds: configuration.fabricReconcileSeconds), nodes: nodes)
         let fabricReconciler = FabricReconciler(fabric: fabric, agents: agents, audit: AuditLog(database: database), clock: clock, logger: logger)
         nodes.setIsolation(fabricReconciler)
-        // SQLite's snapshot is VACUUM INTO; a PostgreSQL store's is a logical copy into a SQLite file (docs/ha.md).
+        // The default rules; the missed-backup rule starts at the configured backup limit.
         let alertRules = AlertRuleStore(database: database, clock: clock)
-        try await alertRules.ensureDefaults()
+        try await alertRules.ensureDefaults(thresholds: ["BackupMissed": configuration.backupAlertAfterHours * 3600])
+        // SQLite's snapshot is VACUUM INTO; a PostgreSQL store's is a logical copy into a SQLite file (docs/ha.md).
         let backups = try BackupSetup.service(configuration, database: database, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
@@ -172,9 +173,11 @@ public final class ControllerRuntime: Sendable {
         let singletons: [(String, any Service)] = [
             ("node-operations", NodeOperationRunner(nodes: services.nodes)),
             ("fabric-reconciler", services.fabricReconciler),
-            ("backup-schedule", BackupSchedule(backups: services.backups, agents: services.agents, configuration: services.configuration,
+            ("backup-schedule", BackupSchedule(backups: services.backups, configuration: services.configuration,
                                                clock: services.clock, logger: logger)),
             ("alert-evaluator", AlertEvaluation(rules: services.alertRules, telemetry: services.telemetry, agents: services.agents,
+                                                signals: PlatformSignals(agents: services.agents, nodes: services.nodes, instances: services.instances,
+                                                                         tenants: services.tenants, backups: services.backups, started: services.clock.nowMillis()),
                                                 interval: .milliseconds(Int64(services.configuration.ruleEvaluationSeconds * 1000)), logger: logger)),
             ("incident-correlator", IncidentCorrelation(incidents: services.incidents, agents: services.agents, nodes: services.nodes, rules: services.alertRules,
                                                         interval: .seconds(1), logger: logger)),

@@ -17,7 +17,7 @@ public enum BatchSamples {
 
     /// The metric names, for the API's documentation and the Prometheus exposition.
     public static let nodeMetrics = [
-        "node_cpu_utilization", "node_package_celsius", "node_accelerator_celsius_max", "node_fan_rpm_max", "node_throttle_events",
+        "node_cpu_utilization", "node_package_celsius", "node_accelerator_celsius_max", "node_fan_rpm_max", "node_throttle_events", "node_throttled_fraction",
         "node_memory_total_mib", "node_memory_available_mib", "node_swap_used_mib", "node_swap_in_pages", "node_swap_out_pages",
         "node_major_faults", "node_page_cache_hit_rate", "node_kv_evictions", "node_package_watts", "node_accelerator_watts",
         "node_storage_latency_seconds",
@@ -26,6 +26,10 @@ public enum BatchSamples {
         "model_tokens", "model_requests", "model_latency_p50_seconds", "model_latency_p95_seconds", "model_tokens_per_second",
         "model_queue_depth", "model_kv_cache_hit_rate",
     ]
+
+    /// What the controller itself records about the fleet (the Portal's `PlatformSignals`).
+    public static let platformMetrics = ["node_agent_up", "model_engine_restarts", "platform_backup_age_seconds"]
+    public static var allMetrics: [String] { nodeMetrics + modelMetrics + platformMetrics }
 
     public static func samples(of batch: TelemetryBatch, nodeID: String, nodeTenantID: String?, instances: [String: InstanceOwner]) -> [Sample] {
         let node = SeriesOwner(nodeID: nodeID, tenantID: nodeTenantID)
@@ -38,6 +42,7 @@ public enum BatchSamples {
         add("node_accelerator_celsius_max", node, batch.thermal.acceleratorCelsius.max())
         add("node_fan_rpm_max", node, batch.thermal.fanRPM.max())
         add("node_throttle_events", node, batch.thermal.throttleEvents.map(Double.init))
+        add("node_throttled_fraction", node, batch.thermal.throttledFraction)
         add("node_memory_total_mib", node, Double(batch.memory.totalMiB))
         add("node_memory_available_mib", node, Double(batch.memory.availableMiB))
         add("node_swap_used_mib", node, Double(batch.memory.swapUsedMiB))

@@ -102,5 +102,11 @@ public enum TelemetrySchema {
         Migration(module: "telemetry", version: 6, statements: ["ALTER TABLE alert_rules ADD COLUMN overrides TEXT"]),
         // Baseline rules: the series against its own average over the last hours.
         Migration(module: "telemetry", version: 7, statements: ["ALTER TABLE alert_rules ADD COLUMN baseline_hours BIGINT"]),
+        // Change rules: the series' rise over the last minutes (a restart counter's crash loop).
+        // and NodeThrottling on the share of time throttled (the seed's 3%), no longer on any throttle event.
+        Migration(module: "telemetry", version: 8, statements: [
+            "ALTER TABLE alert_rules ADD COLUMN change_minutes BIGINT",
+            "UPDATE alert_rules SET metric = 'node_throttled_fraction', threshold = 0.03 WHERE name = 'NodeThrottling' AND builtin = 1 AND metric = 'node_throttle_events'",
+        ]),
     ]
 }

@@ -231,7 +231,16 @@ public final class TelemetryStore: Sendable {
     /// at each step the newest sample at most the lookback before it (no point where there is none).
     public func query(metric: String, filter: SeriesFilter, start: Int64, end: Int64, step: Int64) async throws -> [SeriesResult] {
         let lookback = max(Self.lookbackMillis, step)
-        return try await database.read { connection in
+        return try await samples(metric: metric, filter: filter, from: start - lookback, to: end).compactMap { series in
+            let points = Self.steps(series.samples, start: start, end: end, step: step, lookback: lookback)
+            return points.isEmpty ? nil : SeriesResult(metric: metric, labels: series.labels, points: points)
+        }
+    }
+
+    /// Every stored sample of each series of `metric` matching `filter` from `from` to `to` (both included), oldest first
+    /// (a Prometheus range selector's samples); series with none are left out.
+    public func samples(metric: String, filter: SeriesFilter, from: Int64, to: Int64) async throws -> [(labels: [String: String], samples: [(at: Int64, value: Double)])] {
+        try await database.read { connection in
             var sql = "SELECT id, labels, node_id FROM telemetry_series WHERE metric = ?"
             var parameters: [SQLValue] = [.text(metric)]
             for (column, value) in filter.columns {
@@ -241,21 +250,19 @@ public final class TelemetryStore: Sendable {
             sql += " ORDER BY labels"
             let series = try connection.query(sql, parameters).map { (id: try $0.string("id"), labels: try $0.string("labels"), group: try $0.optionalString("node_id")) }
             let head = try Self.headSamples(Dictionary(series.map { ($0.id, $0.group) }, uniquingKeysWith: { first, _ in first }),
-                                            from: start - lookback, to: end, connection: connection)
-            var results: [SeriesResult] = []
+                                            from: from, to: to, connection: connection)
+            var results: [(labels: [String: String], samples: [(at: Int64, value: Double)])] = []
             for one in series {
                 var samples: [(at: Int64, value: Double)] = []
                 for chunk in try connection.query("SELECT samples, data FROM telemetry_chunks WHERE series_id = ? AND end_at >= ? AND start_at <= ? ORDER BY start_at",
-                                                  [.text(one.id), .integer(start - lookback), .integer(end)]) {
-                    samples += try Self.decode(chunk).filter { $0.at >= start - lookback && $0.at <= end }
+                                                  [.text(one.id), .integer(from), .integer(to)]) {
+                    samples += try Self.decode(chunk).filter { $0.at >= from && $0.at <= to }
                 }
                 // Chunks first: of a compacted sample and a late one at the same time, the compacted one is kept.
                 samples = (samples + (head[one.id] ?? [])).enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
                 samples = samples.enumerated().filter { $0.offset == 0 || samples[$0.offset - 1].at != $0.element.at }.map(\.element)
-                let points = Self.steps(samples, start: start, end: end, step: step, lookback: lookback)
-                guard !points.isEmpty else { continue }
-                let labels = (try? JSONDecoder().decode([String: String].self, from: Data(one.labels.utf8))) ?? [:]
-                results.append(SeriesResult(metric: metric, labels: labels, points: points))
+                guard !samples.isEmpty else { continue }
+                results.append(((try? JSONDecoder().decode([String: String].self, from: Data(one.labels.utf8))) ?? [:], samples))
             }
             return results
         }

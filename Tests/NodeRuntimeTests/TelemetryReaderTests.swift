@@ -32,9 +32,15 @@ import Testing
         try write("sys/class/hwmon/hwmon1/name", "nct6775\n")
         try write("sys/class/hwmon/hwmon1/fan1_input", "1200\n")
         try write("sys/class/powercap/intel-rapl:0/energy_uj", "123456789\n")
+        try write("sys/devices/system/cpu/cpu0/thermal_throttle/package_throttle_count", "12\n")
+        try write("sys/devices/system/cpu/cpu0/thermal_throttle/package_throttle_total_time_ms", "1500\n")
+        try write("sys/devices/system/cpu/cpu1/thermal_throttle/package_throttle_count", "14\n")
+        try write("sys/devices/system/cpu/cpu1/thermal_throttle/package_throttle_total_time_ms", "1400\n")
         let sensors = LinuxTelemetryReaders.sensors(root: root)
         #expect(sensors == .init(packageCelsius: 61, coreCelsius: [58], fanRPM: [1200]))
         #expect(LinuxTelemetryReaders.raplEnergyMicrojoules(root: root) == 123_456_789)
+        #expect(LinuxTelemetryReaders.throttle(root: root).map { [$0.events, $0.millis] } == [14, 1500], "the hottest package's counters")
+        #expect(LinuxTelemetryReaders.throttle(root: root + "nothing/") == nil, "no counters: nil, never zero")
         #expect(LinuxTelemetryReaders.nvidiaSMISensors("0, 71, 312.55\n1, 88, [N/A]\n").map(\.celsius) == [71, 88])
     }
 

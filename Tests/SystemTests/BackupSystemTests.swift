@@ -125,13 +125,14 @@ import Testing
         #expect(runs.count >= 2 && runs.allSatisfy { $0["trigger"] as? String == "schedule" }, "\(runs)")
         scheduled.kill(SIGTERM)
 
-        // No schedule, and a 2-second alert limit: the controller reports the missed backup.
-        let idle = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0", "METALPLANE_BACKUP_ALERT_AFTER_HOURS": "0.0006"])
-        // The states, polled: the missed backup is recorded with the alerts, then everything else reports it.
+        // No schedule, and a 2-second alert limit: the default BackupMissed rule (its threshold that limit) fires.
+        let idle = try await ControllerProcess(environment: ["METALPLANE_BACKUP_INTERVAL_HOURS": "0", "METALPLANE_BACKUP_ALERT_AFTER_HOURS": "0.0006",
+                                                             "METALPLANE_RULE_EVALUATION_SECONDS": "0.5"])
+        // The states, polled: the rule's alert is recorded with the alerts, then everything else reports it.
         let idleAdmin = try await idle.token()
         let alerts = try await eventually(20) { () -> [[String: Any]]? in
             let items = try await idle.call(.GET, "/api/v1/alerts?severity=critical", bearer: idleAdmin).json["items"] as? [[String: Any]] ?? []
-            return items.contains { $0["kind"] as? String == "backup_missed" && ($0["agentId"] as? String) == nil } ? items : nil
+            return items.contains { $0["kind"] as? String == "rule:BackupMissed" && ($0["agentId"] as? String) == nil } ? items : nil
         }
         #expect(alerts != nil, "recorded with the alerts")
         let readiness = try await idle.call(.GET, "/readyz")

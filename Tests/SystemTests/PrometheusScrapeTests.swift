@@ -82,7 +82,7 @@ import Testing
         defer { world.stop(); try? FileManager.default.removeItem(atPath: store) }
         let controller = world.controller
         let defaults = try await controller.call(.GET, "/api/v1/alert-rules", bearer: world.admin).json["items"] as? [[String: Any]] ?? []
-        #expect(defaults.count == 7 && defaults.allSatisfy { $0["builtin"] as? Bool == true && $0["enabled"] as? Bool == true }, "\(defaults)")
+        #expect(defaults.count == 10 && defaults.allSatisfy { $0["builtin"] as? Bool == true && $0["enabled"] as? Bool == true }, "\(defaults)")
         let rule = #"{"name": "MemoryPresent", "metric": "node_memory_total_mib", "comparison": ">", "threshold": 0, "forSeconds": 2, "severity": "high"}"#
         let created = try await controller.call(.POST, "/api/v1/alert-rules", bearer: world.admin, json: rule)
         #expect(created.status == 201 && created.json["expression"] as? String == "metalplane_node_memory_total_mib > 0", "\(created.text)")

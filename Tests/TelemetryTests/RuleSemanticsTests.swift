@@ -26,10 +26,22 @@ import TestPeers
         "n2": (0..<40).map { $0 % 5 == 0 ? 900 : 2000 },
     ]
 
+    /// A restart counter: a crash loop (three restarts within minutes), a slow drip (one every 5 minutes: never 3 within 10),
+    /// and a high count that does not move.
+    static let restarts: [String: [Double?]] = [
+        "n1": (0..<40).map { minute -> Double? in Double(minute < 12 ? 0 : min(minute - 11, 4)) },
+        "n2": (0..<40).map { Double($0 / 5) },
+        "n3": (0..<40).map { _ in 7 },
+    ]
+    static var series: [(String, [String: [Double?]])] {
+        [("node_package_celsius", celsius), ("node_memory_available_mib", memory), ("model_engine_restarts", restarts)]
+    }
+
     static let rules = [
         AlertRule(name: "NodeHot", metric: "node_package_celsius", comparison: .above, threshold: 85, forSeconds: 120, severity: .high),
         AlertRule(name: "NodeVeryHot", metric: "node_package_celsius", comparison: .atLeast, threshold: 90, forSeconds: 0, severity: .critical),
         AlertRule(name: "NodeMemoryLow", metric: "node_memory_available_mib", comparison: .below, threshold: 1000, forSeconds: 180, severity: .medium),
+        AlertRule(name: "EngineCrashLoop", metric: "model_engine_restarts", comparison: .atLeast, threshold: 3, forSeconds: 0, severity: .high, changeMinutes: 10),
     ]
 
     @Test func theEvaluatorFiresWhatPromtoolSaysAtEveryMinute() async throws {
@@ -37,7 +49,7 @@ import TestPeers
         try await database.migrate(TelemetrySchema.migrations)
         let store = TelemetryStore(database: database, clock: .system)
         var samples: [Sample] = []
-        for (metric, nodes) in [("node_package_celsius", Self.celsius), ("node_memory_available_mib", Self.memory)] {
+        for (metric, nodes) in Self.series {
             for (node, values) in nodes {
                 for (minute, value) in values.enumerated() {
                     if let value { samples.append(Sample(metric: metric, owner: SeriesOwner(nodeID: node), at: Int64(minute) * 60_000, value: value)) }
@@ -52,13 +64,13 @@ import TestPeers
         for minute in 0..<40 {
             let at = Int64(minute) * 60_000
             for rule in Self.rules {
-                let series = try await store.query(metric: rule.metric, filter: rule.filter, start: at, end: at, step: 60_000)
-                let transitions = evaluator.evaluate(rule, at: at, values: series.compactMap { result in result.points.first.map { (result.labels, $0.value) } })
+                let transitions = evaluator.evaluate(rule, at: at, values: try await store.ruleValues(rule, at: at))
                 resolvedAny = resolvedAny || !transitions.resolved.isEmpty
             }
             for alert in evaluator.firing { firing[minute, default: [:]][alert.rule, default: []].append(alert.labels) }
         }
         #expect(firing.values.contains { $0["NodeHot"]?.isEmpty == false } && firing.values.contains { $0["NodeMemoryLow"]?.isEmpty == false })
+        #expect(Set(firing.values.flatMap { $0["EngineCrashLoop"] ?? [] }.compactMap { $0["node"] }) == ["n1"], "only the crash loop fires, not the drip or the steady count")
         #expect(resolvedAny, "some alert resolved along the way")
 
         // The same series and rules for promtool, with the controller's firing set as the expectation at every minute.
@@ -71,7 +83,7 @@ import TestPeers
         }
         try rulesFile.write(toFile: directory + "/rules.yml", atomically: true, encoding: .utf8)
         var tests = "rule_files:\n  - rules.yml\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n"
-        for (metric, nodes) in [("node_package_celsius", Self.celsius), ("node_memory_available_mib", Self.memory)] {
+        for (metric, nodes) in Self.series {
             for (node, values) in nodes.sorted(by: { $0.key < $1.key }) {
                 let written = values.map { $0.map { PrometheusExposition.format($0) } ?? "_" }.joined(separator: " ")
                 tests += "      - series: 'metalplane_\(metric){node=\"\(node)\"}'\n        values: '\(written)'\n"

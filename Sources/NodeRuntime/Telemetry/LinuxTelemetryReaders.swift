@@ -78,6 +78,21 @@ enum LinuxTelemetryReaders {
         return sensors
     }
 
+    /// The kernel's thermal throttle counters (`/sys/devices/system/cpu/cpu*/thermal_throttle/`, Intel): package throttle
+    /// events and milliseconds spent throttled, cumulative. Every CPU of a package shows the package's counters, so the
+    /// largest is the hottest package's. Nil where the kernel offers none (AMD, most VMs).
+    static func throttle(root: String = "/") -> (events: Int64, millis: Int64)? {
+        let cpus = root + "sys/devices/system/cpu"
+        var found: (events: Int64, millis: Int64)?
+        for cpu in ((try? FileManager.default.contentsOfDirectory(atPath: cpus)) ?? []) where cpu.hasPrefix("cpu") && cpu.dropFirst(3).allSatisfy(\.isNumber) {
+            let base = cpus + "/" + cpu + "/thermal_throttle/"
+            guard let events = read(base + "package_throttle_count").flatMap({ Int64($0) }) else { continue }
+            let millis = read(base + "package_throttle_total_time_ms").flatMap { Int64($0) } ?? 0
+            found = (max(found?.events ?? 0, events), max(found?.millis ?? 0, millis))
+        }
+        return found
+    }
+
     /// Cumulative package energy from RAPL (`/sys/class/powercap/intel-rapl:0/energy_uj`), microjoules.
     static func raplEnergyMicrojoules(root: String = "/") -> Int64? {
         read(root + "sys/class/powercap/intel-rapl:0/energy_uj").flatMap { Int64($0) }

@@ -14,6 +14,7 @@ final class TelemetrySampler: Sendable {
         var cpu: (busy: Int64, total: Int64)?
         var vmstat: [String: Int64] = [:]
         var energy: Int64?
+        var throttle: (events: Int64, millis: Int64)?
         var engine: [String: [String: Double]] = [:]
     }
 
@@ -32,6 +33,7 @@ final class TelemetrySampler: Sendable {
         var vmstat: String
         var sensors: LinuxTelemetryReaders.Sensors
         var energy: Int64?
+        var throttle: (events: Int64, millis: Int64)?
         var nvidia: [Double?]
         var nvidiaWatts: [Double?]
     }
@@ -44,8 +46,9 @@ final class TelemetrySampler: Sendable {
             let nvidia = Self.nvidiaSMI().map(LinuxTelemetryReaders.nvidiaSMISensors) ?? []
             return HostReading(stat: text("proc/stat"), meminfo: text("proc/meminfo"), vmstat: text("proc/vmstat"),
                                sensors: LinuxTelemetryReaders.sensors(root: root), energy: LinuxTelemetryReaders.raplEnergyMicrojoules(root: root),
+                               throttle: LinuxTelemetryReaders.throttle(root: root),
                                nvidia: nvidia.map(\.celsius), nvidiaWatts: nvidia.map(\.watts))
-        }) ?? HostReading(stat: "", meminfo: "", vmstat: "", sensors: .init(), energy: nil, nvidia: [], nvidiaWatts: [])
+        }) ?? HostReading(stat: "", meminfo: "", vmstat: "", sensors: .init(), energy: nil, throttle: nil, nvidia: [], nvidiaWatts: [])
         var engines: [(InstanceStatus, [PrometheusText.Sample])] = []
         for instance in instances where instance.phase == .ready {
             guard let endpoint = instance.endpoint else { continue }
@@ -56,7 +59,7 @@ final class TelemetrySampler: Sendable {
         let memory = LinuxTelemetryReaders.memInfo(host.meminfo)
         let vm = LinuxTelemetryReaders.vmstat(host.vmstat)
         return previous.withLockedValue { last -> TelemetryBatch in
-            defer { last.at = now; last.cpu = cpu; last.vmstat = vm; last.energy = host.energy }
+            defer { last.at = now; last.cpu = cpu; last.vmstat = vm; last.energy = host.energy; last.throttle = host.throttle }
             let interval = last.at.map { DurationSeconds.of(now - $0) } ?? 0
             let utilization: Double? = {
                 guard let cpu, let before = last.cpu, cpu.total > before.total else { return nil }
@@ -105,10 +108,16 @@ final class TelemetrySampler: Sendable {
                 power.source = power.source.map { $0 + "+nvidia-smi" } ?? "nvidia-smi"
                 power.acceleratorWatts = acceleratorWatts.reduce(0, +)
             }
+            // Throttling over the interval, from the kernel's cumulative counters (nil without them or without a previous sample).
+            var throttle: (events: Int64, fraction: Double)?
+            if let counters = host.throttle, let before = last.throttle, interval > 0 {
+                throttle = (max(counters.events - before.events, 0), min(Double(max(counters.millis - before.millis, 0)) / 1000 / interval, 1))
+            }
             return TelemetryBatch(
                 at: Int64(Date().timeIntervalSince1970 * 1000), intervalSeconds: interval, cpuUtilization: utilization, models: models,
                 thermal: .init(packageCelsius: host.sensors.packageCelsius, coreCelsius: host.sensors.coreCelsius,
-                               acceleratorCelsius: host.nvidia.compactMap { $0 }, fanRPM: host.sensors.fanRPM, throttleEvents: nil),
+                               acceleratorCelsius: host.nvidia.compactMap { $0 }, fanRPM: host.sensors.fanRPM,
+                               throttleEvents: throttle?.events, throttledFraction: throttle?.fraction),
                 memory: .init(totalMiB: (memory["MemTotal"] ?? 0) / 1024, availableMiB: (memory["MemAvailable"] ?? 0) / 1024,
                               swapUsedMiB: max((memory["SwapTotal"] ?? 0) - (memory["SwapFree"] ?? 0), 0) / 1024,
                               cacheHitRate: faults > 0 ? 1 - Double(delta("pgmajfault")) / Double(faults) : nil,

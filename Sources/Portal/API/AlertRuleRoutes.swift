@@ -16,13 +16,13 @@ enum AlertRuleRoutes {
                 try JSONBody.response(["items": try await rules.all()])
             },
             RouteSpec(.post, path, "alertRules.create",
-                      summary: "Add a rule: metric, comparison (>, >=, <, <=), threshold, forSeconds, severity (critical, high, medium, low), optionally one node's or tenant's series; `overrides` names the platform rule it replaces there; `baselineHours` compares the series with its own average over those hours.",
+                      summary: "Add a rule: metric, comparison (>, >=, <, <=), threshold, forSeconds, severity (critical, high, medium, low), optionally one node's or tenant's series; `overrides` names the platform rule it replaces there; `baselineHours` compares the series with its own average over those hours, `changeMinutes` its rise over those minutes.",
                       tag: "telemetry", access: admin, request: "NewAlertRule", response: "AlertRule", status: 201) { call in
                 let input = try await JSONBody.decode(NewRule.self, from: call.request, context: call.context)
                 let stored = try await rules.add(AlertRule(name: input.name, metric: input.metric, comparison: input.comparison, threshold: input.threshold,
                                                            forSeconds: input.forSeconds ?? 0, severity: input.severity ?? .medium,
                                                            filter: SeriesFilter(nodeID: input.nodeId, tenantID: input.tenantId), overrides: input.overrides,
-                                                           baselineHours: input.baselineHours))
+                                                           baselineHours: input.baselineHours, changeMinutes: input.changeMinutes))
                 call.audit.target = stored.id
                 return try JSONBody.response(stored, status: .created)
             },
@@ -54,6 +54,7 @@ enum AlertRuleRoutes {
         var tenantId: String?
         var overrides: String?
         var baselineHours: Int?
+        var changeMinutes: Int?
     }
 
     struct RulePatch: Decodable {

@@ -8,7 +8,7 @@ import Telemetry
 
 /// The fleet's time series over a range: the platform's view, and each tenant's (its nodes and models only).
 enum TelemetryRoutes {
-    static let metrics = BatchSamples.nodeMetrics + BatchSamples.modelMetrics
+    static let metrics = BatchSamples.allMetrics
 
     static func routes(_ services: ControllerServices) -> [RouteSpec] {
         let metric = QueryParameter("metric", schema: .object(["type": "string", "enum": .array(metrics.map { .string($0) })]), required: true)

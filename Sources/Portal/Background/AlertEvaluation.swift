@@ -13,6 +13,8 @@ struct AlertEvaluation: Service {
     let rules: AlertRuleStore
     let telemetry: TelemetryStore
     let agents: AgentService
+    /// The controller's own samples (agents up, engine restarts, backup age), written before each evaluation.
+    let signals: PlatformSignals
     let interval: Duration
     let logger: Logger
 
@@ -29,6 +31,7 @@ struct AlertEvaluation: Service {
     }
 
     func evaluate(_ evaluator: inout RuleEvaluator, at now: Int64) async throws {
+        try await telemetry.ingest(try await signals.samples(at: now))
         let stored = try await rules.all()
         let all = stored.compactMap(\.rule)
         for stored in stored {

@@ -14,8 +14,6 @@ import ServiceLifecycle
 /// A backup started by cron at the same moment holds the lock; the schedule then tries again later.
 struct BackupSchedule: Service {
     let backups: BackupService
-    /// Where the missed-backup alert is recorded (`GET /api/v1/alerts`, with no agent).
-    let agents: AgentService
     let configuration: ControllerConfiguration
     let clock: WallClock
     let logger: Logger
@@ -61,9 +59,9 @@ struct BackupSchedule: Service {
         Gauge(label: "metalplane_backup_last_duration_seconds").record(Double(last.durationMillis ?? 0) / 1000)
     }
 
-    /// One critical alert per missed period (keyed by the last success), one `info` when it ends:
-    /// recorded with the nodes' alerts (`GET /api/v1/alerts`, no agent), logged with its correlation
-    /// id, and the `metalplane_backup_missed` gauge (1 while missed) for Prometheus alerting.
+    /// Logs a missed backup once per missed period (keyed by the last success) with its correlation id, and its end,
+    /// and sets the `metalplane_backup_missed` gauge (1 while missed). The alert itself is the `BackupMissed` rule's,
+    /// on the backup age the alert evaluator records (`PlatformSignals`), so an operator tunes or disables it as any rule.
     private func checkMissed(lastAt: Int64, since started: Int64, alertedFor: inout Int64?) async {
         let limit = configuration.backupAlertAfterHours
         let now = clock.nowMillis()
@@ -73,17 +71,11 @@ struct BackupSchedule: Service {
             alertedFor = lastAt
             let message = lastAt == 0 ? "no successful backup since the controller started \(String(format: "%.1f", hours)) h ago (limit \(limit) h)"
                 : "no successful backup for \(String(format: "%.1f", hours)) h (limit \(limit) h) to \(backups.target.description)"
-            let correlation = "backup-missed-\(lastAt)-\(started)"
-            logger.critical("backup missed", metadata: ["severity": "critical", "kind": "backup_missed", "correlationId": .string(correlation),
+            logger.critical("backup missed", metadata: ["severity": "critical", "kind": "backup_missed", "correlationId": .string("backup-missed-\(lastAt)-\(started)"),
                                                         "message": .string(message)])
-            try? await agents.record(alerts: [AlertReport(correlationId: correlation, severity: .critical, kind: "backup_missed",
-                                                          message: message, value: hours, threshold: limit, at: now)], from: nil)
         } else if hours <= limit, let missed = alertedFor, missed != lastAt {
             alertedFor = nil
-            let correlation = "backup-missed-\(missed)-\(started)"
-            logger.notice("backups succeed again", metadata: ["severity": "info", "kind": "backup_missed", "correlationId": .string(correlation)])
-            try? await agents.record(alerts: [AlertReport(correlationId: correlation + "-recovered", severity: .info, kind: "backup_missed",
-                                                          message: "backups succeed again", value: hours, threshold: limit, at: now)], from: nil)
+            logger.notice("backups succeed again", metadata: ["severity": "info", "kind": "backup_missed", "correlationId": .string("backup-missed-\(missed)-\(started)")])
         }
     }
 }

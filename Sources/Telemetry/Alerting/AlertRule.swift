@@ -30,10 +30,14 @@ public struct AlertRule: Sendable, Equatable, Codable {
     /// A baseline rule compares the series with its own recent past: the condition is on `value / average of the last
     /// baselineHours` (Prometheus: `metric / avg_over_time(metric[Nh])`), so "3× its usual" needs no fixed number.
     public var baselineHours: Int?
+    /// A change rule compares how far the series rose above its lowest value of the last `changeMinutes` (Prometheus:
+    /// `metric - min_over_time(metric[Nm])`), so "3 engine restarts in 10 minutes" reads a restart counter.
+    public var changeMinutes: Int?
 
     public init(name: String, metric: String, comparison: Comparison, threshold: Double, forSeconds: Int, severity: Severity,
-                filter: SeriesFilter = SeriesFilter(), overrides: String? = nil, baselineHours: Int? = nil) {
+                filter: SeriesFilter = SeriesFilter(), overrides: String? = nil, baselineHours: Int? = nil, changeMinutes: Int? = nil) {
         self.overrides = overrides
+        self.changeMinutes = changeMinutes
         self.baselineHours = baselineHours
         self.name = name
         self.metric = metric
@@ -45,11 +49,14 @@ public struct AlertRule: Sendable, Equatable, Codable {
     }
 
     /// The same rule in Prometheus' words (for promtool, and for operators who run their own Prometheus).
-    public var prometheusExpression: String { Self.expression(metric: metric, comparison: comparison.rawValue, threshold: threshold, baselineHours: baselineHours) }
+    public var prometheusExpression: String {
+        Self.expression(metric: metric, comparison: comparison.rawValue, threshold: threshold, baselineHours: baselineHours, changeMinutes: changeMinutes)
+    }
 
-    static func expression(metric: String, comparison: String, threshold: Double, baselineHours: Int?) -> String {
+    static func expression(metric: String, comparison: String, threshold: Double, baselineHours: Int?, changeMinutes: Int?) -> String {
         let series = "metalplane_\(metric)"
-        let left = baselineHours.map { "\(series) / avg_over_time(\(series)[\($0)h])" } ?? series
+        let left = if let hours = baselineHours { "\(series) / avg_over_time(\(series)[\(hours)h])" }
+            else if let minutes = changeMinutes { "\(series) - min_over_time(\(series)[\(minutes)m])" } else { series }
         return "\(left) \(comparison) \(PrometheusExposition.format(threshold))"
     }
 }

@@ -28,6 +28,8 @@ public struct AlertRuleStore: Sendable {
         public var overrides: String?
         /// Set for a rule on the series' ratio to its own average over this many hours.
         public var baselineHours: Int?
+        /// Set for a rule on the series' rise over this many minutes.
+        public var changeMinutes: Int?
         public var enabled: Bool
         public var builtin: Bool
         public var createdAt: Int64
@@ -48,12 +50,13 @@ public struct AlertRuleStore: Sendable {
             tenantId = try row.optionalString("tenant_id")
             overrides = try row.optionalString("overrides")
             baselineHours = try row.optionalInt64("baseline_hours").map(Int.init)
+            changeMinutes = try row.optionalInt64("change_minutes").map(Int.init)
             enabled = try row.int64("enabled") != 0
             builtin = try row.int64("builtin") != 0
             createdAt = try row.int64("created_at")
             updatedAt = try row.int64("updated_at")
             version = try row.int64("version")
-            expression = AlertRule.expression(metric: metric, comparison: comparison, threshold: threshold, baselineHours: baselineHours)
+            expression = AlertRule.expression(metric: metric, comparison: comparison, threshold: threshold, baselineHours: baselineHours, changeMinutes: changeMinutes)
         }
 
         /// The rule the evaluator runs.
@@ -61,7 +64,7 @@ public struct AlertRuleStore: Sendable {
             guard let comparison = AlertRule.Comparison(rawValue: comparison), let severity = AlertRule.Severity(rawValue: severity) else { return nil }
             return AlertRule(name: name, metric: metric, comparison: comparison, threshold: threshold, forSeconds: forSeconds, severity: severity,
                              filter: SeriesFilter(nodeID: nodeId, tenantID: tenantId), overrides: overrides,
-                             baselineHours: baselineHours)
+                             baselineHours: baselineHours, changeMinutes: changeMinutes)
         }
     }
 
@@ -72,17 +75,24 @@ public struct AlertRuleStore: Sendable {
         AlertRule(name: "CPUBusy", metric: "node_cpu_utilization", comparison: .above, threshold: 0.95, forSeconds: 600, severity: .medium),
         AlertRule(name: "NodeMemoryLow", metric: "node_memory_available_mib", comparison: .below, threshold: 1024, forSeconds: 300, severity: .high),
         AlertRule(name: "NodeSwapping", metric: "node_swap_out_pages", comparison: .above, threshold: 1000, forSeconds: 300, severity: .medium),
-        AlertRule(name: "NodeThrottling", metric: "node_throttle_events", comparison: .above, threshold: 0, forSeconds: 300, severity: .medium),
+        // The seed's Day 7: a node throttled for more than 3% of the time.
+        AlertRule(name: "NodeThrottling", metric: "node_throttled_fraction", comparison: .above, threshold: 0.03, forSeconds: 300, severity: .medium),
         // Storage latency against the node's own last 6 hours (the capability sheet's "storage latency anomalies").
         AlertRule(name: "StorageLatencyAnomaly", metric: "node_storage_latency_seconds", comparison: .above, threshold: 3, forSeconds: 300,
                   severity: .medium, baselineHours: 6),
+        // What the controller sees of the fleet (`PlatformSignals`): an agent gone, an engine restarting over and over, no backup.
+        AlertRule(name: "NodeLost", metric: "node_agent_up", comparison: .below, threshold: 1, forSeconds: 0, severity: .high),
+        AlertRule(name: "EngineCrashLoop", metric: "model_engine_restarts", comparison: .atLeast, threshold: 3, forSeconds: 0, severity: .high, changeMinutes: 10),
+        AlertRule(name: "BackupMissed", metric: "platform_backup_age_seconds", comparison: .above, threshold: 7 * 3600, forSeconds: 0, severity: .critical),
     ]
 
-    /// Puts in the default rules that are not there yet (by name).
-    public func ensureDefaults() async throws {
+    /// Puts in the default rules that are not there yet (by name), with `thresholds` in place of the defaults' own
+    /// (the controller's configured backup limit, for one); once in, a rule is changed through the API.
+    public func ensureDefaults(thresholds: [String: Double] = [:]) async throws {
         let now = clock.nowMillis()
         try await database.write { connection in
-            for rule in Self.defaults where try connection.scalarInt("SELECT COUNT(*) FROM alert_rules WHERE name = ?", [.text(rule.name)]) == 0 {
+            for var rule in Self.defaults where try connection.scalarInt("SELECT COUNT(*) FROM alert_rules WHERE name = ?", [.text(rule.name)]) == 0 {
+                rule.threshold = thresholds[rule.name] ?? rule.threshold
                 try Self.insert(rule, builtin: true, at: now, on: connection)
             }
         }
@@ -90,11 +100,12 @@ public struct AlertRuleStore: Sendable {
 
     private static func insert(_ rule: AlertRule, builtin: Bool, at now: Int64, on connection: any SQLConnection) throws {
         try connection.execute("""
-            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, overrides, baseline_hours, enabled,
-                builtin, created_at, updated_at, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
+            INSERT INTO alert_rules (id, name, metric, comparison, threshold, for_seconds, severity, node_id, tenant_id, overrides, baseline_hours, change_minutes,
+                enabled, builtin, created_at, updated_at, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1)
             """, [.text(Identifier.makeUnique("rule", at: now)), .text(rule.name), .text(rule.metric), .text(rule.comparison.rawValue), .real(rule.threshold),
-                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .text(rule.overrides), rule.baselineHours.map { .int($0) } ?? .null, .int(builtin ? 1 : 0),
+                  .int(rule.forSeconds), .text(rule.severity.rawValue), .text(rule.filter.nodeID), .text(rule.filter.tenantID), .text(rule.overrides), rule.baselineHours.map { .int($0) } ?? .null,
+                  rule.changeMinutes.map { .int($0) } ?? .null, .int(builtin ? 1 : 0),
                   .integer(now), .integer(now)])
     }
 
@@ -166,11 +177,15 @@ public struct AlertRuleStore: Sendable {
               rule.name.first?.isLetter == true else {
             throw TelemetryError.invalidField(field: "name", reason: "must be 1–64 letters, digits or _, starting with a letter (an alert name Prometheus accepts)")
         }
-        guard (BatchSamples.nodeMetrics + BatchSamples.modelMetrics).contains(rule.metric) else {
+        guard BatchSamples.allMetrics.contains(rule.metric) else {
             throw TelemetryError.invalidField(field: "metric", reason: "must be one of the fleet's metrics (docs/telemetry.md)")
         }
         guard rule.threshold.isFinite else { throw TelemetryError.invalidField(field: "threshold", reason: "must be a finite number") }
         guard (0...604_800).contains(rule.forSeconds) else { throw TelemetryError.invalidField(field: "forSeconds", reason: "must be 0…604800") }
         if let hours = rule.baselineHours, !(1...168).contains(hours) { throw TelemetryError.invalidField(field: "baselineHours", reason: "must be 1…168") }
+        if let minutes = rule.changeMinutes, !(1...1440).contains(minutes) { throw TelemetryError.invalidField(field: "changeMinutes", reason: "must be 1…1440") }
+        if rule.baselineHours != nil, rule.changeMinutes != nil {
+            throw TelemetryError.invalidField(field: "changeMinutes", reason: "a rule compares with its baseline or its change, not both")
+        }
     }
 }

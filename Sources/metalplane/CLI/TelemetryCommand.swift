@@ -49,6 +49,7 @@ struct TelemetryCommand: AsyncParsableCommand {
         @Option(help: "Only this tenant's series (its id).") var tenant: String?
         @Option(help: "The platform rule this one replaces for --node or --tenant.") var overrides: String?
         @Option(help: "Compare the series with its own average over this many hours (the threshold is then a ratio).") var baselineHours: Int?
+        @Option(help: "Compare how much the series rose over this many minutes (a restart counter's crash loop).") var changeMinutes: Int?
 
         func run() async throws {
             var body: [String: Any] = ["name": name, "metric": metric, "comparison": comparison, "threshold": threshold, "forSeconds": forSeconds, "severity": severity]
@@ -56,6 +57,7 @@ struct TelemetryCommand: AsyncParsableCommand {
             if let tenant { body["tenantId"] = tenant }
             if let overrides { body["overrides"] = overrides }
             if let baselineHours { body["baselineHours"] = baselineHours }
+            if let changeMinutes { body["changeMinutes"] = changeMinutes }
             try await CLIClient.call(.POST, "/api/v1/alert-rules", body: body)
         }
     }
