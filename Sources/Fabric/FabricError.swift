@@ -8,7 +8,8 @@ public enum FabricError: DomainError, Equatable {
     /// Values each valid alone that do not fit together (a port listed twice).
     case inconsistent(field: String, reason: String)
     case portTaken(switchName: String, port: String, node: String)
-    case nodeNotFound(String)
+    /// A cable names a node the platform does not have (the switch itself exists, so not a 404).
+    case unknownNode(String)
     /// The switch could not be reached or refused the change.
     case driverFailed(switchName: String, reason: String)
     /// A node's port did not leave its tenant's segments in time (a release waits for this before the wipe).
@@ -16,7 +17,8 @@ public enum FabricError: DomainError, Equatable {
 
     public var code: String {
         switch self {
-        case .switchNotFound, .nodeNotFound: "not_found"
+        case .switchNotFound: "not_found"
+        case .unknownNode: "unknown_node"
         case .duplicateSwitch: "already_exists"
         case .invalidField: "invalid_field"
         case .inconsistent: "unprocessable_field"
@@ -28,7 +30,8 @@ public enum FabricError: DomainError, Equatable {
 
     public var kind: ErrorKind {
         switch self {
-        case .switchNotFound, .nodeNotFound: .notFound
+        case .switchNotFound: .notFound
+        case .unknownNode: .unprocessable
         case .duplicateSwitch, .portTaken: .conflict
         case .invalidField: .invalidRequest
         case .inconsistent: .unprocessable
@@ -42,7 +45,7 @@ public enum FabricError: DomainError, Equatable {
         case .duplicateSwitch(let name): "switch \(name) already exists"
         case .invalidField(let field, let reason), .inconsistent(let field, let reason): "\(field): \(reason)"
         case .portTaken(let switchName, let port, let node): "port \(port) of switch \(switchName) is already cabled to node \(node)"
-        case .nodeNotFound(let name): "node \(name) not found"
+        case .unknownNode(let name): "cabling names node \(name), which does not exist"
         case .driverFailed(let switchName, let reason): "switch \(switchName): \(reason)"
         case .notIsolated(let node, let reason): "node \(node)'s port is still in its tenant's segments: \(reason)"
         }

@@ -115,7 +115,7 @@ public final class FabricService: Sendable {
                 throw FabricError.invalidField(field: "cabling.nodeInterface", reason: "must be 1–15 characters (the node's interface name)")
             }
             guard ports.insert(cable.port).inserted else { throw FabricError.inconsistent(field: "cabling.port", reason: "port \(cable.port) is listed twice") }
-            guard let node = try? await nodes.node(cable.node) else { throw FabricError.nodeNotFound(cable.node) }
+            guard let node = try? await nodes.node(cable.node) else { throw FabricError.unknownNode(cable.node) }
             return Cable(port: cable.port, node: node.id, nodeInterface: cable.nodeInterface)
         }
     }

@@ -16,6 +16,8 @@ public enum TelemetryError: DomainError, Equatable {
     /// An override that cannot replace the rule it names (no scope, no such platform rule, another metric).
     case invalidOverride(field: String, reason: String)
     case duplicateTarget(String)
+    /// Two fields each valid alone that a rule cannot have together (a schema cannot say so).
+    case exclusiveFields(String, String)
 
     public var code: String {
         switch self {
@@ -29,6 +31,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .targetNotFound: "not_found"
         case .invalidOverride: "invalid_override"
         case .duplicateTarget: "duplicate"
+        case .exclusiveFields: "exclusive_fields"
         }
     }
 
@@ -44,6 +47,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .targetNotFound: .notFound
         case .invalidOverride: .unprocessable
         case .duplicateTarget: .conflict
+        case .exclusiveFields: .unprocessable
         }
     }
 
@@ -59,6 +63,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .targetNotFound(let id): "no notification target \(id)"
         case .invalidOverride(let field, let reason): "\(field) \(reason)"
         case .duplicateTarget(let name): "a notification target named \(name) exists"
+        case .exclusiveFields(let first, let second): "a rule has \(first) or \(second), not both"
         }
     }
 
@@ -67,6 +72,7 @@ public enum TelemetryError: DomainError, Equatable {
         case .invalidField(let field, _): ["field": field]
         case .invalidRange(let parameter, _): ["parameter": parameter]
         case .invalidOverride(let field, _): ["field": field]
+        case .exclusiveFields(let first, let second): ["fields": "\(first),\(second)"]
         case .invalidTransition(_, let from, let to): ["from": from, "to": to]
         case .incidentVersionMismatch(_, let current): ["currentVersion": String(current)]
         default: [:]

@@ -29,7 +29,8 @@ struct HTTPCaller: Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: form))
         }
-        let response = try await client.execute(request, timeout: .seconds(10))
+        // Generous: at the start of the suite dozens of controllers start at once on two cores.
+        let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 << 20)
         return Reply(status: Int(response.status.code), body: Data(body.readableBytesView), headers: response.headers)
     }

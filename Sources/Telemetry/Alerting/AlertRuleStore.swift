@@ -185,7 +185,7 @@ public struct AlertRuleStore: Sendable {
         if let hours = rule.baselineHours, !(1...168).contains(hours) { throw TelemetryError.invalidField(field: "baselineHours", reason: "must be 1…168") }
         if let minutes = rule.changeMinutes, !(1...1440).contains(minutes) { throw TelemetryError.invalidField(field: "changeMinutes", reason: "must be 1…1440") }
         if rule.baselineHours != nil, rule.changeMinutes != nil {
-            throw TelemetryError.invalidField(field: "changeMinutes", reason: "a rule compares with its baseline or its change, not both")
+            throw TelemetryError.exclusiveFields("baselineHours", "changeMinutes")
         }
     }
 }
