@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         // The HA store (issue 17): PostgreSQL's wire protocol.
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Mergeable latency histograms (issue 18): HdrHistogram, so a range's p50/p95 over any nodes are exact to 3 digits.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // System-library shims.
@@ -87,6 +89,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "Telemetry", dependencies: ["Core", "Storage", "NodeContract",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: strict),
         .target(name: "Scheduler", dependencies: ["Core", "Cryptography", "Storage", "Quota", "NodeContract",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

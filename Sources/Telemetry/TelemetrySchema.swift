@@ -108,5 +108,10 @@ public enum TelemetrySchema {
             "ALTER TABLE alert_rules ADD COLUMN change_minutes BIGINT",
             "UPDATE alert_rules SET metric = 'node_throttled_fraction', threshold = 0.03 WHERE name = 'NodeThrottling' AND builtin = 1 AND metric = 'node_throttle_events'",
         ]),
+        // Mergeable latency histograms: one row per instance and interval (`LatencyHistogram`, encoded), its series in telemetry_series.
+        Migration(module: "telemetry", version: 9, statements: [
+            "CREATE TABLE telemetry_histograms (series_id TEXT NOT NULL, at BIGINT NOT NULL, count BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (series_id, at))",
+            "CREATE INDEX telemetry_histograms_at ON telemetry_histograms (at)",
+        ]),
     ]
 }

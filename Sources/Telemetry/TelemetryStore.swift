@@ -79,16 +79,7 @@ public final class TelemetryStore: Sendable {
         let firstPart = parts.wrappingAdd(Int64(frames.count), ordering: .relaxed).oldValue
         let rows = frames.enumerated().map { index, frame in (frame.key, firstPart + Int64(index), frame.value.count, HeadFrame.encode(frame.value)) }
         try await database.write { connection in
-            for chunk in series.chunked(into: 100) {
-                let tuples = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
-                try connection.execute("""
-                    INSERT INTO telemetry_series (id, metric, labels, node_id, model_id, instance_id, project_id, tenant_id, created_at)
-                    VALUES \(tuples) ON CONFLICT (id) DO NOTHING
-                    """, chunk.flatMap { id, sample -> [SQLValue] in
-                        [.text(id), .text(sample.key.metric), .text(sample.key.encodedLabels), .text(sample.owner.nodeID), .text(sample.owner.modelID),
-                         .text(sample.owner.instanceID), .text(sample.owner.projectID), .text(sample.owner.tenantID), .integer(now)]
-                    })
-            }
+            try Self.insertSeries(series.map { ($0.key, $0.value.key, $0.value.owner) }, at: now, on: connection)
             for chunk in rows.chunked(into: 200) {
                 let tuples = Array(repeating: "(?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
                 try connection.execute("INSERT INTO telemetry_frames (series_group, at, part, samples, data) VALUES \(tuples)",
@@ -96,6 +87,20 @@ public final class TelemetryStore: Sendable {
             }
         }
         self.known.withLockedValue { $0.formUnion(series.map(\.key)) }
+    }
+
+    /// Makes the rows of series not there yet (a series' id is a digest of its key: nothing is looked up).
+    static func insertSeries(_ series: [(id: String, key: SeriesKey, owner: SeriesOwner)], at now: Int64, on connection: any SQLConnection) throws {
+        for chunk in series.chunked(into: 100) {
+            let tuples = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            try connection.execute("""
+                INSERT INTO telemetry_series (id, metric, labels, node_id, model_id, instance_id, project_id, tenant_id, created_at)
+                VALUES \(tuples) ON CONFLICT (id) DO NOTHING
+                """, chunk.flatMap { one -> [SQLValue] in
+                    [.text(one.id), .text(one.key.metric), .text(one.key.encodedLabels), .text(one.owner.nodeID), .text(one.owner.modelID),
+                     .text(one.owner.instanceID), .text(one.owner.projectID), .text(one.owner.tenantID), .integer(now)]
+                })
+        }
     }
 
     /// Ids of series this process has written (their rows exist: series are never deleted).
@@ -205,6 +210,7 @@ public final class TelemetryStore: Sendable {
         try await database.write { connection in
             let removed = try connection.execute("DELETE FROM telemetry_chunks WHERE end_at < ?", [.integer(cutoff)])
             try connection.execute("DELETE FROM telemetry_frames WHERE at < ?", [.integer(cutoff)])
+            try connection.execute("DELETE FROM telemetry_histograms WHERE at < ?", [.integer(cutoff)])
             return removed
         }
     }
@@ -327,7 +333,7 @@ extension String {
 
 extension Array {
     /// The array in runs of at most `size`.
-    fileprivate func chunked(into size: Int) -> [ArraySlice<Element>] {
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

@@ -150,6 +150,19 @@ extension Array {
             return ((answer["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.isEmpty == false ? answer : nil
         }
         #expect(latency != nil, "the router's timings reach the store as the model's latency series")
+        // And as mergeable histograms: the model's latency over the hour counts every answered request once, the
+        // platform's and the tenant's views agree, and its quantiles are ordered.
+        let answered = (usage?["requests"] as? Int ?? 0) - (usage?["failed"] as? Int ?? 0)
+        let merged = try await eventually(20) { () -> [String: Any]? in
+            let answer = try await world.controller.call(.GET, "/api/v1/telemetry/latency?model=HuggingFaceTB/SmolLM2-135M-Instruct&step=300", bearer: world.admin).json
+            return (answer["range"] as? [String: Any])?["requests"] as? Int == answered ? answer : nil
+        }
+        let range = try #require(merged?["range"] as? [String: Any], "the histograms hold \(answered) requests")
+        let (middle, tail, top) = (range["p50Seconds"] as? Double ?? 0, range["p95Seconds"] as? Double ?? 0, range["maxSeconds"] as? Double ?? 0)
+        #expect(middle > 0 && middle <= tail && tail <= top && top < 60, "\(range)")
+        #expect((merged?["steps"] as? [[String: Any]])?.isEmpty == false && merged?["series"] as? Int == 1, "\(merged ?? [:])")
+        let tenantView = try await world.controller.call(.GET, "/api/v1/tenants/routerco/telemetry/latency?model=HuggingFaceTB/SmolLM2-135M-Instruct", bearer: world.tenantAdmin)
+        #expect(((tenantView.json["range"] as? [String: Any])?["requests"] as? Int) == answered, "\(tenantView.text)")
         let scoped = try await world.controller.call(.GET, "/api/v1/tenants/routerco/telemetry/query?metric=model_tokens&step=1", bearer: world.tenantAdmin)
         #expect(scoped.status == 200 && (scoped.json["series"] as? [[String: Any]])?.isEmpty == false, "\(scoped.text.prefix(300))")
         let refused = try await world.controller.call(.GET, "/api/v1/telemetry/query?metric=model_tokens", bearer: world.tenantAdmin)

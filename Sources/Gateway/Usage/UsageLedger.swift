@@ -100,18 +100,21 @@ public final class UsageLedger: Sendable {
     }
 
     /// The router's own timing of an instance's answered requests that ended in `(from, to]` (ms):
-    /// the p50 and p95 of their durations, in seconds, by nearest rank (exact, never an average of
-    /// averages). Engines that export no latency histogram (llama-server) get their figures from here.
-    /// Reads the store only: records still buffered (the last second's) are not seen, so callers
-    /// look at a window that ended at least `flushLagMillis` ago.
-    public func latency(instanceID: String, from: Int64, to: Int64) async throws -> (p50: Double, p95: Double)? {
-        let durations = try await database.read {
+    /// their durations in seconds, shortest first. Engines that export no latency histogram (llama-server)
+    /// get their latency figures from here. Reads the store only: records still buffered (the last
+    /// second's) are not seen, so callers look at a window that ended at least `flushLagMillis` ago.
+    public func durations(instanceID: String, from: Int64, to: Int64) async throws -> [Double] {
+        try await database.read {
             try $0.query("SELECT duration_ms FROM usage_records WHERE instance_id = ? AND outcome = '\(UsageLedger.Outcome.ok.rawValue)' AND at > ? AND at <= ? ORDER BY duration_ms",
-                         [.text(instanceID), .integer(from), .integer(to)]).map { try $0.double("duration_ms") }
+                         [.text(instanceID), .integer(from), .integer(to)]).map { try $0.double("duration_ms") / 1000 }
         }
+    }
+
+    /// The p50 and p95 of `durations` (sorted) by nearest rank: exact, never an average of averages.
+    public static func nearestRank(_ durations: [Double]) -> (p50: Double, p95: Double)? {
         guard !durations.isEmpty else { return nil }
         func rank(_ quantile: Double) -> Double {
-            durations[min(durations.count - 1, max(0, Int((quantile * Double(durations.count)).rounded(.up)) - 1))] / 1000
+            durations[min(durations.count - 1, max(0, Int((quantile * Double(durations.count)).rounded(.up)) - 1))]
         }
         return (rank(0.5), rank(0.95))
     }

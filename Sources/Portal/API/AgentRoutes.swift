@@ -73,18 +73,9 @@ enum AgentRoutes {
                       summary: "A node's telemetry batch (per model, thermal, memory pressure, power), every telemetry interval.",
                       tag: "agents", access: .agent, request: "TelemetryBatch", response: "Empty", status: 202) { call in
                 var batch = try await JSONBody.decode(TelemetryBatch.self, from: call.request, context: call.context)
-                // Engines without a latency histogram (llama-server): the router's own timings of the interval,
-                // read from the store a flush behind the present (no flush per batch: the ledger writes once a second).
-                let now = services.clock.nowMillis() - UsageLedger.flushLagMillis
-                let since = now - Int64(max(batch.intervalSeconds, 1) * 1000)
-                for index in batch.models.indices where batch.models[index].latencyP50Seconds == nil {
-                    if let latency = try? await services.gateway.usage.latency(instanceID: batch.models[index].instanceId, from: since, to: now) {
-                        batch.models[index].latencyP50Seconds = latency.p50
-                        batch.models[index].latencyP95Seconds = latency.p95
-                    }
-                }
+                let latencies = await ingest.routerLatencies(&batch, agentID: call.agent!.agentID)
                 try await agents.record(telemetry: batch, from: call.agent!.agentID)
-                try await ingest.ingest(batch, agentID: call.agent!.agentID)
+                try await ingest.ingest(batch, agentID: call.agent!.agentID, latencies: latencies)
                 return try JSONBody.response([String: String](), status: .accepted)
             },
             RouteSpec(.post, "/api/v1/agent/alerts", "agent.alerts", summary: "Threshold alerts raised on a node, with severity and correlation id.",

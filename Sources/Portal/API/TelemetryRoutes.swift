@@ -14,6 +14,7 @@ enum TelemetryRoutes {
         let metric = QueryParameter("metric", schema: .object(["type": "string", "enum": .array(metrics.map { .string($0) })]), required: true)
         let query: [QueryParameter] = [metric, "node", "model", "project", "since", "until",
                                        .integer("step", 1...86_400)]
+        let latencyQuery: [QueryParameter] = ["node", "model", "project", "since", "until", .integer("step", 60...86_400)]
         return [
             RouteSpec(.get, "/api/v1/telemetry/query", "telemetry.query",
                       summary: "A metric's series over a range (`since`, `until`; default the last hour), one value per `step` seconds (default 60): at each step the newest sample within the 5-minute lookback, as Prometheus evaluates a range. Filter by node, model, project, tenant.",
@@ -24,6 +25,16 @@ enum TelemetryRoutes {
                       summary: "The same for a tenant: the series of its nodes (while allocated to it) and its models only.",
                       tag: "telemetry", access: .authenticated(.realmRead, .tenant), query: query, response: "TelemetryQuery") { call in
                 try JSONBody.response(try await run(call, services: services, tenantID: call.tenant!.id))
+            },
+            RouteSpec(.get, "/api/v1/telemetry/latency", "telemetry.latency",
+                      summary: "Request latency over a range (`since`, `until`; default the last hour) from the merged histograms of every matching instance: exact p50/p95/p99 of all their requests (never an average of percentiles), for the range and, with `step`, for each step. Filter by node, model, project, tenant.",
+                      tag: "telemetry", access: .authenticated(.platformManage, .platform), query: latencyQuery + ["tenant"], response: "TelemetryLatency") { call in
+                try JSONBody.response(try await latency(call, services: services, tenantID: call.request.queryString("tenant")))
+            },
+            RouteSpec(.get, TenantRoutes.tenant + "/telemetry/latency", "tenants.latency",
+                      summary: "The same for a tenant: its models' requests only.",
+                      tag: "telemetry", access: .authenticated(.realmRead, .tenant), query: latencyQuery, response: "TelemetryLatency") { call in
+                try JSONBody.response(try await latency(call, services: services, tenantID: call.tenant!.id))
             },
             RouteSpec(.get, "/api/v1/telemetry/prometheus", "telemetry.prometheus",
                       summary: "The fleet's newest values in Prometheus' text format, for Prometheus to scrape (with an API key of the platform realm).",
@@ -60,5 +71,29 @@ enum TelemetryRoutes {
                                   tenantID: tenantID)
         let series = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
         return Answer(metric: metric, since: since, until: until, stepSeconds: step, series: series)
+    }
+
+    struct LatencyAnswer: Encodable {
+        var since: Int64
+        var until: Int64
+        var stepSeconds: Int?
+        var series: Int
+        var range: TelemetryStore.LatencySummary
+        var steps: [TelemetryStore.LatencyStep]
+    }
+
+    private static func latency(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?) async throws -> LatencyAnswer {
+        let request = call.request
+        let until = try request.queryTime("until") ?? services.clock.nowMillis()
+        let since = try request.queryTime("since") ?? until - 3_600_000
+        let step = try request.queryString("step").map { _ in try request.queryInt("step", in: 60...86_400, default: 60) }
+        guard since <= until else { throw TelemetryError.invalidRange(parameter: "since", reason: "must not be after until") }
+        if let step, (until - since) / (Int64(step) * 1000) >= 11_000 {
+            throw TelemetryError.invalidRange(parameter: "step", reason: "gives more than 11,000 steps over the range: take a larger step")
+        }
+        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
+                                  tenantID: tenantID)
+        let merged = try await services.telemetry.latency(filter: filter, from: since, to: until, step: step.map { Int64($0) * 1000 })
+        return LatencyAnswer(since: since, until: until, stepSeconds: step, series: merged.series, range: merged.range, steps: merged.steps)
     }
 }

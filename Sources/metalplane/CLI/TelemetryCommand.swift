@@ -6,7 +6,7 @@ import NIOHTTP1
 struct TelemetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "telemetry", abstract: "The fleet's time series (range queries) and the alert rules.",
-        subcommands: [Query.self, Rules.self, AddRule.self, SetRule.self])
+        subcommands: [Query.self, Latency.self, Rules.self, AddRule.self, SetRule.self])
 
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,14 +22,42 @@ struct TelemetryCommand: AsyncParsableCommand {
         @Option(help: "Seconds between points (default 60).") var step: Int?
 
         func run() async throws {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~")
-            func encoded(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value }
-            let query = [("metric", metric as String?), ("node", node), ("model", model), ("project", project), ("since", since), ("until", until),
-                         ("step", step.map(String.init))].compactMap { name, value in value.map { "\(name)=\(encoded($0))" } }.joined(separator: "&")
-            let base = tenant.map { "/api/v1/tenants/\(encoded($0))/telemetry/query" } ?? "/api/v1/telemetry/query"
+            let query = TelemetryCommand.query([("metric", metric), ("node", node), ("model", model), ("project", project), ("since", since),
+                                                ("until", until), ("step", step.map(String.init))])
+            let base = tenant.map { "/api/v1/tenants/\(TelemetryCommand.encoded($0))/telemetry/query" } ?? "/api/v1/telemetry/query"
             try await CLIClient.call(.GET, base + "?" + query)
         }
+    }
+
+    struct Latency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Request latency over a range from the merged histograms: exact p50/p95/p99 of every matching request.",
+            discussion: "e.g. metalplane telemetry latency --model acme/chat --since 2026-12-01T00:00:00Z --step 3600; with --tenant SLUG, that tenant's route (its models only).")
+        @Option(help: "Only this node's instances.") var node: String?
+        @Option(help: "Only this model's instances (org/name).") var model: String?
+        @Option(help: "Only this project's instances.") var project: String?
+        @Option(help: "A tenant's requests: its own route (tenant admins), by slug or id.") var tenant: String?
+        @Option(help: "Start: milliseconds or RFC 3339 (default: an hour before --until).") var since: String?
+        @Option(help: "End: milliseconds or RFC 3339 (default: now).") var until: String?
+        @Option(help: "Also each step of this many seconds (60 or more).") var step: Int?
+
+        func run() async throws {
+            let query = TelemetryCommand.query([("node", node), ("model", model), ("project", project), ("since", since), ("until", until),
+                                                ("step", step.map(String.init))])
+            let base = tenant.map { "/api/v1/tenants/\(TelemetryCommand.encoded($0))/telemetry/latency" } ?? "/api/v1/telemetry/latency"
+            try await CLIClient.call(.GET, base + (query.isEmpty ? "" : "?" + query))
+        }
+    }
+
+    static func encoded(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    /// `name=value&…` of the parameters given, percent-encoded.
+    static func query(_ parameters: [(String, String?)]) -> String {
+        parameters.compactMap { name, value in value.map { "\(name)=\(encoded($0))" } }.joined(separator: "&")
     }
 
     struct Rules: AsyncParsableCommand {
