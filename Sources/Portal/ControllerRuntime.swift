@@ -104,12 +104,14 @@ public final class ControllerRuntime: Sendable {
         // SQLite's snapshot is VACUUM INTO; a PostgreSQL store's is a logical copy into a SQLite file (docs/ha.md).
         let backups = try BackupSetup.service(configuration, database: database, generatingKeys: true, workers: workers, environment: environment, logger: logger)
         let auditArchive = try BackupSetup.auditArchive(configuration, database: database, workers: workers, environment: environment, logger: logger)
+        let telemetry = TelemetryStore(database: database, clock: clock)
+        let telemetryArchive = try BackupSetup.telemetryArchive(configuration, store: telemetry, workers: workers, environment: environment, logger: logger)
         let services = ControllerServices(configuration: configuration, database: database, identity: identity,
                                           auditLog: AuditLog(database: database), pools: pools, tenants: tenants, nodes: nodes,
                                           agents: agents, instances: instances,
                                           modelStore: ModelStore(root: configuration.effectiveModelStorePath, workers: workers),
                                           gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive,
-                                          telemetry: TelemetryStore(database: database, clock: clock), alertRules: alertRules,
+                                          telemetry: telemetry, telemetryArchive: telemetryArchive, alertRules: alertRules,
                                           incidents: IncidentStore(database: database, clock: clock),
                                           notificationTargets: NotificationTargets(database: database, clock: clock), clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
@@ -183,7 +185,7 @@ public final class ControllerRuntime: Sendable {
                                                         interval: .seconds(1), logger: logger)),
             ("incident-notifier", IncidentNotifier(targets: services.notificationTargets, externalURL: services.configuration.effectivePublicURL,
                                                    interval: .seconds(1), logger: logger)),
-            ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, hotDays: services.configuration.telemetryHotDays, logger: logger)),
+            ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, archive: services.telemetryArchive, hotDays: services.configuration.telemetryHotDays, logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),
         ]

@@ -113,5 +113,9 @@ public enum TelemetrySchema {
             "CREATE TABLE telemetry_histograms (series_id TEXT NOT NULL, at BIGINT NOT NULL, count BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (series_id, at))",
             "CREATE INDEX telemetry_histograms_at ON telemetry_histograms (at)",
         ]),
+        // Days whose rollups are in the cold archive on the backup target (hot chunks of a day go only once it is there).
+        Migration(module: "telemetry", version: 10, statements: [
+            "CREATE TABLE telemetry_cold_days (day BIGINT PRIMARY KEY, object TEXT NOT NULL, rollups BIGINT NOT NULL, archived_at BIGINT NOT NULL)",
+        ]),
     ]
 }

@@ -34,6 +34,8 @@ public struct ControllerServices: Sendable {
     public let auditArchive: AuditArchive
     /// The fleet's time series, fed by the agents' batches.
     public let telemetry: TelemetryStore
+    /// Telemetry past the hot retention: hourly and daily rollups on the backup target for 12 months.
+    let telemetryArchive: TelemetryColdArchive
     /// Alert rules as data; a singleton loop evaluates them.
     public let alertRules: AlertRuleStore
     /// Alerts grouped into incidents, from detection to review; a singleton loop groups them.

@@ -69,8 +69,28 @@ enum TelemetryRoutes {
         }
         let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
                                   tenantID: tenantID)
-        let series = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
+        let hot = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
+        // Days past the hot retention come from the cold archive's rollups; a step the hot store answers wins.
+        let rollups = try await services.telemetryArchive.rollups(from: since, to: until)
+        let series = rollups.isEmpty ? hot
+            : merged(hot: hot, cold: TelemetryStore.coldQuery(rollups, metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000))
         return Answer(metric: metric, since: since, until: until, stepSeconds: step, series: series)
+    }
+
+    /// The hot and cold answers as one: per series (by labels), every step from the hot store where it has a point, else the cold one.
+    static func merged(hot: [SeriesResult], cold: [SeriesResult]) -> [SeriesResult] {
+        var byLabels: [[String: String]: SeriesResult] = [:]
+        for series in cold { byLabels[series.labels] = series }
+        for series in hot {
+            guard var combined = byLabels[series.labels] else {
+                byLabels[series.labels] = series
+                continue
+            }
+            let hotSteps = Set(series.points.map(\.at))
+            combined.points = (combined.points.filter { !hotSteps.contains($0.at) } + series.points).sorted { $0.at < $1.at }
+            byLabels[series.labels] = combined
+        }
+        return byLabels.values.sorted { $0.labels.sorted(by: <).description < $1.labels.sorted(by: <).description }
     }
 
     struct LatencyAnswer: Encodable {

@@ -3,10 +3,12 @@ import Logging
 import ServiceLifecycle
 import Telemetry
 
-/// Every 10 minutes: compacts the telemetry head's finished blocks into chunks and drops what is older
-/// than the hot retention (`telemetryHotDays`, 90). One replica runs it (a singleton loop).
+/// Every 10 minutes: compacts the telemetry head's finished blocks into chunks, writes the hourly and daily
+/// rollups of each day past the hot retention (`telemetryHotDays`, 90) to the cold archive, drops the hot data
+/// of archived days only, and expires archived days past 12 months. One replica runs it (a singleton loop).
 struct TelemetryCompactor: Service {
     let store: TelemetryStore
+    let archive: TelemetryColdArchive
     let hotDays: Double
     let logger: Logger
     var interval: Duration = .seconds(600)
@@ -15,10 +17,14 @@ struct TelemetryCompactor: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let moved = try await store.compact()
-                let cutoff = Int64((Date().timeIntervalSince1970 - hotDays * 86_400) * 1000)
-                let pruned = try await store.prune(before: cutoff)
-                if moved > 0 || pruned > 0 {
-                    logger.info("telemetry compacted", metadata: ["samples": .stringConvertible(moved), "chunksPruned": .stringConvertible(pruned)])
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let cutoff = now - Int64(hotDays * 86_400_000)
+                let archived = try await archive.archive(before: cutoff)
+                let pruned = try await store.prune(before: try await archive.pruneBoundary(cutoff))
+                let expired = try await archive.expire(now: now)
+                if moved > 0 || pruned > 0 || archived > 0 || expired > 0 {
+                    logger.info("telemetry compacted", metadata: ["samples": .stringConvertible(moved), "chunksPruned": .stringConvertible(pruned),
+                                                                  "daysArchived": .stringConvertible(archived), "daysExpired": .stringConvertible(expired)])
                 }
             } catch {
                 if !Task.isCancelled { logger.warning("telemetry compaction failed; the head keeps the samples", metadata: ["error": .string("\(error)")]) }

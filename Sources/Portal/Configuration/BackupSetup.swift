@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ObjectStore
 import Storage
+import Telemetry
 
 /// Builds the backup service from the controller's configuration, the same way for the
 /// controller's schedule and for `metalplane backup …` (the cron job).
@@ -29,6 +30,13 @@ public enum BackupSetup {
         AuditArchive(database: database, target: try target(configuration, workers: workers, environment: environment),
                      keyring: try keyring(configuration, generating: database != nil, logger: logger), workers: workers, clock: .system,
                      logger: logger, dataDirectory: database == nil ? nil : configuration.dataDirectory)
+    }
+
+    /// The telemetry's cold archive on the same target and keys.
+    static func telemetryArchive(_ configuration: ControllerConfiguration, store: TelemetryStore, workers: BlockingWorkPool,
+                                 environment: [String: String], logger: Logger) throws -> TelemetryColdArchive {
+        TelemetryColdArchive(store: store, target: try target(configuration, workers: workers, environment: environment),
+                             keyring: try keyring(configuration, generating: true, logger: logger), workers: workers)
     }
 
     public static func policy(_ configuration: ControllerConfiguration) -> RetentionPolicy {

@@ -1,0 +1,139 @@
+import Core
+import Foundation
+import Storage
+
+/// One series' samples of one hour or one day, summarised for the cold archive (12 months on the backup target):
+/// count, sum, min, max and the last value, so a query reads the average, the extremes or the last value of any
+/// older range. A line of a day's archive object.
+public struct ColdRollup: Sendable, Equatable, Codable {
+    public enum Resolution: String, Sendable, Codable { case hour, day }
+
+    public var metric: String
+    /// The series' labels as stored (`SeriesKey.encodedLabels`).
+    public var labels: String
+    public var node: String?
+    public var model: String?
+    public var project: String?
+    public var tenant: String?
+    public var resolution: Resolution
+    /// Start of the hour or day (ms, UTC).
+    public var start: Int64
+    public var count: Int
+    public var sum: Double
+    public var min: Double
+    public var max: Double
+    public var last: Double
+
+    public var average: Double { sum / Double(Swift.max(count, 1)) }
+
+    /// Whether the rollup belongs to a series `filter` selects.
+    public func matches(_ filter: SeriesFilter) -> Bool {
+        (filter.nodeID == nil || filter.nodeID == node) && (filter.modelID == nil || filter.modelID == model)
+            && (filter.projectID == nil || filter.projectID == project) && (filter.tenantID == nil || filter.tenantID == tenant)
+    }
+
+    public static let hourMillis: Int64 = 3_600_000
+    public static let dayMillis: Int64 = 86_400_000
+}
+
+extension TelemetryStore {
+    /// The hourly and daily rollups of every series' compacted samples in the UTC day starting at `day` (ms).
+    public func rollups(day: Int64) async throws -> [ColdRollup] {
+        let end = day + ColdRollup.dayMillis
+        return try await database.read { connection in
+            var series: [String: (metric: String, labels: String, node: String?, model: String?, project: String?, tenant: String?)] = [:]
+            var rollups: [ColdRollup] = []
+            var positions: [String: Int] = [:]
+            for chunk in try connection.query("SELECT series_id, samples, data FROM telemetry_chunks WHERE start_at < ? AND end_at >= ? ORDER BY series_id, start_at",
+                                              [.integer(end), .integer(day)]) {
+                let id = try chunk.string("series_id")
+                if series[id] == nil, let row = try connection.query(
+                    "SELECT metric, labels, node_id, model_id, project_id, tenant_id FROM telemetry_series WHERE id = ?", [.text(id)]).first {
+                    series[id] = (try row.string("metric"), try row.string("labels"), try row.optionalString("node_id"), try row.optionalString("model_id"),
+                                  try row.optionalString("project_id"), try row.optionalString("tenant_id"))
+                }
+                guard let owner = series[id] else { continue }
+                for sample in try Self.decode(chunk) where sample.at >= day && sample.at < end && sample.value.isFinite {
+                    for (resolution, width) in [(ColdRollup.Resolution.hour, ColdRollup.hourMillis), (.day, ColdRollup.dayMillis)] {
+                        let start = sample.at / width * width
+                        let key = "\(resolution.rawValue) \(start) \(id)"
+                        if let at = positions[key] {
+                            rollups[at].count += 1
+                            rollups[at].sum += sample.value
+                            rollups[at].min = Swift.min(rollups[at].min, sample.value)
+                            rollups[at].max = Swift.max(rollups[at].max, sample.value)
+                            rollups[at].last = sample.value
+                        } else {
+                            positions[key] = rollups.count
+                            rollups.append(ColdRollup(metric: owner.metric, labels: owner.labels, node: owner.node, model: owner.model, project: owner.project,
+                                                      tenant: owner.tenant, resolution: resolution, start: start, count: 1, sum: sample.value,
+                                                      min: sample.value, max: sample.value, last: sample.value))
+                        }
+                    }
+                }
+            }
+            return rollups
+        }
+    }
+
+    /// Series of `metric` from cold rollups over a range, one point per step: the average of the hour (or, with a step of a
+    /// day or more, of the day) the step falls in. The same shape as `query`, so the two join without the caller knowing.
+    public static func coldQuery(_ rollups: [ColdRollup], metric: String, filter: SeriesFilter, start: Int64, end: Int64, step: Int64) -> [SeriesResult] {
+        let resolution: ColdRollup.Resolution = step >= ColdRollup.dayMillis ? .day : .hour
+        let width = resolution == .day ? ColdRollup.dayMillis : ColdRollup.hourMillis
+        var bySeries: [String: [Int64: ColdRollup]] = [:]
+        for rollup in rollups where rollup.metric == metric && rollup.resolution == resolution && rollup.matches(filter) {
+            bySeries[rollup.labels, default: [:]][rollup.start] = rollup
+        }
+        return bySeries.keys.sorted().compactMap { labels in
+            let buckets = bySeries[labels]!
+            var points: [SeriesResult.Point] = []
+            var at = start
+            while at <= end {
+                if let rollup = buckets[at / width * width] { points.append(.init(at: at, value: rollup.average)) }
+                at += step
+            }
+            guard !points.isEmpty else { return nil }
+            return SeriesResult(metric: metric, labels: (try? JSONDecoder().decode([String: String].self, from: Data(labels.utf8))) ?? [:], points: points)
+        }
+    }
+
+    /// Days (their start, ms) that have compacted samples and ended before `cutoff` but are not in the cold archive yet.
+    public func daysToArchive(before cutoff: Int64) async throws -> [Int64] {
+        try await database.read { connection in
+            guard let oldest = try connection.query("SELECT MIN(start_at) AS oldest FROM telemetry_chunks", []).first?.optionalInt64("oldest") else { return [] }
+            let archived = Set(try connection.query("SELECT day FROM telemetry_cold_days WHERE day >= ?", [.integer(oldest / ColdRollup.dayMillis * ColdRollup.dayMillis)])
+                .map { try $0.int64("day") })
+            let first = oldest / ColdRollup.dayMillis * ColdRollup.dayMillis
+            return Array(stride(from: first, to: cutoff / ColdRollup.dayMillis * ColdRollup.dayMillis, by: Int(ColdRollup.dayMillis)))
+                .filter { !archived.contains($0) }
+        }
+    }
+
+    /// Records that a day's rollups are in the archive as `object`.
+    public func markArchived(day: Int64, object: String, rollups: Int) async throws {
+        let now = clock.nowMillis()
+        try await database.write { connection in
+            try connection.execute("INSERT INTO telemetry_cold_days (day, object, rollups, archived_at) VALUES (?, ?, ?, ?) ON CONFLICT (day) DO NOTHING",
+                                   [.integer(day), .text(object), .integer(Int64(rollups)), .integer(now)])
+        }
+    }
+
+    /// The archived days in `[from, to]` and their objects.
+    public func coldDays(from: Int64, to: Int64) async throws -> [(day: Int64, object: String)] {
+        try await database.read { connection in
+            try connection.query("SELECT day, object FROM telemetry_cold_days WHERE day >= ? AND day <= ? ORDER BY day",
+                                 [.integer(from / ColdRollup.dayMillis * ColdRollup.dayMillis), .integer(to)])
+                .map { (try $0.int64("day"), try $0.string("object")) }
+        }
+    }
+
+    /// Forgets archived days before `cutoff` (their objects are removed from the target by the caller).
+    public func forgetColdDays(before cutoff: Int64) async throws -> [String] {
+        try await database.write { connection in
+            let objects = try connection.query("SELECT object FROM telemetry_cold_days WHERE day < ?", [.integer(cutoff)]).map { try $0.string("object") }
+            try connection.execute("DELETE FROM telemetry_cold_days WHERE day < ?", [.integer(cutoff)])
+            return objects
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Backup
+import Core
+import Foundation
+import NIOConcurrencyHelpers
+import Storage
+import Telemetry
+import Testing
+import TestPeers
+@testable import Portal
+
+/// Telemetry past the hot retention: a day's hourly and daily rollups go to the backup target sealed, its hot data
+/// goes only after that, a range query reads the archive and the hot store as one, tenants stay apart, and the
+/// archive forgets a day after 12 months.
+@Suite struct TelemetryColdArchiveTests {
+    static let day: Int64 = 86_400_000
+
+    @Test func aDayPastTheHotRetentionIsArchivedPrunedAndStillAnswersQueries() async throws {
+        let database = try TestStore.open("cold")
+        try await database.migrate(TelemetrySchema.migrations)
+        let now = NIOLockedValueBox<Int64>(1_796_083_200_000) // a UTC midnight
+        let clock = WallClock { Date(timeIntervalSince1970: Double(now.withLockedValue { $0 }) / 1000) }
+        let store = TelemetryStore(database: database, clock: clock)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cold-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let workers = BlockingWorkPool(threads: 1)
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let archive = TelemetryColdArchive(store: store, target: DirectoryTarget(root: root, workers: workers),
+                                           keyring: try BackupKeyring(spec: "k.1:\(key)", currentID: nil), workers: workers)
+
+        // Day D, 100 days ago: two nodes of two tenants, a sample a minute; node A's value is its hour of the day.
+        let dayD = now.withLockedValue { $0 } - 100 * Self.day
+        var samples: [Sample] = []
+        for minute in 0..<1440 {
+            let at = dayD + Int64(minute) * 60_000
+            samples.append(Sample(metric: "node_package_celsius", owner: SeriesOwner(nodeID: "node_a", tenantID: "ten_a"), at: at, value: Double(minute / 60)))
+            samples.append(Sample(metric: "node_package_celsius", owner: SeriesOwner(nodeID: "node_b", tenantID: "ten_b"), at: at, value: 70))
+        }
+        // And an hour ago, in the hot store.
+        samples.append(Sample(metric: "node_package_celsius", owner: SeriesOwner(nodeID: "node_a", tenantID: "ten_a"), at: now.withLockedValue { $0 } - 3_600_000, value: 55))
+        try await store.ingest(samples)
+        #expect(try await store.compact() == 2 * 1440)
+
+        let cutoff = now.withLockedValue { $0 } - 90 * Self.day
+        // Not archived yet: the hot data of day D may not go.
+        #expect(try await archive.pruneBoundary(cutoff) == dayD)
+        #expect(try await archive.archive(before: cutoff) == 1)
+        #expect(try await archive.pruneBoundary(cutoff) == cutoff)
+        #expect(try await store.prune(before: cutoff) > 0)
+        #expect(try await store.samples(metric: "node_package_celsius", filter: SeriesFilter(nodeID: "node_a"), from: dayD, to: dayD + Self.day).isEmpty)
+        // Sealed on the target: no series name readable in the object.
+        let objects = try FileManager.default.contentsOfDirectory(atPath: root + "/telemetry")
+        #expect(objects.count == 1 && objects[0].hasSuffix(".k.1.mpbk"), "\(objects)")
+        let stored = try Data(contentsOf: URL(fileURLWithPath: root + "/telemetry/" + objects[0]))
+        #expect(stored.range(of: Data("node_package_celsius".utf8)) == nil)
+        // Archiving again writes nothing.
+        #expect(try await archive.archive(before: cutoff) == 0)
+
+        // One query over D and today: hourly averages from the archive, the hot sample from the store.
+        let from = dayD, to = now.withLockedValue { $0 }
+        let rollups = try await archive.rollups(from: from, to: to)
+        #expect(rollups.filter { $0.resolution == .day }.map(\.count) == [1440, 1440])
+        let cold = TelemetryStore.coldQuery(rollups, metric: "node_package_celsius", filter: SeriesFilter(tenantID: "ten_a"), start: from, end: to, step: 3_600_000)
+        let hot = try await store.query(metric: "node_package_celsius", filter: SeriesFilter(tenantID: "ten_a"), start: from, end: to, step: 3_600_000)
+        let answer = TelemetryRoutes.merged(hot: hot, cold: cold)
+        #expect(answer.count == 1 && answer[0].labels == ["node": "node_a", "tenant": "ten_a"], "tenant A sees node A only")
+        let points = answer.first?.points ?? []
+        #expect(points.prefix(24).map(\.value) == (0..<24).map(Double.init), "each hour's average")
+        // The hot sample: at the step an hour ago and at now (a step's lookback is the step).
+        #expect(points.suffix(2).map(\.value) == [55, 55] && points.count == 26, "\(points.suffix(3))")
+        // A day step reads the daily rollups: node B's day averages 70.
+        let daily = TelemetryStore.coldQuery(rollups, metric: "node_package_celsius", filter: SeriesFilter(nodeID: "node_b"), start: from, end: to, step: Self.day)
+        #expect(daily.first?.points.first?.value == 70 && daily.first?.points.count == 1)
+
+        // Twelve months on, the day leaves the archive and the target.
+        #expect(try await archive.expire(now: dayD + 366 * Self.day) == 1)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/telemetry")) ?? []).isEmpty)
+        #expect(try await archive.rollups(from: from, to: to).isEmpty)
+    }
+}
