@@ -39,6 +39,11 @@ import TestPeers
         samples.append(Sample(metric: "node_package_celsius", owner: SeriesOwner(nodeID: "node_a", tenantID: "ten_a"), at: now.withLockedValue { $0 } - 3_600_000, value: 55))
         try await store.ingest(samples)
         #expect(try await store.compact() == 2 * 1440)
+        // Node A's model answered requests in two hours of day D: their latency histograms.
+        let early = (1...300).map { 0.1 + Double($0) / 1000 }, late = (1...100).map { 1.0 + Double($0) / 100 }
+        let owner = SeriesOwner(nodeID: "node_a", modelID: "acme/chat", instanceID: "inst_a", projectID: "prj_a", tenantID: "ten_a")
+        try await store.ingest(latencies: [.init(owner: owner, at: dayD + 3 * 3_600_000 + 60_000, histogram: LatencyHistogram(seconds: early)),
+                                           .init(owner: owner, at: dayD + 5 * 3_600_000 + 60_000, histogram: LatencyHistogram(seconds: late))])
 
         let cutoff = now.withLockedValue { $0 } - 90 * Self.day
         // Not archived yet: the hot data of day D may not go.
@@ -58,7 +63,7 @@ import TestPeers
         // One query over D and today: hourly averages from the archive, the hot sample from the store.
         let from = dayD, to = now.withLockedValue { $0 }
         let rollups = try await archive.rollups(from: from, to: to)
-        #expect(rollups.filter { $0.resolution == .day }.map(\.count) == [1440, 1440])
+        #expect(rollups.filter { $0.resolution == .day && $0.metric == "node_package_celsius" }.map(\.count) == [1440, 1440])
         let cold = TelemetryStore.coldQuery(rollups, metric: "node_package_celsius", filter: SeriesFilter(tenantID: "ten_a"), start: from, end: to, step: 3_600_000)
         let hot = try await store.query(metric: "node_package_celsius", filter: SeriesFilter(tenantID: "ten_a"), start: from, end: to, step: 3_600_000)
         let answer = TelemetryRoutes.merged(hot: hot, cold: cold)
@@ -67,6 +72,15 @@ import TestPeers
         #expect(points.prefix(24).map(\.value) == (0..<24).map(Double.init), "each hour's average")
         // The hot sample: at the step an hour ago and at now (a step's lookback is the step).
         #expect(points.suffix(2).map(\.value) == [55, 55] && points.count == 26, "\(points.suffix(3))")
+        // The day's latency from the archived histograms: exact over both hours, nothing left hot.
+        let latency = try await store.latency(filter: SeriesFilter(tenantID: "ten_a"), from: from, to: to, step: 3_600_000, cold: rollups)
+        let all = (early + late).sorted()
+        #expect(latency.range.requests == 400 && latency.series == 1)
+        let p95 = try #require(latency.range.p95Seconds)
+        #expect(abs(p95 - all[379]) / all[379] < 0.001, "\(p95) against \(all[379])")
+        #expect(latency.steps.map(\.summary.requests) == [300, 100])
+        #expect(try await store.latency(filter: SeriesFilter(), from: from, to: to, step: nil).range.requests == 0, "the hot histograms of day D are pruned")
+        #expect(try await store.latency(filter: SeriesFilter(tenantID: "ten_b"), from: from, to: to, step: nil, cold: rollups).range.requests == 0)
         // A day step reads the daily rollups: node B's day averages 70.
         let daily = TelemetryStore.coldQuery(rollups, metric: "node_package_celsius", filter: SeriesFilter(nodeID: "node_b"), start: from, end: to, step: Self.day)
         #expect(daily.first?.points.first?.value == 70 && daily.first?.points.count == 1)

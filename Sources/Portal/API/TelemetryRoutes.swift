@@ -113,7 +113,9 @@ enum TelemetryRoutes {
         }
         let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
                                   tenantID: tenantID)
-        let merged = try await services.telemetry.latency(filter: filter, from: since, to: until, step: step.map { Int64($0) * 1000 })
+        // Hours past the hot retention come from the cold archive's merged histograms.
+        let cold = try await services.telemetryArchive.rollups(from: since, to: until)
+        let merged = try await services.telemetry.latency(filter: filter, from: since, to: until, step: step.map { Int64($0) * 1000 }, cold: cold)
         return LatencyAnswer(since: since, until: until, stepSeconds: step, series: merged.series, range: merged.range, steps: merged.steps)
     }
 }

@@ -67,9 +67,11 @@ final class TelemetryColdArchive: Sendable {
         return written
     }
 
-    /// How far the hot store may be pruned: `cutoff`, but never past a day that is not archived yet.
+    /// How far the hot store may be pruned: the start of `cutoff`'s day (only whole days are archived), and never past
+    /// a day that is not archived yet.
     func pruneBoundary(_ cutoff: Int64) async throws -> Int64 {
-        min(cutoff, try await store.daysToArchive(before: cutoff).first ?? cutoff)
+        let dayStart = cutoff / ColdRollup.dayMillis * ColdRollup.dayMillis
+        return min(dayStart, try await store.daysToArchive(before: cutoff).first ?? dayStart)
     }
 
     /// The archived rollups of the days overlapping `[from, to]`.

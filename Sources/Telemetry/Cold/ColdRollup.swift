@@ -23,6 +23,9 @@ public struct ColdRollup: Sendable, Equatable, Codable {
     public var min: Double
     public var max: Double
     public var last: Double
+    /// For `model_latency_seconds`: the merged latency histogram of the hour or day (`LatencyHistogram.encoded`); `count` is
+    /// its requests, `min`/`max` its extremes, `sum` and `last` are 0.
+    public var histogram: String?
 
     public var average: Double { sum / Double(Swift.max(count, 1)) }
 
@@ -72,8 +75,51 @@ extension TelemetryStore {
                     }
                 }
             }
+            // The latency histograms of the day, merged per series and hour and per series and day.
+            var merged: [String: (series: String, resolution: ColdRollup.Resolution, start: Int64, histogram: LatencyHistogram)] = [:]
+            for row in try connection.query("SELECT series_id, at, data FROM telemetry_histograms WHERE at >= ? AND at < ?", [.integer(day), .integer(end)]) {
+                let id = try row.string("series_id")
+                guard let histogram = LatencyHistogram(encoded: try row.string("data")) else { continue }
+                for (resolution, width) in [(ColdRollup.Resolution.hour, ColdRollup.hourMillis), (.day, ColdRollup.dayMillis)] {
+                    let start = try row.int64("at") / width * width
+                    merged["\(resolution.rawValue) \(start) \(id)", default: (id, resolution, start, LatencyHistogram())].histogram.merge(histogram)
+                }
+            }
+            for entry in merged.values.sorted(by: { ($0.series, $0.start) < ($1.series, $1.start) }) {
+                if series[entry.series] == nil, let row = try connection.query(
+                    "SELECT metric, labels, node_id, model_id, project_id, tenant_id FROM telemetry_series WHERE id = ?", [.text(entry.series)]).first {
+                    series[entry.series] = (try row.string("metric"), try row.string("labels"), try row.optionalString("node_id"), try row.optionalString("model_id"),
+                                            try row.optionalString("project_id"), try row.optionalString("tenant_id"))
+                }
+                guard let owner = series[entry.series] else { continue }
+                rollups.append(ColdRollup(metric: owner.metric, labels: owner.labels, node: owner.node, model: owner.model, project: owner.project,
+                                          tenant: owner.tenant, resolution: entry.resolution, start: entry.start, count: Int(entry.histogram.count), sum: 0,
+                                          min: entry.histogram.quantile(0) ?? 0, max: entry.histogram.max ?? 0, last: 0, histogram: entry.histogram.encoded))
+            }
             return rollups
         }
+    }
+
+    /// Latency from archived hourly histograms, merged as `latency` merges the hot ones: the hours in `[from, to]` that end
+    /// before `hotFrom` (the oldest hot histogram; the hot store answers from there, so nothing counts twice).
+    public static func coldLatency(_ rollups: [ColdRollup], filter: SeriesFilter, from: Int64, to: Int64, step: Int64?, hotFrom: Int64?)
+        -> (histogram: LatencyHistogram, steps: [Int64: LatencyHistogram], series: Set<String>) {
+        var total = LatencyHistogram()
+        var steps: [Int64: LatencyHistogram] = [:]
+        var series = Set<String>()
+        for rollup in rollups where rollup.metric == latencyMetric && rollup.resolution == .hour && rollup.matches(filter)
+            && rollup.start >= from && rollup.start <= to && rollup.start + ColdRollup.hourMillis <= (hotFrom ?? .max) {
+            guard let encoded = rollup.histogram, let histogram = LatencyHistogram(encoded: encoded) else { continue }
+            total.merge(histogram)
+            series.insert(rollup.labels)
+            if let step, step > 0 {
+                // An hour's requests count in the step its last moment falls in, as a hot histogram at its window's end.
+                let at = rollup.start + ColdRollup.hourMillis - 1
+                let index = at <= from ? 0 : (at - from + step - 1) / step
+                steps[from + index * step, default: LatencyHistogram()].merge(histogram)
+            }
+        }
+        return (total, steps, series)
     }
 
     /// Series of `metric` from cold rollups over a range, one point per step: the average of the hour (or, with a step of a

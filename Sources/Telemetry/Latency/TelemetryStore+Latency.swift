@@ -64,10 +64,11 @@ extension TelemetryStore {
     }
 
     /// The requests of every series matching `filter` in `[from, to]` merged: the whole range, and with a `step`
-    /// each step's own; also how many series (instances) took part.
-    public func latency(filter: SeriesFilter, from: Int64, to: Int64, step: Int64?) async throws -> (range: LatencySummary, steps: [LatencyStep], series: Int) {
+    /// each step's own; also how many series (instances) took part. `cold` adds archived hours (`coldLatency`).
+    public func latency(filter: SeriesFilter, from: Int64, to: Int64, step: Int64?,
+                        cold: [ColdRollup] = []) async throws -> (range: LatencySummary, steps: [LatencyStep], series: Int) {
         var sql = """
-            SELECT h.series_id, h.at, h.data FROM telemetry_histograms h JOIN telemetry_series s ON s.id = h.series_id
+            SELECT h.series_id, s.labels, h.at, h.data FROM telemetry_histograms h JOIN telemetry_series s ON s.id = h.series_id
             WHERE s.metric = ? AND h.at >= ? AND h.at <= ?
             """
         var parameters: [SQLValue] = [.text(Self.latencyMetric), .integer(from), .integer(to)]
@@ -77,10 +78,15 @@ extension TelemetryStore {
         }
         let (query, values) = (sql, parameters)
         let rows = try await database.read { connection in
-            try connection.query(query, values).map { (series: try $0.string("series_id"), at: try $0.int64("at"), data: try $0.string("data")) }
+            try connection.query(query, values).map { (series: try $0.string("series_id"), labels: try $0.string("labels"), at: try $0.int64("at"), data: try $0.string("data")) }
         }
-        var total = LatencyHistogram()
-        var byStep: [Int64: LatencyHistogram] = [:]
+        let hotFrom = cold.isEmpty ? nil : try await database.read { connection in
+            try connection.query("SELECT MIN(at) AS oldest FROM telemetry_histograms", []).first?.optionalInt64("oldest")
+        }
+        let archived = Self.coldLatency(cold, filter: filter, from: from, to: to, step: step, hotFrom: hotFrom)
+        var total = archived.histogram
+        var byStep = archived.steps
+        var coldSeries = archived.series
         for row in rows {
             guard let histogram = LatencyHistogram(encoded: row.data) else { throw StoreError.decoding("latency histogram of \(row.series)") }
             total.merge(histogram)
@@ -91,6 +97,8 @@ extension TelemetryStore {
             }
         }
         let steps = byStep.sorted { $0.key < $1.key }.map { LatencyStep(at: $0.key, summary: LatencySummary($0.value)) }
-        return (LatencySummary(total), steps, Set(rows.map(\.series)).count)
+        // A series is counted by its labels, so one both archived and hot counts once.
+        coldSeries.formUnion(rows.map(\.labels))
+        return (LatencySummary(total), steps, coldSeries.count)
     }
 }
