@@ -47,15 +47,20 @@ extension TelemetryStore {
             var series: [String: (metric: String, labels: String, node: String?, model: String?, project: String?, tenant: String?)] = [:]
             var rollups: [ColdRollup] = []
             var positions: [String: Int] = [:]
+            /// A series' metric, labels and owner columns, read once.
+            func describe(_ id: String) throws -> (metric: String, labels: String, node: String?, model: String?, project: String?, tenant: String?)? {
+                if let known = series[id] { return known }
+                guard let row = try connection.query("SELECT metric, labels, node_id, model_id, project_id, tenant_id FROM telemetry_series WHERE id = ?",
+                                                     [.text(id)]).first else { return nil }
+                let found = (metric: try row.string("metric"), labels: try row.string("labels"), node: try row.optionalString("node_id"),
+                             model: try row.optionalString("model_id"), project: try row.optionalString("project_id"), tenant: try row.optionalString("tenant_id"))
+                series[id] = found
+                return found
+            }
             for chunk in try connection.query("SELECT series_id, samples, data FROM telemetry_chunks WHERE start_at < ? AND end_at >= ? ORDER BY series_id, start_at",
                                               [.integer(end), .integer(day)]) {
                 let id = try chunk.string("series_id")
-                if series[id] == nil, let row = try connection.query(
-                    "SELECT metric, labels, node_id, model_id, project_id, tenant_id FROM telemetry_series WHERE id = ?", [.text(id)]).first {
-                    series[id] = (try row.string("metric"), try row.string("labels"), try row.optionalString("node_id"), try row.optionalString("model_id"),
-                                  try row.optionalString("project_id"), try row.optionalString("tenant_id"))
-                }
-                guard let owner = series[id] else { continue }
+                guard let owner = try describe(id) else { continue }
                 for sample in try Self.decode(chunk) where sample.at >= day && sample.at < end && sample.value.isFinite {
                     for (resolution, width) in [(ColdRollup.Resolution.hour, ColdRollup.hourMillis), (.day, ColdRollup.dayMillis)] {
                         let start = sample.at / width * width
@@ -86,12 +91,7 @@ extension TelemetryStore {
                 }
             }
             for entry in merged.values.sorted(by: { ($0.series, $0.start) < ($1.series, $1.start) }) {
-                if series[entry.series] == nil, let row = try connection.query(
-                    "SELECT metric, labels, node_id, model_id, project_id, tenant_id FROM telemetry_series WHERE id = ?", [.text(entry.series)]).first {
-                    series[entry.series] = (try row.string("metric"), try row.string("labels"), try row.optionalString("node_id"), try row.optionalString("model_id"),
-                                            try row.optionalString("project_id"), try row.optionalString("tenant_id"))
-                }
-                guard let owner = series[entry.series] else { continue }
+                guard let owner = try describe(entry.series) else { continue }
                 rollups.append(ColdRollup(metric: owner.metric, labels: owner.labels, node: owner.node, model: owner.model, project: owner.project,
                                           tenant: owner.tenant, resolution: entry.resolution, start: entry.start, count: Int(entry.histogram.count), sum: 0,
                                           min: entry.histogram.quantile(0) ?? 0, max: entry.histogram.max ?? 0, last: 0, histogram: entry.histogram.encoded))
