@@ -26,9 +26,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # schemathesis fuzzes the served OpenAPI document (Tests/SystemTests/SchemathesisTests.swift).
-if ! python3 -c "import jwt, cryptography, openapi_spec_validator, openai, moto, flask, flask_cors, schemathesis" >/dev/null 2>&1; then
-  echo "installing Python packages: pyjwt[crypto] openapi-spec-validator openai moto flask flask-cors schemathesis"
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator openai moto flask flask-cors schemathesis
+if ! python3 -c "import jwt, cryptography, openapi_spec_validator, openai, moto, flask, flask_cors, schemathesis, authlib, requests" >/dev/null 2>&1; then
+  echo "installing Python packages: pyjwt[crypto] openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests
 fi
 
 # The Redfish BMC emulator (OpenStack sushy-tools), in a venv cached outside the repo.

@@ -86,5 +86,16 @@ public enum IAMSchema {
             "ALTER TABLE audit_log ADD COLUMN seq BIGSERIAL",
             "CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq)",
         ]),
+        // Browser sign-in: a client's registered redirect URIs (JSON array) and the authorization codes of the code flow.
+        Migration(module: "iam", version: 5, statements: [
+            "ALTER TABLE clients ADD COLUMN redirect_uris TEXT",
+            """
+            CREATE TABLE authorization_codes (
+                code_hash TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+                client_id TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, redirect_uri TEXT NOT NULL,
+                code_challenge TEXT, nonce TEXT, scope TEXT, expires_at BIGINT NOT NULL, used_at BIGINT, session_id TEXT)
+            """,
+            "CREATE INDEX authorization_codes_expiry ON authorization_codes (expires_at)",
+        ]),
     ]
 }

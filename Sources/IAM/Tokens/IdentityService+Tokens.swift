@@ -23,6 +23,9 @@ extension IdentityService {
             guard !client.isPublic else { throw IAMError.invalidClient("public clients cannot use client_credentials") }
             let subject = Subject(kind: .client, id: client.id, name: "service-account-\(client.clientID)", email: nil)
             return try await startSession(for: subject, client: client, realm: realm, scope: request.scope, withRefresh: false)
+        case "authorization_code":
+            let client = try await authenticateClient(clientID, secret: request.clientSecret, in: realm)
+            return try await redeem(request, client: client, realm: realm)
         case "refresh_token":
             let client = try await authenticateClient(clientID, secret: request.clientSecret, in: realm)
             guard let token = request.refreshToken else { throw IAMError.invalidGrant("refresh_token is required") }
@@ -40,13 +43,13 @@ extension IdentityService {
         var email: String?
     }
 
-    private func activeRealm(_ name: String) throws(IAMError) -> Realm {
+    func activeRealm(_ name: String) throws(IAMError) -> Realm {
         let realm = try realm(named: name)
         guard realm.status == .active else { throw .realmSuspended(name) }
         return realm
     }
 
-    private func startSession(for subject: Subject, client: OAuthClient, realm: Realm, scope: String?, withRefresh: Bool) async throws -> TokenGrant {
+    func startSession(for subject: Subject, client: OAuthClient, realm: Realm, scope: String?, withRefresh: Bool, nonce: String? = nil) async throws -> TokenGrant {
         let now = clock.nowMillis()
         let sessionID = Identifier.make("ses", at: now)
         let refresh: String? = withRefresh ? SecureRandom.token() : nil
@@ -61,7 +64,7 @@ extension IdentityService {
                                        [.text(Digest.sha256Hex(refresh)), .text(sessionID), .integer(expiresAt)])
             }
         }
-        return try await grant(for: subject, client: client, realm: realm, sessionID: sessionID, scope: scope, refresh: refresh)
+        return try await grant(for: subject, client: client, realm: realm, sessionID: sessionID, scope: scope, refresh: refresh, nonce: nonce)
     }
 
     /// Rotates a refresh token: the presented one is spent, a new one issued. Presenting a spent
@@ -111,13 +114,14 @@ extension IdentityService {
         case rotated(sessionID: String, kind: Principal.Kind, principalID: String)
     }
 
-    private func subjectFor(kind: Principal.Kind, id: String, realm: Realm) async throws -> Subject {
+    func subjectFor(kind: Principal.Kind, id: String, realm: Realm) async throws -> Subject {
         let user = try await self.user(id, in: realm)
         guard user.enabled else { throw IAMError.invalidGrant("user is disabled") }
         return Subject(kind: kind, id: user.id, name: user.username, email: user.email)
     }
 
-    private func grant(for subject: Subject, client: OAuthClient, realm: Realm, sessionID: String, scope: String?, refresh: String?) async throws -> TokenGrant {
+    private func grant(for subject: Subject, client: OAuthClient, realm: Realm, sessionID: String, scope: String?, refresh: String?,
+                       nonce: String? = nil) async throws -> TokenGrant {
         guard let key = keyRing.activeKey(realmID: realm.id) else { throw IAMError.realmNotFound(realm.name) }
         let roles = try await bindings(of: subject.kind, id: subject.id).map(\.role.rawValue)
         let now = clock.nowMillis() / 1000
@@ -143,6 +147,7 @@ extension IdentityService {
         idClaims["typ"] = "ID"
         idClaims["aud"] = .string(client.clientID)
         idClaims["realm_access"] = nil
+        if let nonce { idClaims["nonce"] = .string(nonce) }
         let wantsIDToken = scopes.contains("openid") && subject.kind == .user
         let (signingClaims, signingIDClaims) = (claims, idClaims)
         // RSA signing costs about a millisecond of CPU each: off the cooperative pool.

@@ -25,6 +25,10 @@ public struct TokenRequest: Sendable {
     public var password: String?
     public var refreshToken: String?
     public var scope: String?
+    /// The authorization code grant's code, the redirect URI it was issued for, and the PKCE verifier.
+    public var code: String?
+    public var redirectURI: String?
+    public var codeVerifier: String?
 
     public init(fields: [String: String], basicAuth: (id: String, secret: String)?) {
         grantType = fields["grant_type"] ?? ""
@@ -34,5 +38,8 @@ public struct TokenRequest: Sendable {
         password = fields["password"]
         refreshToken = fields["refresh_token"]
         scope = fields["scope"]
+        code = fields["code"]
+        redirectURI = fields["redirect_uri"]
+        codeVerifier = fields["code_verifier"]
     }
 }

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 import Cryptography
 import Storage
 
@@ -9,6 +10,8 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
     public var clientID: String
     public var isPublic: Bool
     public var createdAt: Int64
+    /// Where the authorization endpoint may send a browser back: exact matches only.
+    public var redirectURIs: [String]
     let secretHash: String?
 
     public init(row: Row) throws {
@@ -18,9 +21,10 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         isPublic = try row.bool("public")
         createdAt = try row.int64("created_at")
         secretHash = try row.optionalString("secret_hash")
+        redirectURIs = try row.optionalString("redirect_uris").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
     }
 
-    enum CodingKeys: String, CodingKey { case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt }
+    enum CodingKeys: String, CodingKey { case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt, redirectURIs = "redirectUris" }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -29,6 +33,7 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         clientID = try container.decode(String.self, forKey: .clientID)
         isPublic = try container.decode(Bool.self, forKey: .isPublic)
         createdAt = try container.decode(Int64.self, forKey: .createdAt)
+        redirectURIs = try container.decodeIfPresent([String].self, forKey: .redirectURIs) ?? []
         secretHash = nil
     }
 }
@@ -41,22 +46,40 @@ public struct CreatedClient: Sendable, Encodable {
 
 extension IdentityService {
     /// Registers a client; confidential ones get a random secret, stored as its SHA-256.
-    public func createClient(clientID: String, isPublic: Bool, in realm: Realm) async throws -> CreatedClient {
+    public func createClient(clientID: String, isPublic: Bool, redirectURIs: [String] = [], in realm: Realm) async throws -> CreatedClient {
         try Validation.slug(clientID, field: "clientId")
+        for uri in redirectURIs {
+            // Absolute http(s) without a fragment (RFC 6749 §3.1.2); compared exactly at the authorization endpoint.
+            guard Self.isRedirectURI(uri) else {
+                throw IAMError.invalidField(field: "redirectUris", reason: "each must be an absolute http(s) URL without a fragment")
+            }
+        }
+        let uris = String(decoding: try JSONEncoder().encode(redirectURIs), as: UTF8.self)
         let secret: String? = isPublic ? nil : SecureRandom.token()
         let now = clock.nowMillis()
         let id = Identifier.make("cli", at: now)
         let client = try await database.write { connection in
             do {
                 try connection.execute(
-                    "INSERT INTO clients (id, realm_id, client_id, secret_hash, public, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [.text(id), .text(realm.id), .text(clientID), .text(secret.map(Digest.sha256Hex)), .bool(isPublic), .integer(now)])
+                    "INSERT INTO clients (id, realm_id, client_id, secret_hash, public, created_at, redirect_uris) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text(id), .text(realm.id), .text(clientID), .text(secret.map(Digest.sha256Hex)), .bool(isPublic), .integer(now), .text(uris)])
             } catch StoreError.uniqueViolation {
                 throw IAMError.duplicate(what: "client", value: clientID)
             }
             return try connection.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE id = ?", [.text(id)])!
         }
         return CreatedClient(client: client, clientSecret: secret)
+    }
+
+    /// The shape a redirect URI must have (the API document's pattern says the same): absolute http(s), a host, no
+    /// fragment, no whitespace, at most 2,000 characters.
+    public static let redirectURIPattern = "^https?://[^/?#\\s]+[^#\\s]*$"
+
+    static func isRedirectURI(_ uri: String) -> Bool {
+        guard uri.count <= 2000, !uri.contains(where: { $0 == "#" || $0.isWhitespace }) else { return false }
+        let rest = uri.hasPrefix("https://") ? uri.dropFirst(8) : uri.hasPrefix("http://") ? uri.dropFirst(7) : nil
+        guard let rest, let first = rest.first else { return false }
+        return !"/?".contains(first)
     }
 
     /// A page of a realm's clients.

@@ -33,7 +33,39 @@ enum OIDCRoutes {
                     return try JSONBody.response(["keys": keys])
                 }
             },
-            RouteSpec(.post, base + "/token", "oidc.token", summary: "Token endpoint: password, client_credentials and refresh_token grants.",
+            RouteSpec(.get, base + "/auth", "oidc.authorize",
+                      summary: "Authorization endpoint (code flow with PKCE): checks the client and its exact registered redirect URI, then shows the realm's sign-in page.",
+                      tag: "oidc", access: .open, query: authorizationQuery, response: "HTMLPage") { call in
+                let request = IdentityService.AuthorizationRequest(fields: queryFields(call.request))
+                return await page(call) { realm in
+                    _ = try await identity.checkAuthorization(request, realmName: realm)
+                    return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request), status: .ok)
+                }
+            },
+            RouteSpec(.post, base + "/auth", "oidc.authorize.submit",
+                      summary: "The sign-in page's form: on the right password, a redirect to the registered redirect URI with a one-time code and the state.",
+                      tag: "oidc", access: .open, request: "AuthorizationForm", response: "HTMLPage", status: 302,
+                      requestMediaType: "application/x-www-form-urlencoded") { call in
+                let fields = try await JSONBody.form(from: call.request, context: call.context)
+                let request = IdentityService.AuthorizationRequest(fields: fields)
+                let username = fields["username"] ?? ""
+                return await page(call) { realm in
+                    call.audit.actorName = username
+                    call.audit.target = "authorization_code"
+                    do {
+                        let code = try await identity.authorize(request, username: username, password: fields["password"] ?? "", realmName: realm,
+                                                                source: call.context.sourceAddress)
+                        var location = URLComponents(string: request.redirectURI)!
+                        location.queryItems = (location.queryItems ?? []) + [URLQueryItem(name: "code", value: code)]
+                            + (request.state.map { [URLQueryItem(name: "state", value: $0)] } ?? [])
+                        return Response(status: .found, headers: [.location: location.string ?? request.redirectURI, .cacheControl: "no-store"])
+                    } catch IAMError.invalidCredentials {
+                        return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request, username: username,
+                                                                 error: "Wrong username or password."), status: .unauthorized)
+                    }
+                }
+            },
+            RouteSpec(.post, base + "/token", "oidc.token", summary: "Token endpoint: authorization_code (with PKCE), password, client_credentials and refresh_token grants.",
                       tag: "oidc", access: .open, request: "TokenRequest", response: "TokenResponse",
                       requestMediaType: "application/x-www-form-urlencoded") { call in
                 try await oauth(call, identity) { realm in
@@ -80,6 +112,34 @@ enum OIDCRoutes {
         ]
     }
 
+    static let authorizationQuery: [QueryParameter] = ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
+                                                        "code_challenge_method"]
+
+    /// The query as form fields (`+` is a space, as OAuth clients encode it), from the raw query string.
+    static func queryFields(_ request: Request) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if let name = parts.first, !name.isEmpty { fields[name] = parts.count > 1 ? parts[1] : "" }
+        }
+        return fields
+    }
+
+    /// Runs a page of the sign-in flow for the realm in the path; a refusal is a page for the person (never a redirect to
+    /// an unchecked URI), with the request id.
+    private static func page(_ call: RouteSpec.Call, _ body: (String) async throws -> Response) async -> Response {
+        do {
+            guard let name = call.context.parameters.get("realm") else { throw IAMError.realmNotFound("") }
+            return try await body(name)
+        } catch let error as IAMError {
+            var response = LoginPage.response(LoginPage.failure("\(error.message) (request \(call.context.requestID))"), status: ErrorMapping.status(for: error.kind))
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
+        } catch {
+            return LoginPage.response(LoginPage.failure("The sign-in failed (request \(call.context.requestID))."), status: .internalServerError)
+        }
+    }
+
     /// Runs an OIDC handler for the realm in the path, rendering failures in OAuth's shape.
     private static func oauth(_ call: RouteSpec.Call, _ identity: IdentityService, _ body: (Realm) async throws -> Response) async throws -> Response {
         do {
@@ -120,13 +180,15 @@ enum OIDCRoutes {
             "jwks_uri": .string(endpoint + "/certs"),
             "end_session_endpoint": .string(endpoint + "/logout"),
             "revocation_endpoint": .string(endpoint + "/revoke"),
-            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-            "response_types_supported": ["token"],
+            "grant_types_supported": ["authorization_code", "password", "client_credentials", "refresh_token"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "preferred_username", "email", "realm_access"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "preferred_username", "email", "realm_access"],
         ]
     }
 }

@@ -54,7 +54,8 @@ enum UserRoutes {
                       access: .authenticated(.clientsWrite, .realmParameter), request: "NewClient", response: "CreatedClient", status: 201,
                       idempotent: true) { call in
                 let input = try await JSONBody.decode(NewClient.self, from: call.request, context: call.context)
-                let created = try await identity.createClient(clientID: input.clientId, isPublic: input.public ?? false, in: call.realm!)
+                let created = try await identity.createClient(clientID: input.clientId, isPublic: input.public ?? false,
+                                                           redirectURIs: input.redirectUris ?? [], in: call.realm!)
                 call.audit.target = created.client.id
                 return try JSONBody.response(created, status: .created)
             },
@@ -103,6 +104,7 @@ enum UserRoutes {
     struct NewClient: Decodable {
         var clientId: String
         var `public`: Bool?
+        var redirectUris: [String]?
     }
 
     struct NewRoleBinding: Decodable {

@@ -68,12 +68,15 @@ enum OpenAPIDocument {
         }
         var success: [String: JSONValue] = ["description": "Success"]
         if let response = spec.responseSchema, spec.status != 204 {
-            let media = response == "PrometheusText" ? "text/plain" : "application/json"
+            let media = response == "PrometheusText" ? "text/plain" : response == "HTMLPage" ? "text/html" : "application/json"
             success["content"] = .object([media: .object(["schema": ref(response)])])
         }
         let errorSchema = spec.tag == "oidc" ? "OAuthError" : "Error"
         var responses: [String: JSONValue] = [String(spec.status): .object(success)]
-        responses["default"] = .object(["description": "Error", "content": .object(["application/json": .object(["schema": ref(errorSchema)])])])
+        // The sign-in pages answer people: their refusals are pages too.
+        responses["default"] = spec.responseSchema == "HTMLPage"
+            ? .object(["description": "Error", "content": .object(["text/html": .object(["schema": ref("HTMLPage")])])])
+            : .object(["description": "Error", "content": .object(["application/json": .object(["schema": ref(errorSchema)])])])
         operation["responses"] = .object(responses)
         if case .authenticated(let permission, _) = spec.access {
             operation["security"] = .array([.object(["bearer": .array([])])])
