@@ -25,7 +25,8 @@ import Testing
                                                controller.baseURL, "browsers", "webapp", redirect, "bea", "bea-password-1"])
         #expect(result.status == 0, "\(result.output)")
         for line in ["signed in: sub=", "userinfo answers", "code used twice refused; its tokens revoked", "wrong verifier refused",
-                     "unregistered redirect refused", "wrong password refused", "public client without PKCE refused"] {
+                     "unregistered redirect refused", "wrong password refused", "public client without PKCE refused",
+                     "logout ended the session"] {
             #expect(result.output.contains(line), "\(line): \(result.output)")
         }
         // The discovery document advertises what works, and only that.

@@ -94,3 +94,21 @@ url, _ = plain.create_authorization_url(discovery["authorization_endpoint"])
 page = requests.get(url, timeout=10)
 assert page.status_code == 422 and "code_challenge" in page.text, (page.status_code, page.text[:300])
 print("public client without PKCE refused")
+
+# 7. RP-initiated logout: the id_token ends its session and the browser goes to the registered URI with the state.
+client, verifier, nonce = session(), generate_token(48), generate_token(16)
+answer, _ = sign_in(client, verifier, nonce)
+token = client.fetch_token(discovery["token_endpoint"], authorization_response=answer.headers["location"], code_verifier=verifier)
+out = requests.get(discovery["end_session_endpoint"], params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": redirect,
+                                                               "state": "bye"}, allow_redirects=False, timeout=10)
+assert out.status_code == 302 and out.headers["location"] == redirect + "?state=bye", (out.status_code, out.headers, out.text[:200])
+me = requests.get(discovery["userinfo_endpoint"], headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+assert me.status_code == 401, me.status_code
+refresh = requests.post(discovery["token_endpoint"], data={"grant_type": "refresh_token", "client_id": client_id,
+                                                            "refresh_token": token["refresh_token"]}, timeout=10)
+assert refresh.status_code == 400, refresh.status_code
+elsewhere = requests.get(discovery["end_session_endpoint"], params={"id_token_hint": token["id_token"],
+                                                                     "post_logout_redirect_uri": "http://127.0.0.1:9/elsewhere"},
+                         allow_redirects=False, timeout=10)
+assert elsewhere.status_code == 422 and "location" not in elsewhere.headers, elsewhere.status_code
+print("logout ended the session and redirected to the registered URI")

@@ -36,8 +36,10 @@ extension IdentityService {
     }
 
     /// Parses the token and checks its signature, issuer and type, or takes that result from the cache.
-    private func verifiedSignature(_ token: String, now: Int64) throws(IAMError) -> VerifiedTokenCache.Entry {
-        if let cached = verifiedTokens.lookup(token) { return cached }
+    ///
+    /// Only access tokens (`typ` Bearer) go through the cache: an ID token found there would pass as one.
+    private func verifiedSignature(_ token: String, now: Int64, type: String = "Bearer") throws(IAMError) -> VerifiedTokenCache.Entry {
+        if type == "Bearer", let cached = verifiedTokens.lookup(token) { return cached }
         let parsed: JSONWebToken.Parsed
         do {
             parsed = try JSONWebToken.parse(token)
@@ -54,11 +56,39 @@ extension IdentityService {
         }
         let claims = parsed.claims
         guard claims["iss"]?.stringValue == configuration.issuer(realm: realm.name) else { throw .invalidToken("issuer does not match the signing realm") }
-        guard claims["typ"] == "Bearer" else { throw .invalidToken("not an access token") }
+        guard claims["typ"]?.stringValue == type else { throw .invalidToken(type == "Bearer" ? "not an access token" : "not an ID token") }
         guard case .int(let exp) = claims["exp"] else { throw .invalidToken("token has no expiry") }
         let verified = VerifiedTokenCache.Entry(claims: claims, realmID: realm.id, expiresAt: exp)
-        if exp > now { verifiedTokens.insert(token, verified, now: now) }
+        if type == "Bearer", exp > now { verifiedTokens.insert(token, verified, now: now) }
         return verified
+    }
+
+    /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the session an ID token this realm issued names
+    /// (an expired hint is accepted, as the specification allows) and returns where to send the browser: the
+    /// `postLogoutRedirectURI` when the token's client registered it (exactly, among its redirect URIs), else nil.
+    public func endSession(idTokenHint: String, postLogoutRedirectURI: String?, realmName: String) async throws -> String? {
+        let realm = try realm(named: realmName)
+        let signed = try verifiedSignature(idTokenHint, now: clock.nowMillis() / 1000, type: "ID")
+        guard signed.realmID == realm.id, let clientID = signed.claims["aud"]?.stringValue else {
+            throw IAMError.invalidToken("id_token_hint was not issued by realm \(realmName)")
+        }
+        if let uri = postLogoutRedirectURI {
+            let client = try await database.read {
+                try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
+            }
+            guard client?.redirectURIs.contains(uri) == true else {
+                throw IAMError.unprocessable(field: "post_logout_redirect_uri", reason: "is not one the client registered")
+            }
+        }
+        if let sessionID = signed.claims["sid"]?.stringValue {
+            let now = clock.nowMillis()
+            try await database.write { connection in
+                try connection.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND realm_id = ? AND revoked_at IS NULL",
+                                       [.integer(now), .text(sessionID), .text(realm.id)])
+            }
+            await endSessions([sessionID])
+        }
+        return postLogoutRedirectURI
     }
 
     /// Ends the session a refresh token or access token belongs to (RFC 7009 revocation, OIDC logout).

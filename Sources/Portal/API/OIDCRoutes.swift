@@ -55,10 +55,8 @@ enum OIDCRoutes {
                     do {
                         let code = try await identity.authorize(request, username: username, password: fields["password"] ?? "", realmName: realm,
                                                                 source: call.context.sourceAddress)
-                        var location = URLComponents(string: request.redirectURI)!
-                        location.queryItems = (location.queryItems ?? []) + [URLQueryItem(name: "code", value: code)]
-                            + (request.state.map { [URLQueryItem(name: "state", value: $0)] } ?? [])
-                        return Response(status: .found, headers: [.location: location.string ?? request.redirectURI, .cacheControl: "no-store"])
+                        let location = appending(request.redirectURI, [("code", code)] + (request.state.map { [("state", $0)] } ?? []))
+                        return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
                     } catch IAMError.invalidCredentials {
                         return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request, username: username,
                                                                  error: "Wrong username or password."), status: .unauthorized)
@@ -89,6 +87,23 @@ enum OIDCRoutes {
                     return try JSONBody.response(try identity.userInfo(accessToken: String(header.dropFirst(7))))
                 }
             },
+            RouteSpec(.get, base + "/logout", "oidc.endSession",
+                      summary: "End-session endpoint (RP-initiated logout): ends the session the id_token_hint names and sends the browser to post_logout_redirect_uri (with state) when its client registered it, else shows a signed-out page.",
+                      tag: "oidc", access: .open, query: ["id_token_hint", "post_logout_redirect_uri", "state", "client_id"], response: "HTMLPage") { call in
+                let fields = queryFields(call.request)
+                return await page(call) { realm in
+                    guard let hint = fields["id_token_hint"], !hint.isEmpty else {
+                        throw IAMError.unprocessable(field: "id_token_hint", reason: "is required to end a session")
+                    }
+                    call.audit.target = "end_session"
+                    guard let uri = try await identity.endSession(idTokenHint: hint, postLogoutRedirectURI: fields["post_logout_redirect_uri"], realmName: realm) else {
+                        return LoginPage.response(LoginPage.document(title: "Signed out", body: "<h1>Signed out</h1>\n<p>You are signed out of \(LoginPage.escaped(realm)).</p>"),
+                                                  status: .ok)
+                    }
+                    let location = appending(uri, fields["state"].map { [("state", $0)] } ?? [])
+                    return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
+                }
+            },
             RouteSpec(.post, base + "/logout", "oidc.logout", summary: "Ends the session of a refresh token.", tag: "oidc", access: .open,
                       request: "LogoutRequest", status: 204, requestMediaType: "application/x-www-form-urlencoded") { call in
                 try await oauth(call, identity) { realm in
@@ -114,6 +129,15 @@ enum OIDCRoutes {
 
     static let authorizationQuery: [QueryParameter] = ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
                                                         "code_challenge_method"]
+
+    /// `uri` with query parameters added (percent-encoded), after any it has.
+    static func appending(_ uri: String, _ parameters: [(String, String)]) -> String {
+        guard !parameters.isEmpty else { return uri }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let query = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
+        return uri + (uri.contains("?") ? "&" : "?") + query
+    }
 
     /// The query as form fields (`+` is a space, as OAuth clients encode it), from the raw query string.
     static func queryFields(_ request: Request) -> [String: String] {
