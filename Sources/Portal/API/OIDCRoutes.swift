@@ -140,14 +140,7 @@ enum OIDCRoutes {
     }
 
     /// The query as form fields (`+` is a space, as OAuth clients encode it), from the raw query string.
-    static func queryFields(_ request: Request) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in (request.uri.query ?? "").split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if let name = parts.first, !name.isEmpty { fields[name] = parts.count > 1 ? parts[1] : "" }
-        }
-        return fields
-    }
+    static func queryFields(_ request: Request) -> [String: String] { JSONBody.formFields(request.uri.query ?? "") }
 
     /// Runs a page of the sign-in flow for the realm in the path; a refusal is a page for the person (never a redirect to
     /// an unchecked URI), with the request id.

@@ -26,9 +26,13 @@ enum JSONBody {
 
     /// An `application/x-www-form-urlencoded` body as a dictionary (OAuth endpoints).
     static func form(from request: Request, context: PortalContext) async throws -> [String: String] {
-        let buffer = try await bytes(of: request, context: context)
+        formFields(String(buffer: try await bytes(of: request, context: context)))
+    }
+
+    /// `application/x-www-form-urlencoded` text (a body, or a query string) as fields: `+` is a space.
+    static func formFields(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             if let key = parts.first, !key.isEmpty { fields[key] = parts.count > 1 ? parts[1] : "" }
         }
