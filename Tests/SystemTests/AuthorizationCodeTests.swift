@@ -26,7 +26,7 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         for line in ["signed in: sub=", "userinfo answers", "code used twice refused; its tokens revoked", "wrong verifier refused",
                      "unregistered redirect refused", "wrong password refused", "public client without PKCE refused",
-                     "logout ended the session"] {
+                     "logout ended the session", "a form without its page's cookie refused"] {
             #expect(result.output.contains(line), "\(line): \(result.output)")
         }
         // The discovery document advertises what works, and only that.

@@ -26,13 +26,18 @@ def session(redirect_uri=redirect):
 def sign_in(client, verifier, nonce, secret=password):
     """Opens the authorization URL, submits the sign-in form; returns (the form's answer, the URL's state)."""
     url, state = client.create_authorization_url(discovery["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
-    page = requests.get(url, timeout=10)
+    browser = requests.Session()  # the sign-in form's cookie comes back with the form, as in a browser
+    page = browser.get(url, timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"], (page.status_code, page.text[:300])
     assert "default-src 'none'" in page.headers["content-security-policy"]
     fields = {name: html.unescape(value) for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)}
     fields.update(username=username, password=secret)
     action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', page.text).group(1))
-    answer = requests.post(base + action, data=fields, allow_redirects=False, timeout=10)
+    answer = browser.post(base + action, data=fields, allow_redirects=False, timeout=10)
+    if secret == password:
+        # The same form posted without the page's cookie (from another site): refused before any password is checked.
+        forged = requests.post(base + action, data=fields, allow_redirects=False, timeout=10)
+        assert forged.status_code == 403 and "location" not in forged.headers, forged.status_code
     return answer, state
 
 
@@ -94,6 +99,7 @@ url, _ = plain.create_authorization_url(discovery["authorization_endpoint"])
 page = requests.get(url, timeout=10)
 assert page.status_code == 422 and "code_challenge" in page.text, (page.status_code, page.text[:300])
 print("public client without PKCE refused")
+print("a form without its page's cookie refused")
 
 # 7. RP-initiated logout: the id_token ends its session and the browser goes to the registered URI with the state.
 client, verifier, nonce = session(), generate_token(48), generate_token(16)

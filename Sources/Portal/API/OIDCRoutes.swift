@@ -39,7 +39,11 @@ enum OIDCRoutes {
                 let request = IdentityService.AuthorizationRequest(fields: queryFields(call.request))
                 return await page(call) { realm in
                     _ = try await identity.checkAuthorization(request, realmName: realm)
-                    return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request), status: .ok)
+                    let csrf = SecureRandom.token()
+                    var response = LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request, csrf: csrf), status: .ok)
+                    response.headers[.setCookie] = LoginPage.csrfSetCookie(csrf, path: "/realms/\(realm)/protocol/openid-connect",
+                                                                          secure: services.configuration.effectivePublicURL.hasPrefix("https://"))
+                    return response
                 }
             },
             RouteSpec(.post, base + "/auth", "oidc.authorize.submit",
@@ -52,14 +56,19 @@ enum OIDCRoutes {
                 return await page(call) { realm in
                     call.audit.actorName = username
                     call.audit.target = "authorization_code"
+                    guard let sent = fields["csrf_token"], let cookie = LoginPage.csrfCookieValue(call.request), !sent.isEmpty,
+                          Digest.constantTimeEqual(Array(sent.utf8), Array(cookie.utf8)) else {
+                        return LoginPage.response(LoginPage.failure("This sign-in form did not come from this browser's sign-in page, or it expired: open the sign-in page again (request \(call.context.requestID))."),
+                                                  status: .forbidden)
+                    }
                     do {
                         let code = try await identity.authorize(request, username: username, password: fields["password"] ?? "", realmName: realm,
                                                                 source: call.context.sourceAddress)
                         let location = appending(request.redirectURI, [("code", code)] + (request.state.map { [("state", $0)] } ?? []))
                         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
                     } catch IAMError.invalidCredentials {
-                        return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request, username: username,
-                                                                 error: "Wrong username or password."), status: .unauthorized)
+                        return LoginPage.response(LoginPage.form(realm: realm, action: call.request.uri.path, request: request, csrf: cookie,
+                                                                 username: username, error: "Wrong username or password."), status: .unauthorized)
                     }
                 }
             },

@@ -22,8 +22,13 @@ enum LoginPage {
         return out
     }
 
-    static func form(realm: String, action: String, request: IdentityService.AuthorizationRequest, username: String = "", error: String? = nil) -> String {
-        let hidden = [("client_id", request.clientID), ("redirect_uri", request.redirectURI), ("response_type", request.responseType),
+    /// The cookie that pairs a sign-in form with the browser it was shown to (double submit): a form posted from
+    /// anywhere else lacks it, so nobody can sign a victim into an account of theirs (login CSRF).
+    static let csrfCookie = "mp_signin"
+
+    static func form(realm: String, action: String, request: IdentityService.AuthorizationRequest, csrf: String, username: String = "",
+                     error: String? = nil) -> String {
+        let hidden = [("csrf_token", csrf as String?), ("client_id", request.clientID), ("redirect_uri", request.redirectURI), ("response_type", request.responseType),
                       ("scope", request.scope), ("state", request.state), ("nonce", request.nonce), ("code_challenge", request.codeChallenge),
                       ("code_challenge_method", request.codeChallengeMethod)]
             .compactMap { name, value in value.map { #"<input type="hidden" name="\#(name)" value="\#(escaped($0))">"# } }.joined(separator: "\n    ")
@@ -56,6 +61,23 @@ enum LoginPage {
         \(body)
         </body></html>
         """
+    }
+
+    /// The sign-in cookie's value in the request, if any.
+    static func csrfCookieValue(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == csrfCookie { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// `Set-Cookie` for a fresh sign-in form: HttpOnly, SameSite=Lax, Secure when the controller is served over TLS,
+    /// scoped to the realm's OIDC path.
+    static func csrfSetCookie(_ value: String, path: String, secure: Bool) -> String {
+        "\(csrfCookie)=\(value); Path=\(path); HttpOnly; SameSite=Lax; Max-Age=1800" + (secure ? "; Secure" : "")
     }
 
     /// An HTML answer with the headers every page carries: no caching, no framing, no script.

@@ -90,7 +90,7 @@ enum OpenAPISchemas: SchemaVocabulary {
         "PrometheusText": string,
         "HTMLPage": string,
         "AuthorizationForm": object(["client_id": string, "redirect_uri": string, "response_type": string, "scope": string, "state": string,
-                                     "nonce": string, "code_challenge": string, "code_challenge_method": string, "username": string, "password": string],
+                                     "nonce": string, "code_challenge": string, "code_challenge_method": string, "username": string, "password": string, "csrf_token": string],
                                     required: ["client_id", "redirect_uri", "response_type", "username", "password"]),
         "OpenAPIDocument": .object(["type": "object"]),
         "OIDCDiscovery": object(["issuer": string, "token_endpoint": string, "jwks_uri": string, "userinfo_endpoint": string,
