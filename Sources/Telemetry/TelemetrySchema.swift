@@ -113,9 +113,13 @@ public enum TelemetrySchema {
             "CREATE TABLE telemetry_histograms (series_id TEXT NOT NULL, at BIGINT NOT NULL, count BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (series_id, at))",
             "CREATE INDEX telemetry_histograms_at ON telemetry_histograms (at)",
         ]),
-        // Days whose rollups are in the cold archive on the backup target (hot chunks of a day go only once it is there).
+        // The cold archive's objects on the backup target: a day's rollups in parts of a few thousand series each, and a
+        // part -1 once the whole day is there (hot chunks of a day go only then).
         Migration(module: "telemetry", version: 10, statements: [
-            "CREATE TABLE telemetry_cold_days (day BIGINT PRIMARY KEY, object TEXT NOT NULL, rollups BIGINT NOT NULL, archived_at BIGINT NOT NULL)",
+            """
+            CREATE TABLE telemetry_cold_parts (day BIGINT NOT NULL, part BIGINT NOT NULL, object TEXT NOT NULL, rollups BIGINT NOT NULL,
+                                               archived_at BIGINT NOT NULL, PRIMARY KEY (day, part))
+            """,
         ]),
     ]
 }

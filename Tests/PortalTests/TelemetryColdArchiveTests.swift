@@ -14,6 +14,11 @@ import TestPeers
 @Suite struct TelemetryColdArchiveTests {
     static let day: Int64 = 86_400_000
 
+    /// The archive's objects under the target (`<day>/<part>.<keyId>.mpbk`).
+    func archived(_ root: String) throws -> [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: root + "/telemetry")) ?? []).filter { $0.hasSuffix(".mpbk") }.sorted()
+    }
+
     @Test func aDayPastTheHotRetentionIsArchivedPrunedAndStillAnswersQueries() async throws {
         let database = try TestStore.open("cold")
         try await database.migrate(TelemetrySchema.migrations)
@@ -25,7 +30,8 @@ import TestPeers
         let workers = BlockingWorkPool(threads: 1)
         let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
         let archive = TelemetryColdArchive(store: store, target: DirectoryTarget(root: root, workers: workers),
-                                           keyring: try BackupKeyring(spec: "k.1:\(key)", currentID: nil), workers: workers)
+                                           keyring: try BackupKeyring(spec: "k.1:\(key)", currentID: nil), workers: workers,
+                                           seriesPerPart: 2)
 
         // Day D, 100 days ago: two nodes of two tenants, a sample a minute; node A's value is its hour of the day.
         let dayD = now.withLockedValue { $0 } - 100 * Self.day
@@ -53,8 +59,9 @@ import TestPeers
         #expect(try await store.prune(before: cutoff) > 0)
         #expect(try await store.samples(metric: "node_package_celsius", filter: SeriesFilter(nodeID: "node_a"), from: dayD, to: dayD + Self.day).isEmpty)
         // Sealed on the target: no series name readable in the object.
-        let objects = try FileManager.default.contentsOfDirectory(atPath: root + "/telemetry")
-        #expect(objects.count == 1 && objects[0].hasSuffix(".k.1.mpbk"), "\(objects)")
+        let objects = try archived(root)
+        // Three series (two gauges, one latency), two to a part: two objects for the day.
+        #expect(objects.count == 2 && objects[0].hasSuffix("/0.k.1.mpbk") && objects[1].hasSuffix("/1.k.1.mpbk"), "\(objects)")
         let stored = try Data(contentsOf: URL(fileURLWithPath: root + "/telemetry/" + objects[0]))
         #expect(stored.range(of: Data("node_package_celsius".utf8)) == nil)
         // Archiving again writes nothing.
@@ -86,8 +93,8 @@ import TestPeers
         #expect(daily.first?.points.first?.value == 70 && daily.first?.points.count == 1)
 
         // Twelve months on, the day leaves the archive and the target.
-        #expect(try await archive.expire(now: dayD + 366 * Self.day) == 1)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/telemetry")) ?? []).isEmpty)
+        #expect(try await archive.expire(now: dayD + 366 * Self.day) == 2)
+        #expect(try archived(root).isEmpty)
         #expect(try await archive.rollups(from: from, to: to).isEmpty)
     }
 }

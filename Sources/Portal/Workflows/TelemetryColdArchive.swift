@@ -6,8 +6,8 @@ import NIOConcurrencyHelpers
 import Telemetry
 
 /// Telemetry past the hot retention, kept 12 months as hourly and daily rollups in the backup target (a directory or
-/// S3): one object per UTC day (`telemetry/<YYYY-MM-DD>.<keyId>.mpbk`, JSON lines of `ColdRollup`, compressed and sealed
-/// like a backup part). A day's hot chunks are dropped only once its object is written, and a query over any range reads
+/// S3): objects per UTC day (`telemetry/<YYYY-MM-DD>/<part>.<keyId>.mpbk`, JSON lines of `ColdRollup` for a run of
+/// series, compressed and sealed like a backup part). A day's hot chunks are dropped only once all its parts are written, and a query over any range reads
 /// the archived days beside the hot store (TelemetryRoutes), so a caller never knows where a point came from.
 final class TelemetryColdArchive: Sendable {
     let store: TelemetryStore
@@ -20,51 +20,59 @@ final class TelemetryColdArchive: Sendable {
     static let folder = "telemetry/"
     static let retentionDays: Int64 = 365
 
-    init(store: TelemetryStore, target: any BackupTarget, keyring: BackupKeyring, workers: BlockingWorkPool) {
+    init(store: TelemetryStore, target: any BackupTarget, keyring: BackupKeyring, workers: BlockingWorkPool, seriesPerPart: Int = 5_000) {
+        self.seriesPerPart = seriesPerPart
         self.store = store
         self.target = target
         self.keyring = keyring
         self.workers = workers
     }
 
-    static func objectName(day: Int64, keyID: String) -> String {
+    /// Series a part holds: a day of 10,000 nodes (about 450,000 series) goes in ~90 parts of a few MB in memory each.
+    let seriesPerPart: Int
+
+    static func objectName(day: Int64, part: Int, keyID: String) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
-        return folder + formatter.string(from: Date(timeIntervalSince1970: Double(day) / 1000)) + ".\(keyID).mpbk"
+        return folder + formatter.string(from: Date(timeIntervalSince1970: Double(day) / 1000)) + "/\(part).\(keyID).mpbk"
     }
 
-    /// Writes the rollups of every day that ended before `cutoff` and is not archived yet; returns the days written.
+    /// Writes the rollups of every day that ended before `cutoff` and is not archived yet, a part at a time; returns the days that had data.
     @discardableResult
     func archive(before cutoff: Int64) async throws -> Int {
         var written = 0
         for day in try await store.daysToArchive(before: cutoff) {
-            let rollups = try await store.rollups(day: day)
-            guard !rollups.isEmpty else {
-                try await store.markArchived(day: day, object: "", rollups: 0)
-                continue
+            let runs = try await store.seriesRuns(day: day, perPart: seriesPerPart)
+            for (part, run) in runs.enumerated() {
+                let rollups = try await store.rollups(day: day, series: run)
+                let name = Self.objectName(day: day, part: part, keyID: keyring.currentID)
+                try await upload(rollups, as: name)
+                try await store.markArchived(day: day, part: part, object: name, rollups: rollups.count)
             }
-            let name = Self.objectName(day: day, keyID: keyring.currentID)
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("telemetry-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: scratch); try? FileManager.default.removeItem(atPath: scratch + ".mpbk") }
-            let key = try keyring.key(keyring.currentID)
-            try await workers.run {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                var text = Data()
-                for rollup in rollups {
-                    text.append(try encoder.encode(rollup))
-                    text.append(0x0a)
-                }
-                try text.write(to: URL(fileURLWithPath: scratch))
-                _ = try PartCodec.seal(scratch, to: scratch + ".mpbk", key: key, backupID: "telemetry-archive", part: name)
-            }
-            try await target.put(name, from: scratch + ".mpbk")
-            try await store.markArchived(day: day, object: name, rollups: rollups.count)
-            written += 1
+            try await store.markArchived(day: day, part: -1, object: "", rollups: 0)
+            if !runs.isEmpty { written += 1 }
         }
         return written
+    }
+
+    private func upload(_ rollups: [ColdRollup], as name: String) async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("telemetry-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch); try? FileManager.default.removeItem(atPath: scratch + ".mpbk") }
+        let key = try keyring.key(keyring.currentID)
+        try await workers.run {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            var text = Data()
+            for rollup in rollups {
+                text.append(try encoder.encode(rollup))
+                text.append(0x0a)
+            }
+            try text.write(to: URL(fileURLWithPath: scratch))
+            _ = try PartCodec.seal(scratch, to: scratch + ".mpbk", key: key, backupID: "telemetry-archive", part: name)
+        }
+        try await target.put(name, from: scratch + ".mpbk")
     }
 
     /// How far the hot store may be pruned: the start of `cutoff`'s day (only whole days are archived), and never past
@@ -77,8 +85,8 @@ final class TelemetryColdArchive: Sendable {
     /// The archived rollups of the days overlapping `[from, to]`.
     func rollups(from: Int64, to: Int64) async throws -> [ColdRollup] {
         var rollups: [ColdRollup] = []
-        for day in try await store.coldDays(from: from, to: to) where !day.object.isEmpty {
-            rollups += try await read(day.object)
+        for object in try await store.coldObjects(from: from, to: to) {
+            rollups += try await read(object)
         }
         return rollups
     }
@@ -86,7 +94,7 @@ final class TelemetryColdArchive: Sendable {
     /// Removes the days past the retention (12 months) from the target and the store; returns how many objects.
     @discardableResult
     func expire(now: Int64) async throws -> Int {
-        let objects = try await store.forgetColdDays(before: now - Self.retentionDays * ColdRollup.dayMillis).filter { !$0.isEmpty }
+        let objects = try await store.forgetColdDays(before: now - Self.retentionDays * ColdRollup.dayMillis)
         for object in objects { try? await target.delete(object) }
         cache.withLockedValue { $0.removeAll { objects.contains($0.object) } }
         return objects.count
@@ -94,8 +102,9 @@ final class TelemetryColdArchive: Sendable {
 
     private func read(_ object: String) async throws -> [ColdRollup] {
         if let hit = cache.withLockedValue({ $0.first { $0.object == object }?.rollups }) { return hit }
-        // `telemetry/<day>.<keyId>.mpbk`: the key it was sealed with.
-        let keyID = String(object.dropFirst(Self.folder.count + "yyyy-MM-dd.".count).dropLast(".mpbk".count))
+        // `telemetry/<day>/<part>.<keyId>.mpbk`: the key it was sealed with.
+        let file = object.split(separator: "/").last ?? ""
+        let keyID = String(file.drop { $0 != "." }.dropFirst().dropLast(".mpbk".count))
         let key = try keyring.key(keyID)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("telemetry-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch); try? FileManager.default.removeItem(atPath: scratch + ".plain") }

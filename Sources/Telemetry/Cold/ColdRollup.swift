@@ -40,8 +40,22 @@ public struct ColdRollup: Sendable, Equatable, Codable {
 }
 
 extension TelemetryStore {
-    /// The hourly and daily rollups of every series' compacted samples in the UTC day starting at `day` (ms).
-    public func rollups(day: Int64) async throws -> [ColdRollup] {
+    /// The series with samples or histograms in the UTC day starting at `day`, in sorted runs of at most `perPart`
+    /// (first and last id of each): a day of a large fleet is archived a run at a time, never all in memory.
+    public func seriesRuns(day: Int64, perPart: Int) async throws -> [(first: String, last: String)] {
+        let end = day + ColdRollup.dayMillis
+        let ids = try await database.read { connection in
+            try connection.query("""
+                SELECT DISTINCT series_id FROM telemetry_chunks WHERE start_at < ? AND end_at >= ?
+                UNION SELECT DISTINCT series_id FROM telemetry_histograms WHERE at >= ? AND at < ?
+                """, [.integer(end), .integer(day), .integer(day), .integer(end)]).map { try $0.string("series_id") }
+        }
+        return ids.sorted().chunked(into: max(perPart, 1)).map { ($0.first!, $0.last!) }
+    }
+
+    /// The hourly and daily rollups of the compacted samples and latency histograms, in the UTC day starting at `day`
+    /// (ms), of the series whose ids are in `[first, last]`.
+    public func rollups(day: Int64, series run: (first: String, last: String)) async throws -> [ColdRollup] {
         let end = day + ColdRollup.dayMillis
         return try await database.read { connection in
             var series: [String: (metric: String, labels: String, node: String?, model: String?, project: String?, tenant: String?)] = [:]
@@ -57,8 +71,10 @@ extension TelemetryStore {
                 series[id] = found
                 return found
             }
-            for chunk in try connection.query("SELECT series_id, samples, data FROM telemetry_chunks WHERE start_at < ? AND end_at >= ? ORDER BY series_id, start_at",
-                                              [.integer(end), .integer(day)]) {
+            for chunk in try connection.query("""
+                SELECT series_id, samples, data FROM telemetry_chunks WHERE start_at < ? AND end_at >= ? AND series_id >= ? AND series_id <= ?
+                ORDER BY series_id, start_at
+                """, [.integer(end), .integer(day), .text(run.first), .text(run.last)]) {
                 let id = try chunk.string("series_id")
                 guard let owner = try describe(id) else { continue }
                 for sample in try Self.decode(chunk) where sample.at >= day && sample.at < end && sample.value.isFinite {
@@ -82,7 +98,8 @@ extension TelemetryStore {
             }
             // The latency histograms of the day, merged per series and hour and per series and day.
             var merged: [String: (series: String, resolution: ColdRollup.Resolution, start: Int64, histogram: LatencyHistogram)] = [:]
-            for row in try connection.query("SELECT series_id, at, data FROM telemetry_histograms WHERE at >= ? AND at < ?", [.integer(day), .integer(end)]) {
+            for row in try connection.query("SELECT series_id, at, data FROM telemetry_histograms WHERE at >= ? AND at < ? AND series_id >= ? AND series_id <= ?",
+                                            [.integer(day), .integer(end), .text(run.first), .text(run.last)]) {
                 let id = try row.string("series_id")
                 guard let histogram = LatencyHistogram(encoded: try row.string("data")) else { continue }
                 for (resolution, width) in [(ColdRollup.Resolution.hour, ColdRollup.hourMillis), (.day, ColdRollup.dayMillis)] {
@@ -144,41 +161,43 @@ extension TelemetryStore {
         }
     }
 
-    /// Days (their start, ms) that have compacted samples and ended before `cutoff` but are not in the cold archive yet.
+    /// Days (their start, ms) that have compacted samples and ended before `cutoff` but are not wholly in the cold archive yet.
     public func daysToArchive(before cutoff: Int64) async throws -> [Int64] {
         try await database.read { connection in
             guard let oldest = try connection.query("SELECT MIN(start_at) AS oldest FROM telemetry_chunks", []).first?.optionalInt64("oldest") else { return [] }
-            let archived = Set(try connection.query("SELECT day FROM telemetry_cold_days WHERE day >= ?", [.integer(oldest / ColdRollup.dayMillis * ColdRollup.dayMillis)])
-                .map { try $0.int64("day") })
             let first = oldest / ColdRollup.dayMillis * ColdRollup.dayMillis
+            let archived = Set(try connection.query("SELECT day FROM telemetry_cold_parts WHERE day >= ? AND part = -1", [.integer(first)])
+                .map { try $0.int64("day") })
             return Array(stride(from: first, to: cutoff / ColdRollup.dayMillis * ColdRollup.dayMillis, by: Int(ColdRollup.dayMillis)))
                 .filter { !archived.contains($0) }
         }
     }
 
-    /// Records that a day's rollups are in the archive as `object`.
-    public func markArchived(day: Int64, object: String, rollups: Int) async throws {
+    /// Records that part `part` of a day's rollups is in the archive as `object`; part -1 marks the whole day archived.
+    public func markArchived(day: Int64, part: Int, object: String, rollups: Int) async throws {
         let now = clock.nowMillis()
         try await database.write { connection in
-            try connection.execute("INSERT INTO telemetry_cold_days (day, object, rollups, archived_at) VALUES (?, ?, ?, ?) ON CONFLICT (day) DO NOTHING",
-                                   [.integer(day), .text(object), .integer(Int64(rollups)), .integer(now)])
+            try connection.execute("""
+                INSERT INTO telemetry_cold_parts (day, part, object, rollups, archived_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, part) DO NOTHING
+                """, [.integer(day), .integer(Int64(part)), .text(object), .integer(Int64(rollups)), .integer(now)])
         }
     }
 
-    /// The archived days in `[from, to]` and their objects.
-    public func coldDays(from: Int64, to: Int64) async throws -> [(day: Int64, object: String)] {
+    /// The archived objects of the days overlapping `[from, to]`.
+    public func coldObjects(from: Int64, to: Int64) async throws -> [String] {
         try await database.read { connection in
-            try connection.query("SELECT day, object FROM telemetry_cold_days WHERE day >= ? AND day <= ? ORDER BY day",
+            try connection.query("SELECT object FROM telemetry_cold_parts WHERE day >= ? AND day <= ? AND part >= 0 ORDER BY day, part",
                                  [.integer(from / ColdRollup.dayMillis * ColdRollup.dayMillis), .integer(to)])
-                .map { (try $0.int64("day"), try $0.string("object")) }
+                .map { try $0.string("object") }
         }
     }
 
-    /// Forgets archived days before `cutoff` (their objects are removed from the target by the caller).
+    /// Forgets archived days before `cutoff`; returns their objects (the caller removes them from the target).
     public func forgetColdDays(before cutoff: Int64) async throws -> [String] {
         try await database.write { connection in
-            let objects = try connection.query("SELECT object FROM telemetry_cold_days WHERE day < ?", [.integer(cutoff)]).map { try $0.string("object") }
-            try connection.execute("DELETE FROM telemetry_cold_days WHERE day < ?", [.integer(cutoff)])
+            let objects = try connection.query("SELECT object FROM telemetry_cold_parts WHERE day < ? AND part >= 0", [.integer(cutoff)])
+                .map { try $0.string("object") }
+            try connection.execute("DELETE FROM telemetry_cold_parts WHERE day < ?", [.integer(cutoff)])
             return objects
         }
     }
