@@ -14,9 +14,9 @@ final class TelemetryColdArchive: Sendable {
     let target: any BackupTarget
     let keyring: BackupKeyring
     let workers: BlockingWorkPool
-    /// Decoded days, newest use last: a dashboard's year view reads the same days again and again.
+    /// Decoded objects, newest use last: a dashboard's year view reads the same days again and again.
     private let cache = NIOLockedValueBox<[(object: String, rollups: [ColdRollup])]>([])
-    static let cachedDays = 62
+    static let cachedObjects = 62
     static let folder = "telemetry/"
     static let retentionDays: Int64 = 365
 
@@ -116,7 +116,7 @@ final class TelemetryColdArchive: Sendable {
         }
         cache.withLockedValue { entries in
             entries.append((object, rollups))
-            if entries.count > Self.cachedDays { entries.removeFirst(entries.count - Self.cachedDays) }
+            if entries.count > Self.cachedObjects { entries.removeFirst(entries.count - Self.cachedObjects) }
         }
         return rollups
     }
