@@ -71,10 +71,18 @@ enum TelemetryRoutes {
                                   tenantID: tenantID)
         let hot = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
         // Days past the hot retention come from the cold archive's rollups; a step the hot store answers wins.
-        let rollups = try await services.telemetryArchive.rollups(from: since, to: until)
+        let rollups = try await coldRollups(services, from: since, to: until)
         let series = rollups.isEmpty ? hot
             : merged(hot: hot, cold: TelemetryStore.coldQuery(rollups, metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000))
         return Answer(metric: metric, since: since, until: until, stepSeconds: step, series: series)
+    }
+
+    /// The cold archive's rollups for a range, read only when the range reaches back past the hot retention (archived days
+    /// all end before it): a query of recent data, a dashboard's, never touches the archive.
+    private static func coldRollups(_ services: ControllerServices, from: Int64, to: Int64) async throws -> [ColdRollup] {
+        let hotFrom = services.clock.nowMillis() - Int64(services.configuration.telemetryHotDays * 86_400_000)
+        guard from < hotFrom else { return [] }
+        return try await services.telemetryArchive.rollups(from: from, to: to)
     }
 
     /// The hot and cold answers as one: per series (by labels), every step from the hot store where it has a point, else the cold one.
@@ -114,7 +122,7 @@ enum TelemetryRoutes {
         let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
                                   tenantID: tenantID)
         // Hours past the hot retention come from the cold archive's merged histograms.
-        let cold = try await services.telemetryArchive.rollups(from: since, to: until)
+        let cold = try await coldRollups(services, from: since, to: until)
         let merged = try await services.telemetry.latency(filter: filter, from: since, to: until, step: step.map { Int64($0) * 1000 }, cold: cold)
         return LatencyAnswer(since: since, until: until, stepSeconds: step, series: merged.series, range: merged.range, steps: merged.steps)
     }
