@@ -73,10 +73,7 @@ extension IdentityService {
             throw IAMError.invalidToken("id_token_hint was not issued by realm \(realmName)")
         }
         if let uri = postLogoutRedirectURI {
-            let client = try await database.read {
-                try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
-            }
-            guard client?.redirectURIs.contains(uri) == true else {
+            guard try await client(clientID, in: realm)?.redirectURIs.contains(uri) == true else {
                 throw IAMError.unprocessable(field: "post_logout_redirect_uri", reason: "is not one the client registered")
             }
         }

@@ -40,10 +40,7 @@ extension IdentityService {
     /// never sent to a redirect URI that was not checked.
     public func checkAuthorization(_ request: AuthorizationRequest, realmName: String) async throws -> OAuthClient {
         let realm = try activeRealm(realmName)
-        let client = try await database.read {
-            try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(request.clientID)])
-        }
-        guard let client else { throw IAMError.unprocessable(field: "client_id", reason: "no client \(request.clientID) in realm \(realmName)") }
+        guard let client = try await client(request.clientID, in: realm) else { throw IAMError.unprocessable(field: "client_id", reason: "no client \(request.clientID) in realm \(realmName)") }
         guard client.redirectURIs.contains(request.redirectURI) else {
             throw IAMError.unprocessable(field: "redirect_uri", reason: "is not one the client registered")
         }

@@ -93,11 +93,15 @@ extension IdentityService {
     }
 
     /// The client `clientID` of `realm`, checking the secret of a confidential one.
-    func authenticateClient(_ clientID: String, secret: String?, in realm: Realm) async throws -> OAuthClient {
-        let found = try await database.read {
+    /// The client `clientID` of `realm`, if registered.
+    func client(_ clientID: String, in realm: Realm) async throws -> OAuthClient? {
+        try await database.read {
             try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
         }
-        guard let client = found else { throw IAMError.invalidClient("unknown client \(clientID)") }
+    }
+
+    func authenticateClient(_ clientID: String, secret: String?, in realm: Realm) async throws -> OAuthClient {
+        guard let client = try await client(clientID, in: realm) else { throw IAMError.invalidClient("unknown client \(clientID)") }
         if let stored = client.secretHash {
             guard let secret, Digest.constantTimeEqual(Array(Digest.sha256Hex(secret).utf8), Array(stored.utf8)) else {
                 throw IAMError.invalidClient("client authentication failed")
