@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         // Mergeable latency histograms (issue 18): HdrHistogram, so a range's p50/p95 over any nodes are exact to 3 digits.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         // System-library shims.
@@ -126,9 +127,12 @@ let package = Package(
         ], swiftSettings: strict),
         // Portal: the REST API, OIDC and the composition root; it hands the gateway's handler to
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
+        // Server-side SVG charts: the portal's pages and the reports draw the same figures.
+        .target(name: "Charts", swiftSettings: strict),
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
-            "Gateway", "Settings", "Fabric", "Telemetry",
+            "Gateway", "Settings", "Fabric", "Telemetry", "Charts",
+            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

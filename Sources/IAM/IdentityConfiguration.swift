@@ -29,6 +29,12 @@ public struct IdentityConfiguration: Sendable {
         self.spareSigningKeys = spareSigningKeys
     }
 
+    /// The portal's client id in every realm (a public client with PKCE, built in).
+    public static let portalClientID = "metalplane-portal"
+
+    /// Where the realms' sign-in pages send the browser back to the portal: the one redirect URI its client accepts.
+    public var portalRedirectURI: String { publicBaseURL + "/portal/callback" }
+
     /// The OIDC issuer of a realm.
     public func issuer(realm: String) -> String { "\(publicBaseURL)/realms/\(realm)" }
 }

@@ -114,3 +114,8 @@ struct RoleBindingRow: RowDecodable {
                               principalID: try row.string("principal_id"))
     }
 }
+
+extension IdentityService {
+    /// How long a session lasts without use (its refresh tokens' lifetime), seconds: the portal's cookies live as long.
+    public var sessionSeconds: Int { configuration.refreshTokenSeconds }
+}

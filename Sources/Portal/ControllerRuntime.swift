@@ -148,6 +148,10 @@ public final class ControllerRuntime: Sendable {
                                        idempotency: IdempotencyStore(database: services.database, clock: services.clock),
                                        clock: services.clock)
         registrar.register(specs, on: router)
+        let publicURL = services.configuration.effectivePublicURL
+        PortalPages(api: PortalAPI(specs: specs, registrar: registrar, publicURL: publicURL),
+                    sessions: PortalSessions(identity: services.identity, publicURL: publicURL, refreshSeconds: services.identity.sessionSeconds))
+            .register(on: router)
         return router
     }
 

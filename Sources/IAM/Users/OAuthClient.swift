@@ -24,6 +24,23 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         redirectURIs = try row.optionalString("redirect_uris").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
     }
 
+    /// The controller's own portal in `realm`: a public client (PKCE required) that every realm has without registering it,
+    /// sending the browser back only to the controller's portal callback.
+    static func portal(in realm: Realm, redirectURI: String) -> OAuthClient {
+        OAuthClient(id: "builtin-portal", realmID: realm.id, clientID: IdentityConfiguration.portalClientID, isPublic: true, createdAt: realm.createdAt,
+                    redirectURIs: [redirectURI], secretHash: nil)
+    }
+
+    private init(id: String, realmID: String, clientID: String, isPublic: Bool, createdAt: Int64, redirectURIs: [String], secretHash: String?) {
+        self.id = id
+        self.realmID = realmID
+        self.clientID = clientID
+        self.isPublic = isPublic
+        self.createdAt = createdAt
+        self.redirectURIs = redirectURIs
+        self.secretHash = secretHash
+    }
+
     enum CodingKeys: String, CodingKey { case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt, redirectURIs = "redirectUris" }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +65,7 @@ extension IdentityService {
     /// Registers a client; confidential ones get a random secret, stored as its SHA-256.
     public func createClient(clientID: String, isPublic: Bool, redirectURIs: [String] = [], in realm: Realm) async throws -> CreatedClient {
         try Validation.slug(clientID, field: "clientId")
+        guard clientID != IdentityConfiguration.portalClientID else { throw IAMError.duplicate(what: "client", value: clientID) }
         for uri in redirectURIs {
             // Absolute http(s) without a fragment (RFC 6749 §3.1.2); compared exactly at the authorization endpoint.
             guard Self.isRedirectURI(uri) else {
@@ -92,10 +110,10 @@ extension IdentityService {
         return Page(fetched: rows, request: page, key: \.id)
     }
 
-    /// The client `clientID` of `realm`, checking the secret of a confidential one.
-    /// The client `clientID` of `realm`, if registered.
+    /// The client `clientID` of `realm`, if registered (the portal is every realm's without registering).
     func client(_ clientID: String, in realm: Realm) async throws -> OAuthClient? {
-        try await database.read {
+        if clientID == IdentityConfiguration.portalClientID { return .portal(in: realm, redirectURI: configuration.portalRedirectURI) }
+        return try await database.read {
             try $0.queryFirst(OAuthClient.self, "SELECT * FROM clients WHERE realm_id = ? AND client_id = ?", [.text(realm.id), .text(clientID)])
         }
     }

@@ -27,7 +27,8 @@ struct RouteRegistrar: Sendable {
         }
     }
 
-    private func handle(_ spec: RouteSpec, request: Request, context: PortalContext) async throws -> Response {
+    /// Runs one route with every central check; the portal's pages call it in process, so a page can do only what the API lets its user do.
+    func handle(_ spec: RouteSpec, request: Request, context: PortalContext) async throws -> Response {
         let note = AuditNote(target: ["id", "project", "org", "tenant", "realm"].lazy.compactMap { context.parameters.get($0) }.first)
         var context = context
         do {
