@@ -21,14 +21,17 @@ public struct LineChart: Sendable {
     public var series: [Series]
     public var width = 640
     public var height = 220
+    /// The x axis' span (seconds since 1970): the window asked for, so sparse data sits where it happened. Default: the data's.
+    public var xRange: ClosedRange<Double>?
 
     /// Colour-blind-safe palette (Okabe–Ito), in the order series are drawn.
     static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
-    public init(title: String, unit: String, series: [Series]) {
+    public init(title: String, unit: String, series: [Series], xRange: ClosedRange<Double>? = nil) {
         self.title = title
         self.unit = unit
         self.series = series
+        self.xRange = xRange
     }
 
     /// The chart as an `<svg>` element with a title for screen readers. Attributes are single-quoted.
@@ -40,10 +43,11 @@ public struct LineChart: Sendable {
         out += "<title>\(Self.escaped(title)) (\(Self.escaped(unit)))</title>"
         out += "<text x='\(left)' y='16' font-size='13' font-weight='600' fill='#222'>\(Self.escaped(title)) "
             + "<tspan fill='#666' font-weight='400'>\(Self.escaped(unit))</tspan></text>"
-        guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max() else {
+        guard let dataMin = all.map(\.x).min(), let dataMax = all.map(\.x).max() else {
             out += "<text x='\(left + plotWidth / 2)' y='\(top + plotHeight / 2)' text-anchor='middle' font-size='12' fill='#666'>no data yet</text></svg>"
             return out
         }
+        let minX = min(xRange?.lowerBound ?? dataMin, dataMin), maxX = max(xRange?.upperBound ?? dataMax, dataMax)
         let maxY = Self.niceCeiling(max(all.map(\.y).max() ?? 0, 0))
         let spanX = max(maxX - minX, 1)
         func px(_ x: Double) -> Double { left + (x - minX) / spanX * plotWidth }

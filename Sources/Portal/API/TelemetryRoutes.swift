@@ -1,6 +1,7 @@
 import Core
 import HTTPTypes
 import Hummingbird
+import Provisioner
 import NIOCore
 import IAM
 import Tenancy
@@ -15,6 +16,7 @@ enum TelemetryRoutes {
         let query: [QueryParameter] = [metric, "node", "model", "project", "since", "until",
                                        .integer("step", 1...86_400)]
         let latencyQuery: [QueryParameter] = ["node", "model", "project", "since", "until", .integer("step", 60...86_400)]
+        let projectQuery: [QueryParameter] = [metric, "node", "model", "since", "until", .integer("step", 1...86_400)]
         return [
             RouteSpec(.get, "/api/v1/telemetry/query", "telemetry.query",
                       summary: "A metric's series over a range (`since`, `until`; default the last hour), one value per `step` seconds (default 60): at each step the newest sample within the 5-minute lookback, as Prometheus evaluates a range. Filter by node, model, project, tenant.",
@@ -36,6 +38,25 @@ enum TelemetryRoutes {
                       tag: "telemetry", access: .authenticated(.realmRead, .tenant), query: latencyQuery, response: "TelemetryLatency") { call in
                 try JSONBody.response(try await latency(call, services: services, tenantID: call.tenant!.id))
             },
+            RouteSpec(.get, HierarchyRoutes.project + "/telemetry/query", "projects.telemetry",
+                      summary: "The same for a project: its models' series, and the series of the nodes allocated to it now.",
+                      tag: "telemetry", access: .authenticated(.realmRead, .project), query: projectQuery, response: "TelemetryQuery") { call in
+                let project = try call.projectID()
+                guard (call.request.queryString("metric") ?? "").hasPrefix("node_") else {
+                    return try JSONBody.response(try await run(call, services: services, tenantID: call.tenant!.id, projectID: project))
+                }
+                // Node series carry no project: the project sees its nodes' while they are allocated to it.
+                let nodes = try await Set(ProjectFleet.allocatedNodes(services, projectID: project).map(\.id))
+                var answer = try await run(call, services: services, tenantID: call.tenant!.id)
+                answer.series = answer.series.filter { nodes.contains($0.labels["node"] ?? "") }
+                return try JSONBody.response(answer)
+            },
+            RouteSpec(.get, HierarchyRoutes.project + "/telemetry/latency", "projects.latency",
+                      summary: "The same for a project: its models' requests only.",
+                      tag: "telemetry", access: .authenticated(.realmRead, .project), query: ["node", "model", "since", "until", .integer("step", 60...86_400)],
+                      response: "TelemetryLatency") { call in
+                try JSONBody.response(try await latency(call, services: services, tenantID: call.tenant!.id, projectID: try call.projectID()))
+            },
             RouteSpec(.get, "/api/v1/telemetry/prometheus", "telemetry.prometheus",
                       summary: "The fleet's newest values in Prometheus' text format, for Prometheus to scrape (with an API key of the platform realm).",
                       tag: "telemetry", access: .authenticated(.realmRead, .platform), response: "PrometheusText") { _ in
@@ -47,6 +68,7 @@ enum TelemetryRoutes {
     }
 
     struct Answer: Encodable {
+        // (var: the project route narrows the series it answers.)
         var metric: String
         var since: Int64
         var until: Int64
@@ -54,7 +76,7 @@ enum TelemetryRoutes {
         var series: [SeriesResult]
     }
 
-    private static func run(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?) async throws -> Answer {
+    private static func run(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?, projectID: String? = nil) async throws -> Answer {
         let request = call.request
         guard let metric = request.queryString("metric"), metrics.contains(metric) else {
             throw PortalError.invalidQuery(parameter: "metric", reason: "must be one of \(metrics.joined(separator: ", "))")
@@ -67,8 +89,8 @@ enum TelemetryRoutes {
         guard (until - since) / (Int64(step) * 1000) < 11_000 else {
             throw TelemetryError.invalidRange(parameter: "step", reason: "gives more than 11,000 points over the range: take a larger step")
         }
-        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
-                                  tenantID: tenantID)
+        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"),
+                                  projectID: projectID ?? request.queryString("project"), tenantID: tenantID)
         let hot = try await services.telemetry.query(metric: metric, filter: filter, start: since, end: until, step: Int64(step) * 1000)
         // Days past the hot retention come from the cold archive's rollups; a step the hot store answers wins.
         let rollups = try await coldRollups(services, from: since, to: until)
@@ -110,7 +132,7 @@ enum TelemetryRoutes {
         var steps: [TelemetryStore.LatencyStep]
     }
 
-    private static func latency(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?) async throws -> LatencyAnswer {
+    private static func latency(_ call: RouteSpec.Call, services: ControllerServices, tenantID: String?, projectID: String? = nil) async throws -> LatencyAnswer {
         let request = call.request
         let until = try request.queryTime("until") ?? services.clock.nowMillis()
         let since = try request.queryTime("since") ?? until - 3_600_000
@@ -119,8 +141,8 @@ enum TelemetryRoutes {
         if let step, (until - since) / (Int64(step) * 1000) >= 11_000 {
             throw TelemetryError.invalidRange(parameter: "step", reason: "gives more than 11,000 steps over the range: take a larger step")
         }
-        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"), projectID: request.queryString("project"),
-                                  tenantID: tenantID)
+        let filter = SeriesFilter(nodeID: request.queryString("node"), modelID: request.queryString("model"),
+                                  projectID: projectID ?? request.queryString("project"), tenantID: tenantID)
         // Hours past the hot retention come from the cold archive's merged histograms.
         let cold = try await coldRollups(services, from: since, to: until)
         let merged = try await services.telemetry.latency(filter: filter, from: since, to: until, step: step.map { Int64($0) * 1000 }, cold: cold)

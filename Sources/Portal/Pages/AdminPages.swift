@@ -167,19 +167,18 @@ enum AdminPages {
         let node = try await call.api("nodes.get", ["id": id])
         let operations = await call.optional("nodes.operations", ["id": id])["operations"].items
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var charts: [Block] = []
+        var charts: [String] = []
         for (metric, title, unit, scale) in [("node_accelerator_celsius_max", "Hottest accelerator", "°C", 1.0), ("node_cpu_utilization", "CPU", "%", 100.0),
                                              ("node_accelerator_watts", "Accelerator power", "W", 1.0)] {
             let answer = await call.optional("telemetry.query", query: [("metric", metric), ("node", id), ("since", String(now - 6 * 3_600_000)),
                                                                         ("until", String(now)), ("step", "300")])
-            charts.append(.chart(svg: ClusterPage.chart(title, unit: unit, answer, scale: scale, name: { _ in node["name"].text })))
+            charts.append(ClusterPage.chart(title, unit: unit, answer, scale: scale, name: { _ in node["name"].text }))
         }
         return PageModel("Node \(node["name"].text)", [
             .facts([("State", node["state"].text), ("Accelerators", PageFormat.accelerators(node["accelerators"])), ("Fabric", node["fabric"].text),
                     ("Rack", node["rack"].text), ("BMC", node["bmc"]["address"].text), ("Tenant", node["tenantId"].text), ("Project", node["projectId"].text),
                     ("VLANs", node["vlans"].text), ("Last error", node["lastError"].text), ("Actions", node["allowedActions"].text)].filter { !$0.1.isEmpty }),
-            .heading("Last 6 hours"),
-        ] + charts + [
+            .heading("Last 6 hours"), .charts(charts),
             .heading("Operations"),
             .table(.init(columns: ["Kind", "State", "Progress", "Attempts", "Started", "Updated", "Error"], rows: operations.map {
                 [.init($0["kind"].text), .init($0["state"].text, badge: true), .init($0["progress"].text), .init($0["attempts"].text),

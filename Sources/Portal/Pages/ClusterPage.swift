@@ -19,41 +19,52 @@ enum ClusterPage {
 
     static func page(_ call: PageCall) async throws -> PageModel {
         let slug = call.parameter("tenant")
-        let tenant = try await call.api("tenants.get", ["tenant": slug])
+        let tenant = try await TenantPages.tenant(call, slug)
         let hours = Int(call.query("hours") ?? "") ?? 1
         let window = windows.first { $0.hours == hours } ?? windows[0]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let since = now - Int64(window.hours) * 3_600_000
+        let tree = try await TenantPages.tree(call, tenant: slug)
+        // The whole tenant for those who may read it; one project (chosen, or the first) for a project's members.
+        var project = call.query("project").flatMap { id in tree.projects.first { $0.project["id"].text == id }?.project["id"].text }
+        let range: [(String, String)] = [("since", String(since)), ("until", String(now)), ("step", String(window.step))]
+        if project == nil, await call.mayRead("tenants.telemetry", ["tenant": slug], query: [("metric", "node_cpu_utilization")] + range) == false {
+            project = tree.projects.first?.project["id"].text
+        }
+        let scope = project.map { ["tenant": slug, "project": $0] } ?? ["tenant": slug]
+        let (telemetryRoute, latencyRoute) = project == nil ? ("tenants.telemetry", "tenants.latency") : ("projects.telemetry", "projects.latency")
         func telemetry(_ metric: String) async -> JSONValue {
-            await call.optional("tenants.telemetry", ["tenant": slug], query: [("metric", metric), ("since", String(since)), ("until", String(now)),
-                                                                               ("step", String(window.step))])
+            await call.optional(telemetryRoute, scope, query: [("metric", metric)] + range)
         }
         let tokens = await telemetry("model_tokens_per_second")
         let acceleratorWatts = await telemetry("node_accelerator_watts")
         let packageWatts = await telemetry("node_package_watts")
-        let temperature = await telemetry("node_accelerator_celsius_max")
+        let acceleratorCelsius = await telemetry("node_accelerator_celsius_max")
+        let packageCelsius = await telemetry("node_package_celsius")
         let throttled = await telemetry("node_throttled_fraction")
-        let latency = await call.optional("tenants.latency", ["tenant": slug], query: [("since", String(since)), ("until", String(now)),
-                                                                                     ("step", String(window.step))])
-        let names = try await nodeNames(call, tenant: slug)
-        let placements = try await placements(call, tenant: slug)
+        let latency = await call.optional(latencyRoute, scope, query: range)
+        let projects = tree.projects.filter { project == nil || $0.project["id"].text == project }.map(\.project)
+        let names = await nodeNames(call, tenant: slug, projects: projects)
+        let placements = await placements(call, tenant: slug, projects: projects)
 
+        let span = Double(since) / 1000...Double(now) / 1000
         let tokensTotal = sum(tokens)
         let cost = ClusterCost.standard.perMillionTokens(tokensPerSecond: tokensTotal, watts: [sum(acceleratorWatts), sum(packageWatts)],
                                                          nodes: max(names.count, 1))
         let latencySteps = latency["steps"].items
-        let range = latency["range"]
+        let overall = latency["range"]
         let latest = tokensTotal.last?.y ?? 0
         let facts: [(String, String)] = [
             ("Tokens/s now", String(format: "%.1f", latest)),
-            ("p50 / p95 latency (\(window.hours) h)", range["requests"].int.map { $0 > 0 ? String(format: "%.0f ms / %.0f ms", (range["p50Seconds"].double ?? 0) * 1000,
-                                                                                                (range["p95Seconds"].double ?? 0) * 1000) : "no requests" } ?? "no requests"),
-            ("Requests (\(window.hours) h)", range["requests"].text.isEmpty ? "0" : range["requests"].text),
+            ("p50 / p95 latency (\(window.hours) h)", overall["requests"].int.map { $0 > 0 ? String(format: "%.0f ms / %.0f ms", (overall["p50Seconds"].double ?? 0) * 1000,
+                                                                                                  (overall["p95Seconds"].double ?? 0) * 1000) : "no requests" } ?? "no requests"),
+            ("Requests (\(window.hours) h)", overall["requests"].text.isEmpty ? "0" : overall["requests"].text),
             ("Cost per million tokens now", cost.last.map { String(format: "$%.2f", $0.y) } ?? "no tokens yet"),
             ("Nodes", String(names.count)),
         ]
         let thermal: [String: (celsius: Double?, throttled: Double?)] = Dictionary(uniqueKeysWithValues: names.keys.map { id in
-            (id, (last(temperature, node: id), last(throttled, node: id)))
+            // The hottest accelerator where the node has them, else the CPU package.
+            (id, (last(acceleratorCelsius, node: id) ?? last(packageCelsius, node: id), last(throttled, node: id)))
         })
         let placementRows: [[PageModel.Cell]] = names.sorted { $0.value < $1.value }.map { id, name in
             let state = thermal[id]
@@ -64,31 +75,35 @@ enum ClusterPage {
         }
         let live: [PageModel.Block] = [
             .facts(facts),
-            .chart(svg: LineChart(title: "Tokens per second", unit: "tok/s", series: series(tokens, label: "model", names: { $0 })).svg()),
-            .chart(svg: LineChart(title: "Latency", unit: "ms", series: [
+            .charts([
+            LineChart(title: "Tokens per second", unit: "tok/s", series: series(tokens, label: "model", names: { $0 }), xRange: span).svg(),
+            LineChart(title: "Latency", unit: "ms", series: [
                 .init(name: "p50", points: latencySteps.compactMap { step in step["summary"]["p50Seconds"].double.map { (Double(step["at"].int ?? 0) / 1000, $0 * 1000) } }),
                 .init(name: "p95", points: latencySteps.compactMap { step in step["summary"]["p95Seconds"].double.map { (Double(step["at"].int ?? 0) / 1000, $0 * 1000) } }),
-            ]).svg()),
-            .chart(svg: LineChart(title: "Requests per step", unit: "requests", series: [
+            ], xRange: span).svg(),
+            LineChart(title: "Requests per step", unit: "requests", series: [
                 .init(name: "requests", points: latencySteps.map { (Double($0["at"].int ?? 0) / 1000, $0["summary"]["requests"].double ?? 0) }),
-            ]).svg()),
-            .chart(svg: LineChart(title: "Cost per million tokens", unit: "$/M tok", series: [.init(name: "cluster", points: cost)]).svg()),
-            .table(.init("Placement and thermal state", columns: ["Node", "Models", "Hottest accelerator", "Throttled", "Thermal"], rows: placementRows,
+            ], xRange: span).svg(),
+            LineChart(title: "Cost per million tokens", unit: "$/M tok", series: [.init(name: "cluster", points: cost)], xRange: span).svg(),
+            ]),
+            .table(.init("Placement and thermal state", columns: ["Node", "Models", "Temperature", "Throttled", "Thermal"], rows: placementRows,
                          empty: "No nodes are allocated yet.")),
             .text(ClusterCost.standard.explanation),
         ]
-        var model = PageModel("Cluster \(tenant["name"].text)", [
-            .links(windows.map { ("Last \($0.hours) h", "/account/cluster/\(slug)?hours=\($0.hours)") }),
+        let selection = project.map { "&project=" + $0 } ?? ""
+        var model = PageModel("Cluster \(tenant["name"].text)" + (project.flatMap { id in projects.first { $0["id"].text == id }?["name"].text }.map { " · project " + $0 } ?? ""), [
+            .links(windows.map { ("Last \($0.hours) h", "/account/cluster/\(slug)?hours=\($0.hours)" + selection) }),
+            .links(tree.projects.count > 1 ? tree.projects.map { ("Project " + $0.project["name"].text, "/account/cluster/\(slug)?hours=\(window.hours)&project=\($0.project["id"].text)") } : []),
             .live(live),
         ])
-        model.liveURL = "/account/cluster/\(slug)/live?hours=\(window.hours)"
+        model.liveURL = "/account/cluster/\(slug)/live?hours=\(window.hours)" + selection
         return model
     }
 
-    /// The tenant's allocated nodes, id → name.
-    static func nodeNames(_ call: PageCall, tenant: String) async throws -> [String: String] {
+    /// The projects' allocated nodes, id → name.
+    static func nodeNames(_ call: PageCall, tenant: String, projects: [JSONValue]) async -> [String: String] {
         var names: [String: String] = [:]
-        for (_, project) in try await TenantPages.tree(call, tenant: tenant).projects {
+        for project in projects {
             for node in await call.optional("projectNodes.list", ["tenant": tenant, "project": project["id"].text], query: [("limit", "500")]).items {
                 names[node["id"].text] = node["name"].text
             }
@@ -97,9 +112,9 @@ enum ClusterPage {
     }
 
     /// Node name → the models running there (ready instances, or their phase).
-    static func placements(_ call: PageCall, tenant: String) async throws -> [String: [String]] {
+    static func placements(_ call: PageCall, tenant: String, projects: [JSONValue]) async -> [String: [String]] {
         var placed: [String: [String]] = [:]
-        for (_, project) in try await TenantPages.tree(call, tenant: tenant).projects {
+        for project in projects {
             let state = await call.optional("placement.state", ["tenant": tenant, "project": project["id"].text])
             for instance in state["instances"].items where instance["desired"].text != "stopped" {
                 let phase = instance["phase"].text

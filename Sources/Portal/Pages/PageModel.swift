@@ -25,6 +25,8 @@ struct PageModel {
         case form(Form)
         /// An SVG from `Charts`, trusted: drawn by our code from numbers, with every text escaped.
         case chart(svg: String)
+        /// Charts side by side where the page is wide enough.
+        case charts([String])
         case links([(label: String, href: String)])
         /// The live part of a page, rendered again on its own for polling.
         case live([Block])
@@ -132,6 +134,7 @@ extension PageModel {
         case .secret(let label, let value): return ["secret": ["secretLabel": label, "secretValue": value]]
         case .facts(let facts): return ["facts": ["factList": facts.map { ["factName": $0.0, "factValue": $0.1] }]]
         case .chart(let svg): return ["chart": svg]
+        case .charts(let svgs): return ["charts": ["chartList": svgs.map { ["svg": $0] }]]
         case .links(let links): return ["links": ["linkList": links.map { ["linkLabel": $0.label, "linkHref": $0.href] }]]
         case .live(let blocks): return ["live": ["liveBlocks": blocks.map { context($0, csrf: csrf) }]]
         case .table(let table):

@@ -34,6 +34,7 @@ enum PageTemplates {
         {{#secret}}<div class="secret"><p>{{secretLabel}}</p><code>{{secretValue}}</code></div>{{/secret}}
         {{#facts}}<dl class="facts">{{#factList}}<dt>{{factName}}</dt><dd>{{factValue}}</dd>{{/factList}}</dl>{{/facts}}
         {{#chart}}<figure>{{{chart}}}</figure>{{/chart}}
+        {{#charts}}<div class="charts">{{#chartList}}<figure>{{{svg}}}</figure>{{/chartList}}</div>{{/charts}}
         {{#links}}<p class="links">{{#linkList}}<a href="{{linkHref}}">{{linkLabel}}</a>{{/linkList}}</p>{{/links}}
         {{#table}}<table>{{#caption}}<caption>{{caption}}</caption>{{/caption}}
         <thead><tr>{{#columns}}<th scope="col">{{column}}</th>{{/columns}}</tr></thead>
@@ -68,6 +69,6 @@ enum PageTemplates {
         .b-failed,.b-failure,.b-lost,.b-critical,.b-error,.b-hot{background:#fbe0de;color:#8c1d18}
         .b-suspended,.b-onboarding,.b-starting,.b-staging,.b-warning,.b-detected,.b-maintenance,.b-warm{background:#fff1d6;color:#7a4d00}
         figure{margin:.5rem 0 1rem;overflow-x:auto}.chart{max-width:100%;height:auto;border:1px solid var(--line);background:#fff}
-        .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}.links a{margin-right:1rem}
+        .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(28rem,1fr));gap:1rem}.links a{margin-right:1rem}
         """
 }

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Hummingbird
+import IAM
 
 /// The tenant admin's views: orgs and projects with their quotas, users and invitations, nodes, a project's models
 /// (with a placement preview before placing), API keys and usage. Every read and action is the tenant-scoped API's, so
@@ -39,8 +40,31 @@ enum TenantPages {
         var projects: [(org: JSONValue, project: JSONValue)]
     }
 
+    /// The orgs and projects the user may read: the whole tenant for its admins and readers, else the orgs and projects
+    /// their role bindings name (the API refuses the tenant-wide lists to them).
     static func tree(_ call: PageCall, tenant: String) async throws -> Tree {
-        let orgs = try await call.api("orgs.list", ["tenant": tenant], query: [("limit", "200")]).items
+        var orgs: [JSONValue]
+        do {
+            orgs = try await call.api("orgs.list", ["tenant": tenant], query: [("limit", "200")]).items
+        } catch let error as any DomainError where error.kind == .forbidden {
+            orgs = []
+            for case .org(let id) in call.session.principal.bindings.map(\.scope) {
+                if let org = try? await call.api("orgs.get", ["tenant": tenant, "org": id]) { orgs.append(org) }
+            }
+            var projects: [(JSONValue, JSONValue)] = []
+            for case .project(let id) in call.session.principal.bindings.map(\.scope) {
+                if let project = try? await call.api("projects.get", ["tenant": tenant, "project": id]) {
+                    projects.append((["id": project["orgId"], "name": project["orgId"]], project))
+                }
+            }
+            var tree = try await expand(call, tenant: tenant, orgs: orgs)
+            tree.projects += projects.filter { pair in !tree.projects.contains { $0.project["id"] == pair.1["id"] } }
+            return tree
+        }
+        return try await expand(call, tenant: tenant, orgs: orgs)
+    }
+
+    private static func expand(_ call: PageCall, tenant: String, orgs: [JSONValue]) async throws -> Tree {
         var projects: [(JSONValue, JSONValue)] = []
         for org in orgs {
             for project in try await call.api("projects.list", ["tenant": tenant, "org": org["id"].text], query: [("limit", "200")]).items {
@@ -52,7 +76,7 @@ enum TenantPages {
 
     static func overview(_ call: PageCall) async throws -> PageModel {
         let slug = call.parameter("tenant")
-        let tenant = try await call.api("tenants.get", ["tenant": slug])
+        let tenant = try await TenantPages.tenant(call, slug)
         let tree = try await tree(call, tenant: slug)
         let quota = await call.optional("tenants.quota", ["tenant": slug])
         var blocks: [Block] = [
@@ -126,11 +150,21 @@ enum TenantPages {
         return ActionResult(notice: "The \(parts[0])'s \(resource) limit is \(limit).")
     }
 
+    /// The tenant, for users who may read it; for the others (a project's members) its slug stands in. Another
+    /// tenant's slug answers 404, as the API does.
+    static func tenant(_ call: PageCall, _ slug: String) async throws -> JSONValue {
+        do {
+            return try await call.api("tenants.get", ["tenant": slug])
+        } catch let error as any DomainError where error.kind == .forbidden {
+            return ["name": .string(slug), "slug": .string(slug), "status": "active"]
+        }
+    }
+
     // MARK: Users
 
     static func users(_ call: PageCall) async throws -> PageModel {
         let slug = call.parameter("tenant")
-        _ = try await call.api("tenants.get", ["tenant": slug])
+        _ = try await TenantPages.tenant(call, slug)
         let users = await call.optional("users.list", ["realm": slug], query: [("limit", "200")]).items
         let invitations = await call.optional("invitations.list", ["tenant": slug], query: [("limit", "200")]).items
         let tree = try await tree(call, tenant: slug)

@@ -12,7 +12,8 @@ struct ProjectFleet {
     /// Session id → agent id.
     var agents: [String: String]
 
-    static func load(_ services: ControllerServices, projectID: String) async throws -> ProjectFleet {
+    /// Every node allocated to the project now.
+    static func allocatedNodes(_ services: ControllerServices, projectID: String) async throws -> [Node] {
         var allocated: [Node] = []
         var cursor: String?
         repeat {
@@ -20,6 +21,11 @@ struct ProjectFleet {
             allocated += page.items
             cursor = page.items.count == PageRequest.maxLimit ? page.items.last?.id : nil
         } while cursor != nil
+        return allocated
+    }
+
+    static func load(_ services: ControllerServices, projectID: String) async throws -> ProjectFleet {
+        let allocated = try await allocatedNodes(services, projectID: projectID)
         let agents = try await services.agents.onlineAgents(onNodes: allocated.map(\.id))
         let held = try await services.instances.reservedBytes()
         let links = try await services.nodes.adjacency(among: allocated.map(\.id))
