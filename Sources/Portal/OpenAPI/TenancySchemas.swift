@@ -34,6 +34,8 @@ enum TenancySchemas: SchemaVocabulary {
             "createdAt": integer, "updatedAt": integer, "version": integer,
         ]),
         "TenantList": list("Tenant"),
+        "PlatformSummary": object(["tenants": .object(["type": "object", "additionalProperties": integer]),
+                                   "nodes": .object(["type": "object", "additionalProperties": integer])]),
         "OnboardingStep": object([
             "step": .object(["type": "string", "enum": ["domain_created", "realm_provisioned", "admin_created", "network_allocated", "quotas_set", "ready"]]),
             "position": integer, "state": .object(["type": "string", "enum": ["pending", "running", "done", "failed"]]),

@@ -31,18 +31,18 @@ enum AdminPages {
     }
 
     static func overview(_ call: PageCall) async throws -> PageModel {
-        let tenants = try await call.api("tenants.list", query: [("limit", "500")]).items
-        let nodes = try await call.api("nodes.list", query: [("limit", "500")]).items
+        let summary = try await call.api("platform.summary")
         let incidents = await call.optional("incidents.list", query: [("limit", "100")]).items
         let backups = await call.optional("backups.list", query: [("limit", "1")])
-        func counted(_ values: [JSONValue], by key: String) -> String {
-            Dictionary(grouping: values, by: { $0[key].text }).sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }.joined(separator: ", ")
+        func counted(_ counts: JSONValue) -> String {
+            let text = counts.fields.sorted { $0.key < $1.key }.map { "\($0.value.text) \($0.key)" }.joined(separator: ", ")
+            return text.isEmpty ? "none yet" : text
         }
         let open = incidents.filter { !["resolved", "reviewed"].contains($0["state"].text) }
         return PageModel("Platform overview", [
             .facts([
-                ("Tenants", tenants.isEmpty ? "none yet" : counted(tenants, by: "status") + (tenants.count == 500 ? " (first 500)" : "")),
-                ("Nodes", nodes.isEmpty ? "none yet" : counted(nodes, by: "state") + (nodes.count == 500 ? " (first 500)" : "")),
+                ("Tenants", counted(summary["tenants"])),
+                ("Nodes", counted(summary["nodes"])),
                 ("Open incidents", String(open.count)),
                 ("Backups", backups["health"]["status"].text + (backups["health"]["lastSuccessAt"].int.map { ", last success " + PageFormat.time($0) } ?? "")),
             ]),
