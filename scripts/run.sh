@@ -113,6 +113,11 @@ Metalplane is running on this machine (store in $DATA):
   tenant demo     admin 'demo-admin' (password in $STATE), project $PROJECT
   $MODEL placed on demo-node, served by llama-server, reached through the router.
 
+The portal, in a browser:
+
+  http://$LISTEN/portal                 sign in to realm 'platform' as admin (the super-admin's views)
+  http://$LISTEN/account/cluster/demo   sign in to realm 'demo' as demo-admin (the tenant's cluster page)
+
 A chat completion through the router, with the project's API key:
 
   curl -s http://$LISTEN/v1/chat/completions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\

@@ -259,7 +259,8 @@ enum TenantPages {
             .heading("Quota"), quotaTable(quota),
             .heading("Nodes"),
             .table(.init(columns: ["Node", "State", "Accelerators", "Free memory"], rows: nodes.map { node in
-                let free = state["nodeIdentities"].items.first { $0["nodeId"] == node["id"] }?["freeBytes"] ?? .null
+                // The placement's identities are per agent session; the name is what both sides share.
+                let free = state["nodeIdentities"].items.first { $0["name"] == node["name"] }?["freeBytes"] ?? .null
                 return [.init(node["name"].text), .init(node["state"].text, badge: true), .init(PageFormat.accelerators(node["accelerators"])),
                         .init(PageFormat.bytes(free))]
             }, empty: "No nodes allocated to this project.")),
@@ -319,7 +320,9 @@ enum TenantPages {
         let previews = try await call.api("placement.previews", parameters, query: [("model_id", model)])["previews"].items
         let rows: [[PageModel.Cell]] = previews.map { preview in
             [.init(preview["valid"].bool == true ? "placeable" : "refused", badge: true), .init(preview["sharding"].text), .init(preview["minNodes"].text),
-             .init(preview["shards"].items.map { "\($0["nodeName"].text.isEmpty ? $0["nodeId"].text : $0["nodeName"].text) \($0["layers"].text)" }.joined(separator: "; ")),
+             .init(preview["shards"].items.map { shard in
+                 "\(shard["nodeName"].text.isEmpty ? shard["nodeId"].text : shard["nodeName"].text): \(shard["layers"].text) layers, \(PageFormat.bytes(shard["neededBytes"])) of \(PageFormat.bytes(shard["freeBytesBefore"])) free"
+             }.joined(separator: "; ")),
              .init(preview["reason"]["message"].text)]
         }
         let base = "/portal/t/\(call.parameter("tenant"))/projects/\(call.parameter("project"))"
