@@ -21,6 +21,24 @@ enum AdminPages {
             return ActionResult(notice: "Tenant \(call.parameter("tenant")) is active again.")
         }
         pages.view("/portal/admin/tenants/{tenant}", on: router, tenant)
+        pages.action("/portal/admin/tenants/{tenant}/retry", on: router, render: tenant) { call in
+            let result = try await call.api("tenants.retryOnboarding", ["tenant": call.parameter("tenant")])
+            return ActionResult(notice: "Onboarding resumed: \(result["tenant"]["status"].text).")
+        }
+        pages.action("/portal/admin/tenants/{tenant}/reinvite", on: router, render: tenant) { call in
+            let issued = try await call.api("tenants.reissueAdminInvitation", ["tenant": call.parameter("tenant")])
+            return ActionResult(notice: "A new invitation for \(issued["username"].text); the old one no longer works.",
+                                shownOnce: [.secret(label: "Send this link to \(issued["username"].text); it is shown only now.",
+                                                    value: call.api.publicURL + InvitationPage.path + "?token=" + issued["token"].text)])
+        }
+        pages.action("/portal/admin/tenants/{tenant}/network", on: router, render: tenant, allocateNetwork)
+        pages.action("/portal/admin/tenants/{tenant}/delete", on: router, render: tenants) { call in
+            let cascade = call.field("cascade") == "yes"
+            try await call.api("tenants.delete", ["tenant": call.parameter("tenant")], query: cascade ? [("cascade", "true")] : [])
+            return ActionResult(notice: "Tenant \(call.parameter("tenant")) is deleted" + (cascade ? " with everything it held." : "."),
+                                location: nil)
+        }
+        pages.action("/portal/admin/pools", on: router, render: pools, changePool)
         pages.view("/portal/admin/nodes", on: router, nodes)
         pages.action("/portal/admin/nodes", on: router, render: nodes, enroll)
         pages.view("/portal/admin/nodes/{id}", on: router, node)
@@ -74,6 +92,9 @@ enum AdminPages {
                 .text("name", "Name"), .text("slug", "Slug", pattern: "[a-z0-9-]{1,63}", hint: "lowercase letters, digits and -"),
                 .text("admin", "Admin username", pattern: "[A-Za-z0-9._@-]{1,64}"), .text("email", "Admin email", required: false),
                 .number("nodes", "Node quota"),
+                .text("accelerators", "Accelerator quota", required: false, pattern: "([a-z]+/[A-Za-z0-9._-]+=[0-9]+)(, *[a-z]+/[A-Za-z0-9._-]+=[0-9]+)*",
+                      hint: "vendor/model=count, comma-separated"),
+                .number("vrfs", "VRFs"), .number("vlansPerVrf", "VLANs per VRF"),
             ])),
         ])
     }
@@ -85,7 +106,14 @@ enum AdminPages {
         var adminBody: [String: JSONValue] = ["username": .string(admin)]
         if let email = call.field("email") { adminBody["email"] = .string(email) }
         var body: [String: JSONValue] = ["name": .string(name), "slug": .string(slug), "admin": .object(adminBody)]
-        if let nodes = call.field("nodes").flatMap(Int64.init) { body["quota"] = ["nodes": .int(nodes)] }
+        var quota: [String: JSONValue] = [:]
+        if let nodes = call.field("nodes").flatMap(Int64.init) { quota["nodes"] = .int(nodes) }
+        if let accelerators = call.field("accelerators") { quota["accelerators"] = try Self.accelerators(accelerators) }
+        if !quota.isEmpty { body["quota"] = .object(quota) }
+        var network: [String: JSONValue] = [:]
+        if let vrfs = call.field("vrfs").flatMap(Int64.init) { network["vrfs"] = .int(vrfs) }
+        if let vlans = call.field("vlansPerVrf").flatMap(Int64.init) { network["vlansPerVrf"] = .int(vlans) }
+        if !network.isEmpty { body["network"] = .object(network) }
         let result = try await call.api("tenants.create", body: .object(body))
         let steps = result["steps"].items.map { [PageModel.Cell($0["step"].text), PageModel.Cell($0["state"].text, badge: true), PageModel.Cell($0["error"].text)] }
         var shown: [Block] = [.table(.init("Onboarding of \(slug)", columns: ["Step", "State", "Error"], rows: steps))]
@@ -94,6 +122,27 @@ enum AdminPages {
                                  value: call.api.publicURL + InvitationPage.path + "?token=" + token), at: 0)
         }
         return ActionResult(notice: "Tenant \(slug) created: \(result["tenant"]["status"].text).", shownOnce: shown)
+    }
+
+    /// `nvidia/H100=16, amd/MI300X=8` as the quota's accelerator map.
+    static func accelerators(_ text: String) throws -> JSONValue {
+        var map: [String: JSONValue] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.trimmingCharacters(in: .whitespaces).split(separator: "=").map(String.init)
+            guard parts.count == 2, parts[0].contains("/"), let count = Int64(parts[1]) else {
+                throw PortalPageError.invalidField(name: "Accelerator quota", reason: "must read vendor/model=count, comma-separated (got \(item))")
+            }
+            map[parts[0]] = .int(count)
+        }
+        return .object(map)
+    }
+
+    static func allocateNetwork(_ call: PageCall) async throws -> ActionResult {
+        let slug = call.parameter("tenant")
+        let count = call.field("count").flatMap(Int64.init) ?? 1
+        let kind = call.field("kind") == "vrfs" ? "vrfs" : "vlans"
+        try await call.api(kind == "vrfs" ? "tenants.allocateVRFs" : "tenants.allocateVLANs", ["tenant": slug], body: ["count": .int(count)])
+        return ActionResult(notice: "\(count) more \(kind == "vrfs" ? "VRF" : "VLAN")\(count == 1 ? "" : "s") allocated to \(slug).")
     }
 
     static func tenant(_ call: PageCall) async throws -> PageModel {
@@ -119,6 +168,15 @@ enum AdminPages {
                      .init(vlan["members"].items.map { "\($0["nodeName"].text) \($0["address"].text) (\($0["network"].text))" }.joined(separator: "; "))]
                 }
             }, empty: "No VRFs allocated.")),
+            .form(.init("Allocate network", action: "/portal/admin/tenants/\(slug)/network", submit: "Allocate", fields: [
+                .select("kind", "What", [("vlans", "VLANs"), ("vrfs", "VRFs")]), .number("count", "How many", value: "1", required: true),
+            ])),
+            .heading("Actions"),
+            .form(.init(action: "/portal/admin/tenants/\(slug)/retry", submit: "Resume a failed onboarding", fields: [])),
+            .form(.init(action: "/portal/admin/tenants/\(slug)/reinvite", submit: "Reissue the admin's invitation", fields: [])),
+            .form(.init("Delete the tenant", action: "/portal/admin/tenants/\(slug)/delete", submit: "Delete \(slug)", fields: [
+                .select("cascade", "With its orgs, projects and allocations", [("no", "no: refuse while it holds any"), ("yes", "yes, everything")]),
+            ])),
         ])
     }
 
@@ -202,7 +260,29 @@ enum AdminPages {
                         .init(pool["size"].text), .init(pool["allocated"].text), .init(size > 0 ? PageFormat.percent(used / size) : "")]
             }, empty: "No \(kind.uppercased()) pools.")))
         }
+        blocks.append(.form(.init("Create or resize a pool", action: "/portal/admin/pools", submit: "Save pool", fields: [
+            .select("kind", "Kind", [("vlan", "VLAN"), ("vrf", "VRF")]), .text("name", "Name"),
+            .number("start", "Range start", required: true), .number("end", "Range end", required: true),
+            .text("fabric", "Fabric", required: false, hint: "for a new pool"),
+        ])))
         return PageModel("VRF and VLAN pools", blocks)
+    }
+
+    /// A new pool, or a new range for the pool of that name.
+    static func changePool(_ call: PageCall) async throws -> ActionResult {
+        let kind = call.field("kind") == "vrf" ? "vrf" : "vlan"
+        guard let name = call.field("name"), let start = call.field("start").flatMap(Int64.init), let end = call.field("end").flatMap(Int64.init) else {
+            throw PortalPageError.invalidField(name: "Name, start and end", reason: "are required")
+        }
+        let existing = try await call.api("pools.list", ["kind": kind]).items.first { $0["name"].text == name }
+        if let existing {
+            try await call.api("pools.resize", ["kind": kind, "id": existing["id"].text], body: ["rangeStart": .int(start), "rangeEnd": .int(end)])
+            return ActionResult(notice: "Pool \(name) now spans \(start)–\(end).")
+        }
+        var body: [String: JSONValue] = ["name": .string(name), "rangeStart": .int(start), "rangeEnd": .int(end)]
+        if let fabric = call.field("fabric") { body["fabric"] = .string(fabric) }
+        try await call.api("pools.create", ["kind": kind], body: .object(body))
+        return ActionResult(notice: "Pool \(name) created (\(start)–\(end)).")
     }
 
     static func incidents(_ call: PageCall) async throws -> PageModel {

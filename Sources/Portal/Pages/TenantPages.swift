@@ -99,7 +99,9 @@ enum TenantPages {
             blocks.append(.form(.init("Set a quota", action: "/portal/t/\(slug)/quota", submit: "Set quota", fields: [
                 .select("scope", "For", tree.orgs.map { ("org:" + $0["id"].text, "org " + $0["name"].text) }
                         + tree.projects.map { ("project:" + $0.project["id"].text, "project " + $0.project["name"].text) }),
-                .select("resource", "Resource", [("nodes", "nodes"), ("clusters", "clusters"), ("vlans", "VLANs"), ("vrfs", "VRFs")]),
+                .select("resource", "Resource", [("nodes", "nodes"), ("accelerators", "accelerators"), ("acceleratorMemoryGiB", "accelerator memory (GiB)"),
+                                                 ("clusters", "clusters"), ("vlans", "VLANs"), ("vrfs", "VRFs")]),
+                .text("accelerator", "Accelerator", required: false, pattern: "[a-z]+/[A-Za-z0-9._-]+", hint: "vendor/model, for accelerators"),
                 .number("limit", "Limit", required: true),
             ])))
         }
@@ -141,7 +143,13 @@ enum TenantPages {
         guard parts.count == 2, let resource = call.field("resource"), let limit = call.field("limit").flatMap(Int64.init) else {
             throw PortalPageError.invalidField(name: "Scope, resource and limit", reason: "are required (the limit a whole number)")
         }
-        let body: JSONValue = [resource: .int(limit)]
+        let body: JSONValue
+        if resource == "accelerators" {
+            guard let accelerator = call.field("accelerator") else { throw PortalPageError.invalidField(name: "Accelerator", reason: "is required for an accelerator limit (vendor/model)") }
+            body = ["accelerators": [accelerator: .int(limit)]]
+        } else {
+            body = [resource: .int(limit)]
+        }
         switch parts[0] {
         case "org": try await call.api("orgs.setQuota", ["tenant": slug, "org": parts[1]], body: body)
         case "project": try await call.api("projects.setQuota", ["tenant": slug, "project": parts[1]], body: body)
