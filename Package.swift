@@ -201,7 +201,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "PortalTests", dependencies: [
-            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy", "TestPeers", "Redfish", "Settings", "Backup", "Telemetry",
+            "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Portal", "Tenancy", "TestPeers", "Redfish", "Settings", "Backup", "Telemetry", "Charts",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
