@@ -64,31 +64,7 @@ struct NodesBenchCommand: AsyncParsableCommand {
 
         print("enrolling \(count) nodes with \(clients) clients …")
         let began = DispatchTime.now()
-        let enrollments = try await withThrowingTaskGroup(of: LatencySample.self) { group in
-            for client in 0..<clients {
-                group.addTask {
-                    var sample = LatencySample()
-                    for index in stride(from: client, to: count, by: clients) {
-                        let device = Self.accelerator(index)
-                        let body = """
-                            {"name": "node-\(index)", "rack": "rack-\(index / 25)", "fabric": "fabric-\(index / 250)",
-                             "bmc": {"address": "\(standIn.systemURL(index))", "username": "bench", "password": "bench-\(index)"},
-                             "accelerators": [{"vendor": "\(device.vendor)", "model": "\(device.model)", "memoryMiB": \(device.memoryMiB),
-                                               "count": 8, "interconnect": "\(device.interconnect)"}]}
-                            """
-                        let start = DispatchTime.now()
-                        let reply = try await HTTPCall.send(.POST, base + "/api/v1/nodes", headers: headers, body: Data(body.utf8))
-                        guard reply.status == 202 else { throw CLIError.http(status: reply.status, body: reply.text) }
-                        sample.record(since: start)
-                        if client == 0, (index / clients) % 500 == 0 { print("  enrolled ~\(index)/\(count)") }
-                    }
-                    return sample
-                }
-            }
-            var all = LatencySample()
-            for try await sample in group { all.merge(sample) }
-            return all
-        }
+        let enrollments = try await Self.enroll(count: count, clients: clients, base: base, headers: headers, standIn: standIn, progress: true)
         let enrollSeconds = Self.seconds(since: began)
 
         print("waiting for inspection …")
@@ -164,6 +140,37 @@ struct NodesBenchCommand: AsyncParsableCommand {
             """
         print(section)
         if let output { try BenchReport.replaceSection("nodes", with: section, in: output) }
+    }
+
+    /// Enrolls `count` nodes (8 accelerators each, `accelerator(_:)`'s mix, 25 to a rack, 250 to a fabric) with `clients`
+    /// concurrent clients, each inspected through the stand-in; answers the enrollment latencies.
+    static func enroll(count: Int, clients: Int, base: String, headers: [(String, String)], standIn: RedfishStandIn,
+                       progress: Bool = false) async throws -> LatencySample {
+        try await withThrowingTaskGroup(of: LatencySample.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var sample = LatencySample()
+                    for index in stride(from: client, to: count, by: clients) {
+                        let device = Self.accelerator(index)
+                        let body = """
+                            {"name": "node-\(index)", "rack": "rack-\(index / 25)", "fabric": "fabric-\(index / 250)",
+                             "bmc": {"address": "\(standIn.systemURL(index))", "username": "bench", "password": "bench-\(index)"},
+                             "accelerators": [{"vendor": "\(device.vendor)", "model": "\(device.model)", "memoryMiB": \(device.memoryMiB),
+                                               "count": 8, "interconnect": "\(device.interconnect)"}]}
+                            """
+                        let start = DispatchTime.now()
+                        let reply = try await HTTPCall.send(.POST, base + "/api/v1/nodes", headers: headers, body: Data(body.utf8))
+                        guard reply.status == 202 else { throw CLIError.http(status: reply.status, body: reply.text) }
+                        sample.record(since: start)
+                        if progress, client == 0, (index / clients) % 500 == 0 { print("  enrolled ~\(index)/\(count)") }
+                    }
+                    return sample
+                }
+            }
+            var all = LatencySample()
+            for try await sample in group { all.merge(sample) }
+            return all
+        }
     }
 
     static func seconds(since start: DispatchTime) -> Double {

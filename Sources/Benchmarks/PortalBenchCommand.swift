@@ -40,21 +40,7 @@ struct PortalBenchCommand: AsyncParsableCommand {
         }
 
         print("enrolling \(nodes) nodes …")
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<16 {
-                group.addTask {
-                    for index in stride(from: client, to: nodes, by: 16) {
-                        let device = NodesBenchCommand.accelerator(index)
-                        _ = try await post("/api/v1/nodes", """
-                            {"name": "node-\(index)", "rack": "rack-\(index / 25)", "fabric": "fabric-\(index / 250)",
-                             "bmc": {"address": "\(standIn.systemURL(index))", "username": "bench", "password": "bench-\(index)"},
-                             "accelerators": [{"vendor": "\(device.vendor)", "model": "\(device.model)", "memoryMiB": \(device.memoryMiB), "count": 8}]}
-                            """)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        _ = try await NodesBenchCommand.enroll(count: nodes, clients: 16, base: base, headers: headers, standIn: standIn)
         print("creating \(tenants) tenants …")
         var invitation = ""
         try await withThrowingTaskGroup(of: String?.self) { group in
