@@ -97,6 +97,9 @@ public struct TelemetryBatch: Sendable, Codable, Equatable {
     /// Seconds a 4 KiB write and fsync took in the node's model cache when the batch was taken (nil: not measured;
     /// agents before this field send none). The controller's storage-latency rule compares it with the node's own baseline.
     public var storageLatencySeconds: Double?
+    /// Staged model copies the node evicted since its previous delivered batch (nil from agents before this field): the
+    /// controller keeps them as the fleet's eviction log.
+    public var evictions: [StagingEviction]?
 
     public init(at: Int64, intervalSeconds: Double, cpuUtilization: Double?, models: [Model], thermal: Thermal, memory: Memory, power: Power) {
         self.at = at
@@ -106,6 +109,23 @@ public struct TelemetryBatch: Sendable, Codable, Equatable {
         self.thermal = thermal
         self.memory = memory
         self.power = power
+    }
+}
+
+/// One staged model copy removed from a node's model cache to make room (or on purge).
+public struct StagingEviction: Sendable, Codable, Equatable {
+    public var modelId: String
+    /// `deactivation`, `startup`, `purge` or `staging` (room for another model).
+    public var trigger: String
+    public var bytes: Int64
+    /// Milliseconds since the epoch.
+    public var at: Int64
+
+    public init(modelId: String, trigger: String, bytes: Int64, at: Int64) {
+        self.modelId = modelId
+        self.trigger = trigger
+        self.bytes = bytes
+        self.at = at
     }
 }
 

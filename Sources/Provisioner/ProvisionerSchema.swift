@@ -38,6 +38,8 @@ public enum ProvisionerSchema {
         AgentService.telemetryMigration,
         AgentService.controllerAlertsMigration,
         AgentSchema.replicasMigration,
+        NodeHistory.migration,
+        EvictionLog.migration,
     ]
 
     private static let acceleratorTables = [

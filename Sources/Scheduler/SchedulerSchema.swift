@@ -36,5 +36,6 @@ public enum SchedulerSchema {
         ]),
         // Version 5 created `router_settings`, now the gateway's table (`GatewaySchema`); kept as history.
         Migration(module: "scheduler", version: 5, statements: []),
+        InstanceHistory.migration,
     ]
 }

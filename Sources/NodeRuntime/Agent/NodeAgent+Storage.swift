@@ -17,12 +17,20 @@ extension NodeAgent {
     func evict(trigger: String, keepBytes: Int64, only modelId: String? = nil) async -> [String] {
         let inUse = modelsInUse
         let area = self.area
-        let victims = (try? await workers.run { () -> [String] in
-            let victims = EvictionPlan.victims(area.entries(), inUse: inUse, keepBytes: keepBytes, only: modelId)
+        let removed = (try? await workers.run { () -> [(String, Int64)] in
+            let entries = area.entries()
+            let victims = EvictionPlan.victims(entries, inUse: inUse, keepBytes: keepBytes, only: modelId)
             for victim in victims { try? area.remove(victim) }
-            return victims
+            return victims.map { victim in (victim, entries.first { $0.modelId == victim }?.bytes ?? 0) }
         }) ?? []
+        let victims = removed.map(\.0)
         lastEviction.withLockedValue { $0 = victims }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Bounded: a controller out of reach for long does not grow the agent's memory without limit.
+        pendingEvictions.withLockedValue { pending in
+            pending += removed.map { StagingEviction(modelId: $0.0, trigger: trigger, bytes: $0.1, at: now) }
+            if pending.count > 1000 { pending.removeFirst(pending.count - 1000) }
+        }
         for victim in victims {
             events.append(kind: "staging.evicted", fields: ["model": victim, "trigger": trigger])
             logger.info("staged copy evicted", metadata: ["model": .string(victim), "trigger": .string(trigger)])

@@ -18,9 +18,13 @@ extension NodeAgent {
             let credentials = Dictionary(running.compactMap { runner in runner.spec.apiKey.map { (runner.spec.instanceId, $0) } }, uniquingKeysWith: { $1 })
             var batch = await telemetrySampler.sample(running.map(\.status), credentials: credentials)
             batch.storageLatencySeconds = lastStorageLatency.withLockedValue { $0 }
+            let evictions = pendingEvictions.withLockedValue { pending in defer { pending = [] }; return pending }
+            batch.evictions = evictions
             do {
                 try await link.telemetry(token: token, batch: batch)
             } catch {
+                // Undelivered evictions go out with the next batch.
+                pendingEvictions.withLockedValue { $0 = evictions + $0 }
                 logger.warning("telemetry not delivered", metadata: ["error": .string("\(error)")])
             }
         }

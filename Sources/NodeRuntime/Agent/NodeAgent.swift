@@ -29,6 +29,8 @@ public final class NodeAgent: Sendable {
     let supervisors = NIOLockedValueBox<[String: RunnerSupervisor]>([:])
     let handledCommands = NIOLockedValueBox<Set<String>>([])
     let lastEviction = NIOLockedValueBox<[String]>([])
+    /// Evictions not yet delivered to the controller (they ride on the next telemetry batch).
+    let pendingEvictions = NIOLockedValueBox<[StagingEviction]>([])
     let telemetrySampler: TelemetrySampler
     let alertSampler: TelemetrySampler
     let thresholds: ThresholdMonitor

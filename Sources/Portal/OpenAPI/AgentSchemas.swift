@@ -106,6 +106,8 @@ enum AgentSchemas: SchemaVocabulary {
             "memory": object(["totalMiB": integer, "availableMiB": integer, "swapUsedMiB": integer, "cacheHitRate": nullableNumber,
                               "swapInPages": integer, "swapOutPages": integer, "majorFaults": integer, "kvEvictions": nullableInteger]),
             "power": object(["source": nullableString, "packageWatts": nullableNumber, "acceleratorWatts": nullableNumber]),
+            "storageLatencySeconds": nullableNumber,
+            "evictions": array(object(["modelId": string, "trigger": string, "bytes": integer, "at": integer])),
         ], required: ["at", "intervalSeconds", "models", "thermal", "memory", "power"]),
         "TelemetryList": object(["items": array(ref("TelemetryBatch"))]),
         "AlertReport": object(["correlationId": string, "severity": enumeration(["info", "warning", "critical"]), "kind": string, "message": string,

@@ -85,7 +85,11 @@ extension AgentService {
                         sql += " AND (pulse_holder IS NULL OR pulse_holder = ? OR NOT \(Self.presenceLive("pulse_holder", connection.dialect)))"
                         parameters.append(.text(replica))
                     }
-                    if try connection.execute(sql, parameters) > 0 { marked.append(agent) }
+                    if try connection.execute(sql, parameters) > 0 {
+                        marked.append(agent)
+                        try NodeHistory.recordAgent(online: false, nodeID: try connection.query("SELECT node_id FROM agents WHERE id = ?", [.text(agent)]).first?.optionalString("node_id"),
+                                                    at: now, on: connection)
+                    }
                 }
                 return marked
             }

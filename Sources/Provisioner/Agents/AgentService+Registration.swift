@@ -63,6 +63,8 @@ extension AgentService {
                     [.text(request.hostname), .text(nodeID), .text(sessionID), .text(sessionHash), .text(request.agentVersion), .text(request.nodeAPIURL),
                      .text(inventoryJSON), .integer(now), .integer(now), .text(agentID)])
             }
+            try NodeHistory.recordAgent(online: true, nodeID: try connection.query("SELECT node_id FROM agents WHERE id = ?", [.text(agentID)]).first?.optionalString("node_id"),
+                                        at: now, on: connection)
             // The replica that took the join watches the new session until its stream opens (here or elsewhere).
             try connection.execute("UPDATE agents SET pulse_holder = ? WHERE id = ?", [.text(self.replica), .text(agentID)])
             return (agentID, credential, previousHash)
@@ -96,6 +98,7 @@ extension AgentService {
         try connection.execute("UPDATE nodes SET state = ?, agent_inventory = ?, inventory_notes = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                                [.text(state.rawValue), .text(String(decoding: try JSONEncoder().encode(inventory), as: UTF8.self)),
                                 .text(String(decoding: try JSONEncoder().encode(notes), as: UTF8.self)), .integer(now), .text(node.id)])
+        if state != node.state { try NodeHistory.recordState(of: node.id, at: now, on: connection) }
         if state != node.state { logger.info("deploy complete: the node's agent joined", metadata: ["node": .string(node.name)]) }
         return node.id
     }

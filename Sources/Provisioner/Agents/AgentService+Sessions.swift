@@ -28,8 +28,13 @@ extension AgentService {
         let json = String(decoding: try JSONEncoder.sorted.encode(observed), as: UTF8.self)
         let digest = Digest.sha256Hex(json)
         guard observedDigests.withLockedValue({ $0[agentID] }) != digest else { return false }
-        try await database.write {
-            try $0.execute("UPDATE agents SET observed = ?, last_seen_at = ?, state = '\(Agent.State.online.rawValue)' WHERE id = ?", [.text(json), .integer(now), .text(agentID)])
+        try await database.write { connection in
+            // A lost agent heard from again is online again: the node's history says when.
+            if try connection.execute("UPDATE agents SET state = '\(Agent.State.online.rawValue)' WHERE id = ? AND state != '\(Agent.State.online.rawValue)'", [.text(agentID)]) > 0 {
+                try NodeHistory.recordAgent(online: true, nodeID: try connection.query("SELECT node_id FROM agents WHERE id = ?", [.text(agentID)]).first?.optionalString("node_id"),
+                                            at: now, on: connection)
+            }
+            try connection.execute("UPDATE agents SET observed = ?, last_seen_at = ?, state = '\(Agent.State.online.rawValue)' WHERE id = ?", [.text(json), .integer(now), .text(agentID)])
         }
         observedDigests.withLockedValue { $0[agentID] = digest }
         return true

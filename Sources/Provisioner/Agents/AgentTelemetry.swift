@@ -46,6 +46,7 @@ extension AgentService {
         let json = String(decoding: try JSONEncoder().encode(batch), as: UTF8.self)
         try await database.write { connection in
             try connection.execute("INSERT INTO agent_telemetry (agent_id, at, batch) VALUES (?, ?, ?)", [.text(agentID), .integer(now), .text(json)])
+            try EvictionLog.record(batch.evictions ?? [], agentID: agentID, on: connection)
             try connection.execute("DELETE FROM agent_telemetry WHERE agent_id = ? AND at < ?", [.text(agentID), .integer(now - Self.telemetryRetentionMillis)])
         }
     }

@@ -50,6 +50,7 @@ extension NodeService {
                 try connection.execute(
                     "UPDATE nodes SET state = ?, tenant_id = ?, project_id = ?, vlans = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                     [.text(next.rawValue), .text(tenantID), .text(projectID), .text(vlanJSON), .integer(now), .text(node.id)])
+                try NodeHistory.recordState(of: node.id, at: now, on: connection)
                 nodes.append(try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!)
             }
             return AllocationResult(nodes: nodes, consumed: consumed, fabric: Set(nodes.compactMap(\.fabric)).count == 1 ? nodes.first?.fabric : nil)
@@ -67,6 +68,7 @@ extension NodeService {
             try connection.execute(
                 "UPDATE nodes SET state = ?, tenant_id = NULL, project_id = NULL, vlans = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                 [.text(next.rawValue), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
             try Self.queue(.release, node: node.id, at: now, on: connection)
             return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
         }
@@ -91,6 +93,7 @@ extension NodeService {
             let next = try NodeLifecycle.apply(.deploy, to: node.state, node: node.name)
             try connection.execute("UPDATE nodes SET state = ?, image_url = ?, image_checksum = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .text(imageURL), .text(checksum.lowercased()), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
             try Self.queue(.deploy, node: node.id, at: now, on: connection)
             return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
         }

@@ -134,6 +134,7 @@ public final class NodeService: Sendable {
             let next = try NodeLifecycle.apply(action, to: node.state, node: node.name)
             try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
             if action == .inspect { try Self.queue(.inspect, node: node.id, at: now, on: connection) }
             return try connection.queryFirst(Node.self, "SELECT * FROM nodes WHERE id = ?", [.text(node.id)])!
         }

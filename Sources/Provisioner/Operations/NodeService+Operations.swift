@@ -72,6 +72,7 @@ extension NodeService {
             let next = try NodeLifecycle.apply(.inspected, to: current.state, node: current.name)
             try connection.execute("UPDATE nodes SET state = ?, inventory = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .text(json), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
             try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.succeeded.rawValue)', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
                                    [.text("inventory read: \(inventory.nics.count) NICs, \(inventory.processors.count) processors"), .integer(now), .text(operation)])
         }
@@ -148,6 +149,7 @@ extension NodeService {
             let next = try NodeLifecycle.apply(action, to: current.state, node: current.name)
             try connection.execute("UPDATE nodes SET state = ?, last_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
             try connection.execute("UPDATE node_operations SET state = '\(NodeOperation.State.succeeded.rawValue)', progress = ?, error = NULL, updated_at = ? WHERE id = ?",
                                    [.text(progress), .integer(now), .text(operation)])
         }
@@ -166,6 +168,7 @@ extension NodeService {
                   let next = try? NodeLifecycle.apply(.fail, to: node.state, node: node.name) else { return }
             try connection.execute("UPDATE nodes SET state = ?, last_error = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.text(next.rawValue), .text(reason), .integer(now), .text(node.id)])
+            try NodeHistory.recordState(of: node.id, at: now, on: connection)
         }
     }
 }

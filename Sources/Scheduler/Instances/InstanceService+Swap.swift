@@ -90,6 +90,9 @@ extension InstanceService {
             try connection.execute("UPDATE instances SET serving = 1, updated_at = ?, version = version + 1 WHERE id = ?", [.integer(now), .text(swap.toInstance)])
             try connection.execute("UPDATE instances SET serving = 0, updated_at = ?, version = version + 1 WHERE id = ?", [.integer(now), .text(swap.fromInstance)])
             try connection.execute("UPDATE swaps SET phase = '\(Swap.Phase.draining.rawValue)', flipped_at = ? WHERE id = ?", [.integer(now), .text(swap.id)])
+            if let to = try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(swap.toInstance)]) {
+                try InstanceHistory.record(to, .swapped, detail: swap.fromInstance, at: now, on: connection)
+            }
         }
     }
 

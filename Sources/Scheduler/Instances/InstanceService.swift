@@ -49,7 +49,9 @@ public final class InstanceService: Sendable {
                                        restarts, created_at, updated_at, version)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '\(ModelInstance.Desired.running.rawValue)', '\(RunnerPhase.staging.rawValue)', 0, ?, ?, 1)
                 """, values)
-            return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
+            let created = try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
+            try InstanceHistory.record(created, .placed, at: now, on: connection)
+            return created
         }
     }
 
@@ -82,6 +84,7 @@ public final class InstanceService: Sendable {
                      .text(ModelInstance.Desired.running.rawValue), .text(RunnerPhase.staging.rawValue), .integer(shard.neededBytes), .text(placement),
                      .int(rank), .text(String(decoding: try encoder.encode(shard), as: UTF8.self)), .integer(now), .integer(now)])
                 created.append(try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!)
+                try InstanceHistory.record(created[created.count - 1], .placed, at: now, on: connection)
             }
             return created
         }
@@ -132,6 +135,7 @@ public final class InstanceService: Sendable {
             try connection.execute("UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.integer(now), .text(id)])
             if before.desired == .running { try Self.releaseEndedPlacements([before], on: connection) }
+            try InstanceHistory.recordRemoved([before], at: now, on: connection)
             return try connection.queryFirst(ModelInstance.self, "SELECT * FROM instances WHERE id = ?", [.text(id)])!
         }
     }
@@ -146,6 +150,7 @@ public final class InstanceService: Sendable {
             try connection.execute("UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE placement_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'",
                                    [.integer(now), .text(placementID)])
             try Self.releaseEndedPlacements(running, on: connection)
+            try InstanceHistory.recordRemoved(running, at: now, on: connection)
             return try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE placement_id = ? ORDER BY shard_rank, id", [.text(placementID)])
         }
     }
@@ -160,6 +165,7 @@ public final class InstanceService: Sendable {
                 "UPDATE instances SET desired = '\(ModelInstance.Desired.stopped.rawValue)', updated_at = ?, version = version + 1 WHERE agent_id = ? AND desired = '\(ModelInstance.Desired.running.rawValue)'",
                 [.integer(now), .text(agentID)])
             try Self.releaseEndedPlacements(running, on: connection)
+            try InstanceHistory.recordRemoved(running, at: now, on: connection)
             return stopped
         }
     }
@@ -203,6 +209,7 @@ public final class InstanceService: Sendable {
                 try connection.execute(
                     "UPDATE instances SET phase = ?, endpoint = ?, restarts = ?, last_error = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                     [.text(phase.rawValue), .text(endpoint), .integer(restarts), .text(error), .integer(now), .text(instance.id)])
+                if phase != instance.phase { try InstanceHistory.record(instance, .phase, phase: phase.rawValue, detail: error, at: now, on: connection) }
             }
         }
     }
@@ -215,8 +222,10 @@ public final class InstanceService: Sendable {
         return try await database.write { connection in
             var failed: [String] = []
             for agent in agentIDs {
-                failed += try connection.query("SELECT id FROM instances WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)' AND phase != '\(RunnerPhase.failed.rawValue)'",
-                                               [.text(agent)]).map { try $0.string("id") }
+                let failing = try connection.query(ModelInstance.self, "SELECT * FROM instances WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)' AND phase != '\(RunnerPhase.failed.rawValue)'",
+                                                   [.text(agent)])
+                for instance in failing { try InstanceHistory.record(instance, .phase, phase: RunnerPhase.failed.rawValue, detail: reason, at: now, on: connection) }
+                failed += failing.map(\.id)
                 try connection.execute(
                     "UPDATE instances SET phase = '\(RunnerPhase.failed.rawValue)', endpoint = NULL, last_error = ?, updated_at = ?, version = version + 1 WHERE agent_id = ? AND phase != '\(RunnerPhase.stopped.rawValue)'",
                     [.text(reason), .integer(now), .text(agent)])
