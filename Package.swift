@@ -129,9 +129,10 @@ let package = Package(
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         // Server-side SVG charts: the portal's pages and the reports draw the same figures.
         .target(name: "Charts", swiftSettings: strict),
+        .target(name: "Reports", dependencies: ["Core", "Storage", "Provisioner", "Scheduler", "Telemetry", "Charts"], swiftSettings: strict),
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",
-            "Gateway", "Settings", "Fabric", "Telemetry", "Charts",
+            "Gateway", "Settings", "Fabric", "Telemetry", "Charts", "Reports",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -211,6 +212,7 @@ let package = Package(
         .testTarget(name: "ArchitectureTests", swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Provisioner", "Scheduler", "Telemetry", "Core"], swiftSettings: strict),
         .target(name: "TestPeers", dependencies: ["Core", "Storage", .product(name: "Logging", package: "swift-log")], path: "Tests/TestPeers", swiftSettings: strict),
         .testTarget(name: "RedfishTests", dependencies: ["Redfish", "TestPeers", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "Core", "Storage", "ObjectStore", "TestPeers"], swiftSettings: strict),

@@ -11,8 +11,9 @@ need_apt=()
 # postgresql-15: the HA store's tests run on a throw-away server (scripts/test-postgres.sh); haproxy balances replicas in them;
 # patroni and etcd-server manage a primary and a synchronous standby for the failover test (scripts/patroni-cluster.sh).
 # chromium and chromium-driver (the same Debian version, pinned together): selenium drives the portal in a real browser.
+# poppler-utils: pdftotext and pdftoppm read the monthly report's PDF in its test.
 for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl prometheus prometheus-alertmanager iproute2 nftables socat openssl lldpd postgresql-15 haproxy \
-           patroni etcd-server chromium chromium-driver; do
+           patroni etcd-server chromium chromium-driver poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -27,9 +28,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # schemathesis fuzzes the served OpenAPI document (Tests/SystemTests/SchemathesisTests.swift).
-if ! python3 -c "import jwt, cryptography, openapi_spec_validator, openai, moto, flask, flask_cors, schemathesis, authlib, requests, selenium" >/dev/null 2>&1; then
-  echo "installing Python packages: pyjwt[crypto] openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests selenium"
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests selenium
+# typst renders the monthly report's PDF (the controller runs it; its fonts are in the wheel).
+if ! python3 -c "import jwt, cryptography, openapi_spec_validator, openai, moto, flask, flask_cors, schemathesis, authlib, requests, selenium, typst" >/dev/null 2>&1; then
+  echo "installing Python packages: pyjwt[crypto] openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests selenium typst"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "pyjwt[crypto]" openapi-spec-validator openai moto flask flask-cors schemathesis authlib requests selenium typst
 fi
 
 # The Redfish BMC emulator (OpenStack sushy-tools), in a venv cached outside the repo.

@@ -36,7 +36,9 @@ public struct LineChart: Sendable {
 
     /// The chart as an `<svg>` element with a title for screen readers. Attributes are single-quoted.
     public func svg() -> String {
-        let left = 56.0, right = 12.0, top = 28.0, bottom = 40.0
+        // The legend takes a row per four series under the axis.
+        let legendRows = max((series.filter { !$0.points.isEmpty }.count + 3) / 4, 1)
+        let left = 56.0, right = 12.0, top = 28.0, bottom = 26.0 + 14.0 * Double(legendRows)
         let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
         let all = series.flatMap(\.points)
         var out = "<svg xmlns='http://www.w3.org/2000/svg' class='chart' role='img' viewBox='0 0 \(width) \(height)' width='\(width)' height='\(height)'>"
@@ -71,8 +73,8 @@ public struct LineChart: Sendable {
             if line.points.count == 1, let point = line.points.first {
                 out += "<circle cx='\(Self.f(px(point.x)))' cy='\(Self.f(py(point.y)))' r='3' fill='\(colour)'/>"
             }
-            // Legend along the bottom, four to a row's width.
-            let legendX = left + Double(index % 4) * plotWidth / 4, legendY = Double(height) - 6
+            // Legend along the bottom, four to a row.
+            let legendX = left + Double(index % 4) * plotWidth / 4, legendY = Double(height) - 6 - 14 * Double(legendRows - 1 - index / 4)
             out += "<rect x='\(Self.f(legendX))' y='\(Self.f(legendY - 9))' width='10' height='10' fill='\(colour)'/>"
             out += "<text x='\(Self.f(legendX + 14))' y='\(Self.f(legendY))' font-size='11' fill='#333'>\(Self.escaped(Self.shortened(line.name)))</text>"
         }
@@ -89,6 +91,7 @@ public struct LineChart: Sendable {
 
     static func number(_ value: Double) -> String {
         if value == 0 { return "0" }
+        if abs(value) >= 1_000_000_000 { return String(format: "%.1fB", value / 1_000_000_000) }
         if abs(value) >= 1_000_000 { return String(format: "%.1fM", value / 1_000_000) }
         if abs(value) >= 10_000 { return String(format: "%.0fk", value / 1000) }
         if abs(value) >= 100 || value == value.rounded() { return String(format: "%.0f", value) }

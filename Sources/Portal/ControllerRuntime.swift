@@ -13,6 +13,7 @@ import Logging
 import NIOSSL
 import NetworkPools
 import Provisioner
+import Reports
 import Redfish
 import Scheduler
 import Quota
@@ -113,7 +114,9 @@ public final class ControllerRuntime: Sendable {
                                           gateway: gateway, fabric: fabric, fabricReconciler: fabricReconciler, backups: backups, auditArchive: auditArchive,
                                           telemetry: telemetry, telemetryArchive: telemetryArchive, alertRules: alertRules,
                                           incidents: IncidentStore(database: database, clock: clock),
-                                          notificationTargets: NotificationTargets(database: database, clock: clock), clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
+                                          notificationTargets: NotificationTargets(database: database, clock: clock),
+                                          costSettings: CostSettingsStore(database: database, clock: clock), reports: ReportStore(database: database, clock: clock),
+                                          workers: workers, clock: clock, metrics: metrics, startedAt: clock.nowMillis(),
                                           migrationsDone: true)
         logger.info("store ready", metadata: ["store": .string(storeName)])
         return ControllerRuntime(services: services, workers: workers, logger: logger)
@@ -190,6 +193,7 @@ public final class ControllerRuntime: Sendable {
             ("incident-notifier", IncidentNotifier(targets: services.notificationTargets, externalURL: services.configuration.effectivePublicURL,
                                                    interval: .seconds(1), logger: logger)),
             ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, archive: services.telemetryArchive, hotDays: services.configuration.telemetryHotDays, logger: logger)),
+            ("report-schedule", ReportSchedule(services: services, interval: .seconds(300), logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),
         ]

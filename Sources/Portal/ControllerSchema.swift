@@ -5,6 +5,7 @@ import IAM
 import NetworkPools
 import Provisioner
 import Quota
+import Reports
 import Scheduler
 import Storage
 import Telemetry
@@ -15,5 +16,5 @@ import Tenancy
 public enum ControllerSchema {
     public static let migrations: [Migration] = IAMSchema.migrations + IdempotencyStore.migrations + NetworkSchema.migrations
         + QuotaLedger.migrations + TenancySchema.migrations + ProvisionerSchema.migrations + SchedulerSchema.migrations + GatewaySchema.migrations
-        + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations + TelemetrySchema.migrations
+        + BackupSchema.migrations + FabricSchema.migrations + LeaderLease.migrations + TelemetrySchema.migrations + ReportsSchema.migrations
 }

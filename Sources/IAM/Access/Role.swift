@@ -28,7 +28,7 @@ public enum Role: String, Sendable, CaseIterable, Codable, Comparable {
         case .domainAdmin, .orgAdmin, .projectAdmin:
             [.realmRead, .usersRead, .usersWrite, .clientsRead, .clientsWrite, .bindingsRead, .bindingsWrite,
              .apiKeysRead, .apiKeysWrite, .auditRead, .inference, .orgsWrite, .projectsWrite, .quotaWrite, .networkWrite,
-             .invitationsWrite, .nodesAllocate]
+             .invitationsWrite, .nodesAllocate, .reportsWrite]
         case .member: [.realmRead, .usersRead, .apiKeysRead, .apiKeysWrite, .inference]
         case .viewer: [.realmRead, .usersRead, .apiKeysRead]
         }
@@ -55,4 +55,6 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case networkWrite = "network.write"
     case invitationsWrite = "invitations.write"
     case nodesAllocate = "nodes.allocate"
+    /// Making a cluster's weekly review or monthly report on demand.
+    case reportsWrite = "reports.write"
 }

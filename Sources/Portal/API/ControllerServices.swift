@@ -10,6 +10,7 @@ import Provisioner
 import Scheduler
 import Tenancy
 import Prometheus
+import Reports
 import Storage
 import Telemetry
 
@@ -42,6 +43,12 @@ public struct ControllerServices: Sendable {
     public let incidents: IncidentStore
     /// Where incidents are announced (webhooks, Alertmanagers).
     public let notificationTargets: NotificationTargets
+    /// What nodes cost and the API prices compared with (platform and per tenant).
+    public let costSettings: CostSettingsStore
+    /// The weekly reviews and monthly reports made, with their PDFs.
+    public let reports: ReportStore
+    /// Threads for blocking work (the PDF renderer's child process).
+    public let workers: BlockingWorkPool
     public let clock: WallClock
     public let metrics: PrometheusCollectorRegistry
     /// When this controller started, ms.

@@ -68,7 +68,7 @@ enum OpenAPIDocument {
         }
         var success: [String: JSONValue] = ["description": "Success"]
         if let response = spec.responseSchema, spec.status != 204 {
-            let media = response == "PrometheusText" ? "text/plain" : response == "HTMLPage" ? "text/html" : "application/json"
+            let media = response == "PrometheusText" ? "text/plain" : response == "HTMLPage" ? "text/html" : response == "PDFDocument" ? "application/pdf" : "application/json"
             success["content"] = .object([media: .object(["schema": ref(response)])])
         }
         let errorSchema = spec.tag == "oidc" ? "OAuthError" : "Error"

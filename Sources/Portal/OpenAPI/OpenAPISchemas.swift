@@ -151,5 +151,5 @@ enum OpenAPISchemas: SchemaVocabulary {
                                "result": .object(["type": "string", "enum": ["success", "failure"]]), "status": integer,
                                "requestId": string, "source": string]),
         "AuditList": list("AuditRecord"),
-    ].merging(TenancySchemas.all) { $1 }.merging(AgentSchemas.all) { $1 }.merging(FabricSchemas.all) { $1 }
+    ].merging(TenancySchemas.all) { $1 }.merging(AgentSchemas.all) { $1 }.merging(FabricSchemas.all) { $1 }.merging(ReportSchemas.all) { $1 }
 }

@@ -13,6 +13,15 @@ public struct EvictionRecord: Sendable, Equatable, Codable, RowDecodable {
     public var trigger: String
     public var bytes: Int64
 
+    public init(at: Int64, nodeID: String?, agentID: String, modelID: String, trigger: String, bytes: Int64) {
+        self.at = at
+        self.nodeID = nodeID
+        self.agentID = agentID
+        self.modelID = modelID
+        self.trigger = trigger
+        self.bytes = bytes
+    }
+
     public init(row: Row) throws {
         at = try row.int64("at")
         nodeID = try row.optionalString("node_id")

@@ -27,6 +27,19 @@ public struct InstanceEvent: Sendable, Equatable, Codable, RowDecodable {
     public var phase: String?
     public var detail: String?
 
+    public init(at: Int64, instanceID: String, agentID: String, projectID: String?, placementID: String?, modelID: String, kind: Kind,
+                phase: String? = nil, detail: String? = nil) {
+        self.at = at
+        self.instanceID = instanceID
+        self.agentID = agentID
+        self.projectID = projectID
+        self.placementID = placementID
+        self.modelID = modelID
+        self.kind = kind
+        self.phase = phase
+        self.detail = detail
+    }
+
     public init(row: Row) throws {
         at = try row.int64("at")
         instanceID = try row.string("instance_id")

@@ -1,0 +1,92 @@
+import Core
+import Foundation
+import Provisioner
+import Reports
+import Scheduler
+import Telemetry
+import Tenancy
+
+/// Gathers what a tenant's report is computed from: the history the modules recorded (node and agent events, instance
+/// events, evictions, incidents) and the telemetry of the period, plus the cost settings in force.
+enum ReportGathering {
+    static func inputs(_ services: ControllerServices, tenant: Tenant, from: Int64, to: Int64) async throws -> ReportInputs {
+        // The nodes the tenant held at any time in the period (its history), and those it holds now (held since before history began).
+        let allEvents = try await services.nodes.history(from: from, to: to)
+        var held = Set(allEvents.filter { $0.tenantID == tenant.id }.map(\.nodeID))
+        var cursor: String?
+        repeat {
+            let page = try await services.nodes.nodes(NodeFilter(tenantID: tenant.id), page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
+            held.formUnion(page.items.map(\.id))
+            cursor = page.nextCursor
+        } while cursor != nil
+        var names: [String: String] = [:]
+        for id in held { names[id] = (try? await services.nodes.node(id))?.name ?? id }
+        var agentNodes: [String: String] = [:]
+        cursor = nil
+        repeat {
+            let page = try await services.agents.agents(page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
+            for agent in page.items { if let node = agent.nodeId { agentNodes[agent.id] = node } }
+            cursor = page.nextCursor
+        } while cursor != nil
+        let instanceEvents = try await services.instances.history(from: from, to: to).filter { held.contains(agentNodes[$0.agentID] ?? "") }
+        var incidents: [Incident] = []
+        cursor = nil
+        repeat {
+            let page = try await services.incidents.list(tenantID: tenant.id, page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
+            incidents += page.items.filter { $0.detectedAt >= from && $0.detectedAt < to }
+            cursor = page.nextCursor
+        } while cursor != nil
+        var samples: [String: [ReportInputs.Series]] = [:]
+        for metric in ReportInputs.metrics {
+            samples[metric] = try await services.telemetry.samples(metric: metric, filter: SeriesFilter(tenantID: tenant.id), from: from, to: to)
+                .map { ReportInputs.Series(labels: $0.labels, samples: $0.samples) }
+        }
+        let settings = try await services.costSettings.effective(tenantID: tenant.id)
+        return ReportInputs(tenantID: tenant.id, tenantName: tenant.name, periodStart: from, periodEnd: to, nodeNames: names,
+                            nodeEvents: allEvents.filter { held.contains($0.nodeID) }, instanceEvents: instanceEvents, agentNodes: agentNodes,
+                            evictions: try await services.agents.evictions(from: from, to: to, nodeIDs: Array(held)), incidents: incidents,
+                            samples: samples, settings: settings.settings, settingsSource: settings.source)
+    }
+
+    /// The week (Monday 00:00 UTC to the next) holding `time`, and the month (the 1st, 00:00 UTC, to the next) holding it.
+    static func week(containing time: Int64) -> (start: Int64, end: Int64) {
+        let day: Int64 = 86_400_000
+        let days = time / day
+        // 1970-01-01 was a Thursday: Monday is day 4 of that week's cycle.
+        let monday = (days - ((days + 3) % 7)) * day
+        return (monday, monday + 7 * day)
+    }
+
+    static func month(containing time: Int64) -> (start: Int64, end: Int64) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = Date(timeIntervalSince1970: Double(time) / 1000)
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
+        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        return (Int64(start.timeIntervalSince1970 * 1000), Int64(end.timeIntervalSince1970 * 1000))
+    }
+
+    /// Makes, keeps and answers a tenant's report for the period holding `time`.
+    static func make(_ services: ControllerServices, tenant: Tenant, kind: StoredReport.Kind, containing time: Int64, trigger: String) async throws -> (StoredReport?, Data) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        switch kind {
+        case .weekly:
+            let week = week(containing: time)
+            let current = try await Self.inputs(services, tenant: tenant, from: week.start, to: week.end)
+            let previous = try await Self.inputs(services, tenant: tenant, from: week.start - 7 * 86_400_000, to: week.start)
+            let figures = try encoder.encode(WeeklyReview.compute(week: current, previous: previous))
+            return (try await services.reports.save(tenantID: tenant.id, kind: .weekly, periodStart: week.start, periodEnd: week.end, trigger: trigger,
+                                                    figures: figures, pdf: nil), figures)
+        case .monthly:
+            let month = month(containing: time)
+            let current = try await Self.inputs(services, tenant: tenant, from: month.start, to: month.end)
+            let report = MonthlyReport.compute(current)
+            let document = ReportDocument.typst(report, daily: ReportDocument.DailySeries(current))
+            let pdf = try await ReportDocument.render(source: document.source, files: document.files, workers: services.workers)
+            let figures = try encoder.encode(report)
+            return (try await services.reports.save(tenantID: tenant.id, kind: .monthly, periodStart: month.start, periodEnd: month.end, trigger: trigger,
+                                                    figures: figures, pdf: pdf), figures)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Core
+import Foundation
+import Provisioner
+import Scheduler
+import Telemetry
+
+/// Everything a tenant's report is computed from, for one period: recorded history (node and agent events, instance
+/// events, evictions, incidents) and the telemetry samples of the period, never the current state. Reports are pure
+/// functions of this, so a test can hand them a synthetic month and compute the expected figures itself.
+public struct ReportInputs: Sendable {
+    /// The tenant whose cluster this is.
+    public var tenantID: String
+    public var tenantName: String
+    public var periodStart: Int64
+    public var periodEnd: Int64
+    /// Node id → name, for every node the tenant held during the period.
+    public var nodeNames: [String: String]
+    /// Node events of the period, with each node's last events before it (its state when the period began).
+    public var nodeEvents: [NodeEvent]
+    /// Instance events of the period, with the earlier events of instances still placed when it began.
+    public var instanceEvents: [InstanceEvent]
+    /// Agent id → node id.
+    public var agentNodes: [String: String]
+    public var evictions: [EvictionRecord]
+    public var incidents: [Incident]
+    /// Samples of the period by metric: each series' labels (node, model, …) and its samples.
+    public var samples: [String: [Series]]
+    public var settings: CostSettings
+    /// Where the settings come from: `tenant:<id>`, `platform` or `default`.
+    public var settingsSource: String
+
+    public struct Series: Sendable {
+        public var labels: [String: String]
+        public var samples: [(at: Int64, value: Double)]
+
+        public init(labels: [String: String], samples: [(at: Int64, value: Double)]) {
+            self.labels = labels
+            self.samples = samples
+        }
+    }
+
+    /// The metrics a report reads.
+    public static let metrics = ["model_tokens", "model_requests", "model_kv_cache_hit_rate", "node_throttled_fraction", "node_throttle_events",
+                                 "node_package_celsius", "node_accelerator_celsius_max", "node_package_watts", "node_accelerator_watts",
+                                 "node_cpu_utilization"]
+
+    public init(tenantID: String, tenantName: String, periodStart: Int64, periodEnd: Int64, nodeNames: [String: String], nodeEvents: [NodeEvent],
+                instanceEvents: [InstanceEvent], agentNodes: [String: String], evictions: [EvictionRecord], incidents: [Incident],
+                samples: [String: [Series]], settings: CostSettings, settingsSource: String) {
+        self.tenantID = tenantID
+        self.tenantName = tenantName
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.nodeNames = nodeNames
+        self.nodeEvents = nodeEvents
+        self.instanceEvents = instanceEvents
+        self.agentNodes = agentNodes
+        self.evictions = evictions
+        self.incidents = incidents
+        self.samples = samples
+        self.settings = settings
+        self.settingsSource = settingsSource
+    }
+
+    var periodHours: Double { Double(periodEnd - periodStart) / 3_600_000 }
+
+    func name(ofNode id: String?) -> String { id.flatMap { nodeNames[$0] } ?? id ?? "?" }
+
+    /// The sum of a metric's samples by a label (the per-interval counters: tokens, requests, throttle events).
+    func total(_ metric: String, by label: String) -> [String: Double] {
+        var totals: [String: Double] = [:]
+        for series in samples[metric] ?? [] {
+            totals[series.labels[label] ?? "", default: 0] += series.samples.reduce(0) { $0 + $1.value }
+        }
+        return totals
+    }
+
+    /// The sum of a metric's samples by two labels.
+    func total(_ metric: String, by first: String, _ second: String) -> [Pair: Double] {
+        var totals: [Pair: Double] = [:]
+        for series in samples[metric] ?? [] {
+            totals[Pair(series.labels[first] ?? "", series.labels[second] ?? ""), default: 0] += series.samples.reduce(0) { $0 + $1.value }
+        }
+        return totals
+    }
+
+    /// The mean of a metric's samples by a label (gauges: hit rates, fractions, watts), nil where none.
+    func mean(_ metric: String, by label: String) -> [String: Double] {
+        var sums: [String: (Double, Int)] = [:]
+        for series in samples[metric] ?? [] {
+            let key = series.labels[label] ?? ""
+            for sample in series.samples { sums[key, default: (0, 0)].0 += sample.value; sums[key, default: (0, 0)].1 += 1 }
+        }
+        return sums.compactMapValues { $0.1 > 0 ? $0.0 / Double($0.1) : nil }
+    }
+
+    /// The largest sample of a metric by a label.
+    func peak(_ metric: String, by label: String) -> [String: Double] {
+        var peaks: [String: Double] = [:]
+        for series in samples[metric] ?? [] {
+            let key = series.labels[label] ?? ""
+            if let top = series.samples.map(\.value).max() { peaks[key] = max(peaks[key] ?? top, top) }
+        }
+        return peaks
+    }
+
+    struct Pair: Hashable {
+        var first: String
+        var second: String
+        init(_ first: String, _ second: String) { self.first = first; self.second = second }
+    }
+
+    /// Where each model ran at time `at`: node id → the models placed there (instances placed and not yet removed).
+    func placements(at time: Int64) -> [String: Set<String>] {
+        var placed: [String: (model: String, agent: String)] = [:]
+        for event in instanceEvents where event.at <= time {
+            switch event.kind {
+            case .placed: placed[event.instanceID] = (event.modelID, event.agentID)
+            case .removed: placed[event.instanceID] = nil
+            case .phase, .swapped: continue
+            }
+        }
+        var byNode: [String: Set<String>] = [:]
+        for (_, instance) in placed {
+            byNode[agentNodes[instance.agent] ?? instance.agent, default: []].insert(instance.model)
+        }
+        return byNode
+    }
+
+    /// The time within the period each node was held by the tenant, and the time its agent was online then (ms).
+    func nodeTimes() -> [String: (held: Int64, online: Int64)] {
+        var result: [String: (held: Int64, online: Int64)] = [:]
+        let heldStates: Set<String> = ["allocated", "deploying", "active"]
+        for node in nodeNames.keys {
+            let events = nodeEvents.filter { $0.nodeID == node }.sorted { $0.at < $1.at }
+            // The state at the period's start: the last events before it (or, without any, held and online from the first event).
+            var held = events.last { $0.kind == .state && $0.at < periodStart }.map { heldStates.contains($0.state) && $0.tenantID == tenantID } ?? true
+            var online = events.last { $0.kind == .agent && $0.at < periodStart }.map { $0.state == "online" } ?? false
+            if events.allSatisfy({ $0.at >= periodStart }) {
+                held = events.first { $0.kind == .state }.map { _ in false } ?? true
+                online = false
+            }
+            var cursor = periodStart
+            var heldTime: Int64 = 0, onlineTime: Int64 = 0
+            for event in events where event.at >= periodStart && event.at < periodEnd {
+                if held { heldTime += event.at - cursor; if online { onlineTime += event.at - cursor } }
+                cursor = event.at
+                switch event.kind {
+                case .state: held = heldStates.contains(event.state) && event.tenantID == tenantID
+                case .agent: online = event.state == "online"
+                }
+            }
+            if held { heldTime += periodEnd - cursor; if online { onlineTime += periodEnd - cursor } }
+            result[node] = (heldTime, onlineTime)
+        }
+        return result
+    }
+}
