@@ -57,7 +57,7 @@ public struct CostReport: Sendable, Codable, Equatable {
         let measured = inputs.mean("node_package_watts", by: "node").merging(inputs.mean("node_accelerator_watts", by: "node")) { $0 + $1 }
         let utilisation = inputs.mean("node_cpu_utilization", by: "node")
         let tokensByNodeModel = inputs.total("model_tokens", by: "node", "model")
-        let requestsByModel = inputs.total("model_requests", by: "model")
+        let requestsByModel = inputs.requestsByModel()
         var nodes: [NodeCost] = []
         var modelCost: [String: Double] = [:]
         var modelTokens: [String: Double] = [:]

@@ -85,7 +85,7 @@ public struct MonthlyReport: Sendable, Codable, Equatable {
 
     public static func compute(_ inputs: ReportInputs) -> MonthlyReport {
         let tokens = inputs.total("model_tokens", by: "model").filter { !$0.key.isEmpty }
-        let requests = inputs.total("model_requests", by: "model").filter { !$0.key.isEmpty }
+        let requests = inputs.requestsByModel()
         let models = Set(tokens.keys).union(requests.keys).sorted().map { ModelVolume(model: $0, tokens: tokens[$0] ?? 0, requests: requests[$0] ?? 0) }
         // Temperature: the hottest accelerator where the node has them, else its CPU package.
         let accelerator = inputs.peak("node_accelerator_celsius_max", by: "node"), package = inputs.peak("node_package_celsius", by: "node")

@@ -40,8 +40,8 @@ public enum RebalancingRules {
     public static func recommend(_ inputs: ReportInputs) -> [Recommendation] {
         var advice: [Recommendation] = []
         let seconds = max(Double(inputs.periodEnd - inputs.periodStart) / 1000, 1)
-        let requests = inputs.total("model_requests", by: "model").filter { !$0.key.isEmpty }
-        let requestsByNodeModel = inputs.total("model_requests", by: "node", "model")
+        let requests = inputs.requestsByModel()
+        let requestsByNodeModel = inputs.requestsByNodeModel()
         let placed = inputs.placements(at: inputs.periodEnd - 1)
         let totalQPS = requests.values.reduce(0, +) / seconds
         let evenShare = requests.isEmpty ? 0 : totalQPS / Double(requests.count)

@@ -25,6 +25,9 @@ public struct ReportInputs: Sendable {
     public var incidents: [Incident]
     /// Samples of the period by metric: each series' labels (node, model, …) and its samples.
     public var samples: [String: [Series]]
+    /// Requests the router answered, by node id and model (from its latency histograms: every request counted once,
+    /// whatever the engine reports). Empty: the engines' own `model_requests` counts stand in.
+    public var routerRequests: [String: [String: Double]] = [:]
     public var settings: CostSettings
     /// Where the settings come from: `tenant:<id>`, `platform` or `default`.
     public var settingsSource: String
@@ -72,6 +75,22 @@ public struct ReportInputs: Sendable {
         for series in samples[metric] ?? [] {
             totals[series.labels[label] ?? "", default: 0] += series.samples.reduce(0) { $0 + $1.value }
         }
+        return totals
+    }
+
+    /// Requests by model: the router's count where it has one, else the engines'.
+    func requestsByModel() -> [String: Double] {
+        guard !routerRequests.isEmpty else { return total("model_requests", by: "model").filter { !$0.key.isEmpty } }
+        var totals: [String: Double] = [:]
+        for (_, models) in routerRequests { for (model, count) in models { totals[model, default: 0] += count } }
+        return totals
+    }
+
+    /// Requests by node and model, likewise.
+    func requestsByNodeModel() -> [Pair: Double] {
+        guard !routerRequests.isEmpty else { return total("model_requests", by: "node", "model") }
+        var totals: [Pair: Double] = [:]
+        for (node, models) in routerRequests { for (model, count) in models { totals[Pair(node, model)] = count } }
         return totals
     }
 

@@ -41,11 +41,22 @@ enum ReportGathering {
             samples[metric] = try await services.telemetry.samples(metric: metric, filter: SeriesFilter(tenantID: tenant.id), from: from, to: to)
                 .map { ReportInputs.Series(labels: $0.labels, samples: $0.samples) }
         }
+        // The router's own count of the requests each model answered on each node (its latency histograms).
+        var routerRequests: [String: [String: Double]] = [:]
+        for (node, models) in Dictionary(grouping: instanceEvents, by: { agentNodes[$0.agentID] ?? "" }).mapValues({ Set($0.map(\.modelID)) }) where !node.isEmpty {
+            for model in models {
+                let count = try await services.telemetry.latency(filter: SeriesFilter(nodeID: node, modelID: model, tenantID: tenant.id), from: from, to: to,
+                                                                 step: nil, cold: []).range.requests
+                if count > 0 { routerRequests[node, default: [:]][model] = Double(count) }
+            }
+        }
         let settings = try await services.costSettings.effective(tenantID: tenant.id)
-        return ReportInputs(tenantID: tenant.id, tenantName: tenant.name, periodStart: from, periodEnd: to, nodeNames: names,
+        var inputs = ReportInputs(tenantID: tenant.id, tenantName: tenant.name, periodStart: from, periodEnd: to, nodeNames: names,
                             nodeEvents: allEvents.filter { held.contains($0.nodeID) }, instanceEvents: instanceEvents, agentNodes: agentNodes,
                             evictions: try await services.agents.evictions(from: from, to: to, nodeIDs: Array(held)), incidents: incidents,
                             samples: samples, settings: settings.settings, settingsSource: settings.source)
+        inputs.routerRequests = routerRequests
+        return inputs
     }
 
     /// The week (Monday 00:00 UTC to the next) holding `time`, and the month (the 1st, 00:00 UTC, to the next) holding it.
