@@ -10,5 +10,5 @@ struct MetalplaneCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ControllerCommand.self, SwitchCommand.self, BackupCommand.self, AuditCommand.self, LoginCommand.self, WhoamiCommand.self, TokenCommand.self, APICommand.self,
                       TenantCommand.self, OrgCommand.self, ProjectCommand.self, UserCommand.self, PoolCommand.self, NodeCommand.self,
-                      TelemetryCommand.self, IncidentCommand.self, EngineSimCommand.self, OpenAPICommand.self, BenchCommand.self])
+                      TelemetryCommand.self, IncidentCommand.self, ReportCommand.self, EngineSimCommand.self, OpenAPICommand.self, BenchCommand.self])
 }

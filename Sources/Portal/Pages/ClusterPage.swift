@@ -12,6 +12,34 @@ enum ClusterPage {
     static func register(on pages: PortalPages, router: Router<PortalContext>) {
         pages.view(path, on: router, page)
         pages.fragment(path + "/live", on: router, page)
+        pages.action(path + "/reports", on: router, render: page) { call in
+            let kind = call.field("kind") == "weekly" ? "weekly" : "monthly"
+            let made = try await call.api("reports.create", ["tenant": call.parameter("tenant")], body: ["kind": .string(kind)])
+            return ActionResult(notice: "The \(kind) report for \(PageFormat.time(made["report"]["periodStart"]).prefix(10)) is made.")
+        }
+        pages.download(path + "/reports/{id}/pdf", on: router) { call in
+            try await call.api.raw("reports.pdf", ["tenant": call.parameter("tenant"), "id": call.parameter("id")], token: call.session.accessToken,
+                                   context: call.context)
+        }
+    }
+
+    /// The cluster's reports: a table with their downloads, and a form to make one now.
+    static func reports(_ call: PageCall, slug: String) async -> [PageModel.Block] {
+        // A project's members may not read the tenant's reports: the section is not theirs.
+        guard let list = try? await call.api("reports.list", ["tenant": slug], query: [("limit", "24")]) else { return [] }
+        let reports = list.items.reversed()
+        return [
+            .heading("Reports"),
+            .table(.init(columns: ["Kind", "Period (UTC)", "Made", "Why", ""], rows: reports.map { report in
+                let period = PageFormat.time(report["periodStart"]).prefix(10) + " to " + PageFormat.time(.int((report["periodEnd"].int ?? 1) - 1)).prefix(10)
+                return [.init(report["kind"].text), .init(String(period)), .init(PageFormat.time(report["createdAt"])),
+                        .init(report["trigger"].text.hasPrefix("request") ? "on request" : "on schedule"),
+                        report["hasPdf"].bool == true ? .init("PDF", href: "/account/cluster/\(slug)/reports/\(report["id"].text)/pdf") : .init("")]
+            }, empty: "No reports yet: the weekly review comes on Mondays, the monthly report on the 1st.")),
+            .form(.init("Make a report now (the last complete period)", action: "/account/cluster/\(slug)/reports", submit: "Make report", fields: [
+                .select("kind", "Kind", [("monthly", "monthly (with PDF)"), ("weekly", "weekly review")]),
+            ])),
+        ]
     }
 
     /// The windows a person can pick, in hours, with the step that gives about 60 points.
@@ -91,11 +119,12 @@ enum ClusterPage {
             .text(ClusterCost.standard.explanation),
         ]
         let selection = project.map { "&project=" + $0 } ?? ""
+        let reportBlocks = await reports(call, slug: slug)
         var model = PageModel("Cluster \(tenant["name"].text)" + (project.flatMap { id in projects.first { $0["id"].text == id }?["name"].text }.map { " · project " + $0 } ?? ""), [
             .links(windows.map { ("Last \($0.hours) h", "/account/cluster/\(slug)?hours=\($0.hours)" + selection) }),
             .links(tree.projects.count > 1 ? tree.projects.map { ("Project " + $0.project["name"].text, "/account/cluster/\(slug)?hours=\(window.hours)&project=\($0.project["id"].text)") } : []),
             .live(live),
-        ])
+        ] + reportBlocks)
         model.liveURL = "/account/cluster/\(slug)/live?hours=\(window.hours)" + selection
         return model
     }

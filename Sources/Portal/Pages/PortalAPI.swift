@@ -23,6 +23,14 @@ struct PortalAPI: Sendable {
     @discardableResult
     func call(_ operationID: String, _ parameters: [String: String] = [:], query: [(String, String)] = [], body: JSONValue? = nil,
               token: String, context: PortalContext) async throws -> JSONValue {
+        let (_, bytes) = try await raw(operationID, parameters, query: query, body: body, token: token, context: context)
+        guard bytes.readableBytes > 0 else { return .null }
+        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
+    }
+
+    /// The same, answering the route's own headers and body (a PDF).
+    func raw(_ operationID: String, _ parameters: [String: String] = [:], query: [(String, String)] = [], body: JSONValue? = nil,
+             token: String, context: PortalContext) async throws -> (HTTPFields, ByteBuffer) {
         guard let spec = specs[operationID] else { throw InternalError(description: "the portal names an unknown operation \(operationID)") }
         var path = spec.path
         for (name, value) in parameters {
@@ -42,8 +50,7 @@ struct PortalAPI: Sendable {
         let response = try await registrar.handle(spec, request: request, context: routeContext)
         let collector = CollectingBodyWriter()
         try await response.body.write(collector)
-        guard collector.collected.readableBytes > 0 else { return .null }
-        return try JSONDecoder().decode(JSONValue.self, from: Data(collector.collected.readableBytesView))
+        return (response.headers, collector.collected)
     }
 }
 

@@ -132,6 +132,26 @@ struct PortalPages: Sendable {
         }
     }
 
+    /// A file the API answers (a report's PDF), passed to the browser as it is, for the signed-in user.
+    func download(_ path: String, on router: Router<PortalContext>, _ fetch: @escaping @Sendable (PageCall) async throws -> (HTTPFields, ByteBuffer)) {
+        router.get(RouterPath(path)) { request, context in
+            guard let session = await sessions.resume(request, source: context.sourceAddress) else { return redirect("/portal") }
+            do {
+                let (headers, body) = try await fetch(PageCall(request: request, context: context, session: session, form: [:], api: api))
+                var response = Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+                response.headers[.cacheControl] = "no-store"
+                for cookie in session.setCookies { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
+                return response
+            } catch let error as any DomainError {
+                var page = PageModel(error.kind == .notFound ? "Not found" : "Refused")
+                page.error = Self.describe(error, requestID: context.requestID)
+                return render(page, status: ErrorMapping.status(for: error.kind), session: session, request: request, context: context)
+            } catch {
+                return render(PageModel("Something went wrong"), status: .internalServerError, session: session, request: request, context: context)
+            }
+        }
+    }
+
     /// A page's live part alone, for htmx's polling.
     func fragment(_ path: String, on router: Router<PortalContext>, _ build: @escaping Builder) {
         router.get(RouterPath(path)) { request, context in
