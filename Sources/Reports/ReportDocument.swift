@@ -107,22 +107,23 @@ public enum ReportDocument {
         public var temperature: [LineChart.Series]
 
         public init(_ inputs: ReportInputs) {
-            func daily(_ metric: String, label: String, names: (String) -> String, combine: (Double, Double) -> Double) -> [LineChart.Series] {
+            func daily(_ metric: String, label: String, names: (String) -> String, peak: Bool) -> [LineChart.Series] {
                 var grouped: [String: [Int64: Double]] = [:]
                 for series in inputs.samples[metric] ?? [] {
                     let key = series.labels[label] ?? ""
-                    for sample in series.samples {
-                        let dayStart = sample.at / 86_400_000 * 86_400_000
-                        grouped[key, default: [:]][dayStart] = grouped[key]?[dayStart].map { combine($0, sample.value) } ?? sample.value
+                    for point in series.points {
+                        let dayStart = point.at / 86_400_000 * 86_400_000
+                        let value = peak ? point.largest : point.sum
+                        grouped[key, default: [:]][dayStart] = grouped[key]?[dayStart].map { peak ? max($0, value) : $0 + value } ?? value
                     }
                 }
                 return grouped.sorted { $0.key < $1.key }.map { key, days in
                     LineChart.Series(name: names(key), points: days.sorted { $0.key < $1.key }.map { (Double($0.key) / 1000, $0.value) })
                 }
             }
-            tokens = daily("model_tokens", label: "model", names: { $0 }, combine: +)
-            let accelerator = daily("node_accelerator_celsius_max", label: "node", names: { inputs.name(ofNode: $0) }, combine: max)
-            temperature = accelerator.isEmpty ? daily("node_package_celsius", label: "node", names: { inputs.name(ofNode: $0) }, combine: max) : accelerator
+            tokens = daily("model_tokens", label: "model", names: { $0 }, peak: false)
+            let accelerator = daily("node_accelerator_celsius_max", label: "node", names: { inputs.name(ofNode: $0) }, peak: true)
+            temperature = accelerator.isEmpty ? daily("node_package_celsius", label: "node", names: { inputs.name(ofNode: $0) }, peak: true) : accelerator
         }
     }
 

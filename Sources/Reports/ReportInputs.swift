@@ -32,13 +32,34 @@ public struct ReportInputs: Sendable {
     /// Where the settings come from: `tenant:<id>`, `platform` or `default`.
     public var settingsSource: String
 
+    /// A series' samples, or their daily rollups (a day's count, sum and largest sample): the reports need only totals,
+    /// means and peaks, which both give exactly.
     public struct Series: Sendable {
-        public var labels: [String: String]
-        public var samples: [(at: Int64, value: Double)]
+        public struct Point: Sendable {
+            public var at: Int64
+            public var sum: Double
+            public var count: Int64
+            public var largest: Double
 
-        public init(labels: [String: String], samples: [(at: Int64, value: Double)]) {
+            public init(at: Int64, sum: Double, count: Int64, largest: Double) {
+                self.at = at
+                self.sum = sum
+                self.count = count
+                self.largest = largest
+            }
+        }
+
+        public var labels: [String: String]
+        public var points: [Point]
+
+        public init(labels: [String: String], points: [Point]) {
             self.labels = labels
-            self.samples = samples
+            self.points = points
+        }
+
+        /// Raw samples, each a point of its own.
+        public init(labels: [String: String], samples: [(at: Int64, value: Double)]) {
+            self.init(labels: labels, points: samples.map { Point(at: $0.at, sum: $0.value, count: 1, largest: $0.value) })
         }
     }
 
@@ -73,7 +94,7 @@ public struct ReportInputs: Sendable {
     func total(_ metric: String, by label: String) -> [String: Double] {
         var totals: [String: Double] = [:]
         for series in samples[metric] ?? [] {
-            totals[series.labels[label] ?? "", default: 0] += series.samples.reduce(0) { $0 + $1.value }
+            totals[series.labels[label] ?? "", default: 0] += series.points.reduce(0) { $0 + $1.sum }
         }
         return totals
     }
@@ -98,17 +119,17 @@ public struct ReportInputs: Sendable {
     func total(_ metric: String, by first: String, _ second: String) -> [Pair: Double] {
         var totals: [Pair: Double] = [:]
         for series in samples[metric] ?? [] {
-            totals[Pair(series.labels[first] ?? "", series.labels[second] ?? ""), default: 0] += series.samples.reduce(0) { $0 + $1.value }
+            totals[Pair(series.labels[first] ?? "", series.labels[second] ?? ""), default: 0] += series.points.reduce(0) { $0 + $1.sum }
         }
         return totals
     }
 
     /// The mean of a metric's samples by a label (gauges: hit rates, fractions, watts), nil where none.
     func mean(_ metric: String, by label: String) -> [String: Double] {
-        var sums: [String: (Double, Int)] = [:]
+        var sums: [String: (Double, Int64)] = [:]
         for series in samples[metric] ?? [] {
             let key = series.labels[label] ?? ""
-            for sample in series.samples { sums[key, default: (0, 0)].0 += sample.value; sums[key, default: (0, 0)].1 += 1 }
+            for point in series.points { sums[key, default: (0, 0)].0 += point.sum; sums[key, default: (0, 0)].1 += point.count }
         }
         return sums.compactMapValues { $0.1 > 0 ? $0.0 / Double($0.1) : nil }
     }
@@ -118,7 +139,7 @@ public struct ReportInputs: Sendable {
         var peaks: [String: Double] = [:]
         for series in samples[metric] ?? [] {
             let key = series.labels[label] ?? ""
-            if let top = series.samples.map(\.value).max() { peaks[key] = max(peaks[key] ?? top, top) }
+            if let top = series.points.map(\.largest).max() { peaks[key] = max(peaks[key] ?? top, top) }
         }
         return peaks
     }

@@ -19,6 +19,10 @@ struct TelemetryCompactor: Service {
                 let moved = try await store.compact()
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 let cutoff = now - Int64(hotDays * 86_400_000)
+                // Each finished day's rollups for the reports, once its last block is compacted (a block is 2 h, plus grace).
+                let rolled = try await store.rollUpDays(before: now - 3 * 3_600_000)
+                try await store.forgetDaily(before: now - 400 * 86_400_000)
+                if !rolled.isEmpty { logger.info("telemetry days rolled up", metadata: ["days": .stringConvertible(rolled.count)]) }
                 let archived = try await archive.archive(before: cutoff)
                 let pruned = try await store.prune(before: try await archive.pruneBoundary(cutoff))
                 let expired = try await archive.expire(now: now)

@@ -36,10 +36,29 @@ enum ReportGathering {
             incidents += page.items.filter { $0.detectedAt >= from && $0.detectedAt < to }
             cursor = page.nextCursor
         } while cursor != nil
+        // Whole days already rolled up come from the daily rollups (thirty rows a series for a month); the rest from the samples.
+        let day: Int64 = 86_400_000
+        let rolledUntil = min(try await services.telemetry.firstUnrolledDay() ?? 0, to / day * day)
+        let dailyFrom = (from + day - 1) / day * day
+        let useDaily = dailyFrom < rolledUntil
         var samples: [String: [ReportInputs.Series]] = [:]
+        let filter = SeriesFilter(tenantID: tenant.id)
         for metric in ReportInputs.metrics {
-            samples[metric] = try await services.telemetry.samples(metric: metric, filter: SeriesFilter(tenantID: tenant.id), from: from, to: to)
-                .map { ReportInputs.Series(labels: $0.labels, samples: $0.samples) }
+            var series: [ReportInputs.Series] = []
+            let rawRanges = useDaily ? [(from, dailyFrom), (rolledUntil, to)] : [(from, to)]
+            for (start, end) in rawRanges where start < end {
+                series += try await services.telemetry.samples(metric: metric, filter: filter, from: start, to: end)
+                    .map { ReportInputs.Series(labels: $0.labels, samples: $0.samples) }
+            }
+            if useDaily {
+                let rollups = try await services.telemetry.daily(metric: metric, filter: filter, from: dailyFrom, to: rolledUntil)
+                for (labels, days) in Dictionary(grouping: rollups, by: \.labels) {
+                    series.append(ReportInputs.Series(labels: labels, points: days.map {
+                        .init(at: $0.day, sum: $0.total, count: $0.samples, largest: $0.largest)
+                    }))
+                }
+            }
+            samples[metric] = series
         }
         // The router's own count of the requests each model answered on each node (its latency histograms).
         var routerRequests: [String: [String: Double]] = [:]
