@@ -4,7 +4,7 @@ import ArgumentParser
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks; results can be written to docs/benchmarks.md.",
                                                     subcommands: [APIBenchCommand.self, StoreBenchCommand.self, FabricBenchCommand.self, BackupBenchCommand.self, OnboardingBenchCommand.self, NodesBenchCommand.self, AgentsBenchCommand.self,
-                                                                   RouterBenchCommand.self, PlacementBenchCommand.self, FailureBenchCommand.self, FailoverBenchCommand.self, TelemetryBenchCommand.self, PortalBenchCommand.self])
+                                                                   RouterBenchCommand.self, PlacementBenchCommand.self, FailureBenchCommand.self, FailoverBenchCommand.self, TelemetryBenchCommand.self, PortalBenchCommand.self, ReportsBenchCommand.self])
 
     public init() {}
 }
