@@ -36,7 +36,7 @@ struct ReportsBenchCommand: AsyncParsableCommand {
         while !((try await send(.GET, "/api/v1/nodes?state=inspecting&limit=1").json())["items"] as? [Any] ?? []).isEmpty {
             try await Task.sleep(for: .milliseconds(500))
         }
-        let tenant = try await send(.POST, "/api/v1/tenants", #"{"name": "Bench cluster", "slug": "bench", "admin": {"username": "boss"}, "quota": {"nodes": \#(nodes)}}"#).json()
+        let tenant = try await send(.POST, "/api/v1/tenants", #"{"name": "Bench cluster", "slug": "bench", "admin": {"username": "boss"}, "quota": {"nodes": \#(nodes)}, "network": {"vrfs": 0}}"#).json()
         let tenantID = (tenant["tenant"] as? [String: Any])?["id"] as? String ?? ""
         let org = try await send(.POST, "/api/v1/tenants/bench/orgs", #"{"name": "Inference", "slug": "inference"}"#).json()["id"] as? String ?? ""
         let project = try await send(.POST, "/api/v1/tenants/bench/orgs/\(org)/projects", #"{"name": "Serving", "slug": "serving"}"#).json()["id"] as? String ?? ""

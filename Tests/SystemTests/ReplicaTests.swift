@@ -25,7 +25,7 @@ import Testing
         let environment = Self.sharedSecretsKey()
         let first = try await ControllerProcess(fleet: fleet, arguments: ["--store", store], environment: environment)
         let loops: Set = ["alert-evaluator", "audit-archiver", "backup-schedule", "fabric-reconciler", "incident-correlator", "incident-notifier",
-                          "node-operations", "telemetry-compactor"]
+                          "node-operations", "report-schedule", "telemetry-compactor"]
         let token = try await first.token()
         func leases(on replica: ControllerProcess, _ bearer: String) async throws -> [String: (holder: String, epoch: Int)] {
             let reply = try await replica.call(.GET, "/api/v1/leases", bearer: bearer)

@@ -40,7 +40,7 @@ struct ReportSchedule: Service {
                     }
                 }
             }
-            cursor = page.nextCursor
+            cursor = page.nextCursor == nil ? nil : page.items.last?.id
         } while cursor != nil
     }
 }

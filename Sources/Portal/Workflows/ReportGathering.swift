@@ -17,7 +17,7 @@ enum ReportGathering {
         repeat {
             let page = try await services.nodes.nodes(NodeFilter(tenantID: tenant.id), page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
             held.formUnion(page.items.map(\.id))
-            cursor = page.nextCursor
+            cursor = page.nextCursor == nil ? nil : page.items.last?.id
         } while cursor != nil
         var names: [String: String] = [:]
         for id in held { names[id] = (try? await services.nodes.node(id))?.name ?? id }
@@ -26,7 +26,7 @@ enum ReportGathering {
         repeat {
             let page = try await services.agents.agents(page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
             for agent in page.items { if let node = agent.nodeId { agentNodes[agent.id] = node } }
-            cursor = page.nextCursor
+            cursor = page.nextCursor == nil ? nil : page.items.last?.id
         } while cursor != nil
         let instanceEvents = try await services.instances.history(from: from, to: to).filter { held.contains(agentNodes[$0.agentID] ?? "") }
         var incidents: [Incident] = []
@@ -34,7 +34,7 @@ enum ReportGathering {
         repeat {
             let page = try await services.incidents.list(tenantID: tenant.id, page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
             incidents += page.items.filter { $0.detectedAt >= from && $0.detectedAt < to }
-            cursor = page.nextCursor
+            cursor = page.nextCursor == nil ? nil : page.items.last?.id
         } while cursor != nil
         // Whole days already rolled up come from the daily rollups (thirty rows a series for a month); the rest from the samples.
         let day: Int64 = 86_400_000
