@@ -40,19 +40,22 @@ public struct CostSettings: Sendable, Codable, Equatable {
         return ("default", apiPricePerMillion["default"] ?? 0)
     }
 
+    /// The largest amount a setting takes (the API document says the same).
+    static let largest = 1e12
+
     /// Checks the values a person sets.
     public func validated() throws -> CostSettings {
         for (name, value) in [("pricePerKWh", pricePerKWh), ("nodePurchasePrice", nodePurchasePrice), ("monthlyOverhead", monthlyOverhead),
-                              ("declaredWatts", declaredWatts)] where !(value >= 0 && value.isFinite) {
-            throw ReportError.invalidSetting(field: name, reason: "must be a number from 0")
+                              ("declaredWatts", declaredWatts)] where !(value >= 0 && value <= Self.largest) {
+            throw ReportError.invalidSetting(field: name, reason: "must be a number from 0 to 10^12")
         }
-        guard serviceMonths > 0, serviceMonths.isFinite else { throw ReportError.invalidSetting(field: "serviceMonths", reason: "must be above 0") }
+        guard serviceMonths > 0, serviceMonths <= 1200 else { throw ReportError.invalidSetting(field: "serviceMonths", reason: "must be above 0 and at most 1200") }
         guard (0...1).contains(idleShare) else { throw ReportError.invalidSetting(field: "idleShare", reason: "must be from 0 to 1") }
-        for (key, price) in apiPricePerMillion where !(price >= 0 && price.isFinite) || key.isEmpty {
-            throw ReportError.invalidSetting(field: "apiPricePerMillion", reason: "each price must be a number from 0 under a non-empty key")
+        for (key, price) in apiPricePerMillion where !(price >= 0 && price <= Self.largest) || key.isEmpty {
+            throw ReportError.invalidSetting(field: "apiPricePerMillion", reason: "each price must be a number from 0 to 10^12 under a non-empty key")
         }
-        for (key, qps) in projectedQPS where !(qps >= 0 && qps.isFinite) || key.isEmpty {
-            throw ReportError.invalidSetting(field: "projectedQPS", reason: "each projection must be a number from 0 under a model id")
+        for (key, qps) in projectedQPS where !(qps >= 0 && qps <= Self.largest) || key.isEmpty {
+            throw ReportError.invalidSetting(field: "projectedQPS", reason: "each projection must be a number from 0 to 10^12 under a model id")
         }
         return self
     }

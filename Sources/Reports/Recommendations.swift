@@ -24,6 +24,10 @@ public struct Recommendation: Sendable, Codable, Equatable {
     /// The model to evict (own node), or the node to move to is for the placement preview to choose.
     public var evict: String?
     public var evidence: [String: Double]
+    /// For a move: where the placement rules would put the model now, off the node (filled by the controller from the
+    /// project's current fleet; nil when no layout fits, with `previewRefusal` saying why).
+    public var preview: String? = nil
+    public var previewRefusal: String? = nil
 }
 
 /// The seed's rebalancing rules, applied to a period's history.

@@ -97,7 +97,10 @@ public enum ReportDocument {
         // Recommendations.
         out += "\n== Recommendations\n"
         out += report.recommendations.isEmpty ? markup("None: the placement fits the month's traffic.") + "\n"
-            : report.recommendations.map { "- " + markup($0.summary) }.joined(separator: "\n") + "\n"
+            : report.recommendations.map { advice in
+                "- " + markup(advice.summary + (advice.preview.map { " Preview: " + $0 + "." } ?? "")
+                              + (advice.previewRefusal.map { " No layout fits elsewhere now: " + $0 + "." } ?? ""))
+            }.joined(separator: "\n") + "\n"
         return (out, files)
     }
 

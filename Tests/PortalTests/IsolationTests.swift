@@ -60,6 +60,7 @@ extension TestClientProtocol {
                 parameters["id:notification-targets"] = "ntf_of_the_platform"
                 parameters["taskId"] = "task_of_the_platform"
                 parameters["placementId"] = "plc_of_b"
+                parameters["id:reports"] = "rpt_of_b"
                 parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }

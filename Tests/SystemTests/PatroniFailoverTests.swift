@@ -92,7 +92,7 @@ import Testing
         // The leases of the eight singleton loops are renewed on the new primary.
         let leases = (try await other.call(.GET, "/api/v1/leases", bearer: token).json["items"] as? [[String: Any]] ?? [])
             .filter { ($0["name"] as? String)?.hasPrefix("replica:") == false }
-        #expect(leases.count == 8 && leases.allSatisfy { ($0["expiresAt"] as? Int ?? 0) > Int(Date().timeIntervalSince1970 * 1000) },
+        #expect(leases.count == 9 && leases.allSatisfy { ($0["expiresAt"] as? Int ?? 0) > Int(Date().timeIntervalSince1970 * 1000) },
                 "\(leases)")
         print("Patroni failover: \(killed) killed, \(promoted) promoted, first acknowledged write \(firstAcknowledged) after the kill, "
               + "\(refusals.count) writes refused with 503 store_unavailable, \(acknowledged.count) acknowledged, none lost")

@@ -53,7 +53,7 @@ enum ReportRoutes {
                 let request = try await JSONBody.decode(ReportRequest.self, from: call.request, context: call.context)
                 let now = services.clock.nowMillis()
                 let at = request.at ?? (request.kind == .weekly ? ReportGathering.week(containing: now).start - 1 : ReportGathering.month(containing: now).start - 1)
-                guard at < now else { throw ReportError.invalidPeriod("at must not be in the future") }
+                guard at >= 0, at < now else { throw ReportError.invalidPeriod("at must be a time from 1970 and not in the future") }
                 let (report, figures) = try await ReportGathering.make(services, tenant: call.tenant!, kind: request.kind, containing: at, trigger: "request")
                 call.audit.target = report?.id
                 return try figuresResponse(report, figures, status: .created)

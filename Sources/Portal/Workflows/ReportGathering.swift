@@ -96,6 +96,31 @@ enum ReportGathering {
         return (Int64(start.timeIntervalSince1970 * 1000), Int64(end.timeIntervalSince1970 * 1000))
     }
 
+    /// The placement rules' preview of each recommended move: the model placed in its project's fleet as it is now, with
+    /// the throttling node excluded.
+    static func previewMoves(_ recommendations: [Recommendation], inputs: ReportInputs, services: ControllerServices) async -> [Recommendation] {
+        var result: [Recommendation] = []
+        for var advice in recommendations {
+            defer { result.append(advice) }
+            guard advice.kind == .moveOff, let model = advice.model, let node = advice.node,
+                  let project = inputs.instanceEvents.last(where: { $0.modelID == model && $0.projectID != nil })?.projectID,
+                  let card = try? await services.modelStore.card(model), let fleet = try? await ProjectFleet.load(services, projectID: project) else { continue }
+            let excluded = Set(fleet.nodes.filter { $0.name == node }.map(\.id))
+            let previews = Placement.previews(card.placementModel, maxNodes: min(fleet.nodes.count, 8), excluded: excluded, nodes: fleet.nodes)
+            if let shards = previews.lazy.compactMap({ try? $0.result.get() }).first {
+                advice.preview = shards.map { "\($0.nodeName) (\($0.layers) layers, \($0.neededBytes / 1_048_576) MiB of \(($0.freeBytesBefore) / 1_048_576) MiB free)" }
+                    .joined(separator: ", ")
+            } else {
+                let refusals: [String] = previews.compactMap { preview -> String? in
+                    if case .failure(let refusal) = preview.result { return refusal.message }
+                    return nil
+                }
+                advice.previewRefusal = refusals.first ?? "no other node"
+            }
+        }
+        return result
+    }
+
     /// Makes, keeps and answers a tenant's report for the period holding `time`.
     static func make(_ services: ControllerServices, tenant: Tenant, kind: StoredReport.Kind, containing time: Int64, trigger: String) async throws -> (StoredReport?, Data) {
         let encoder = JSONEncoder()
@@ -105,13 +130,16 @@ enum ReportGathering {
             let week = week(containing: time)
             let current = try await Self.inputs(services, tenant: tenant, from: week.start, to: week.end)
             let previous = try await Self.inputs(services, tenant: tenant, from: week.start - 7 * 86_400_000, to: week.start)
-            let figures = try encoder.encode(WeeklyReview.compute(week: current, previous: previous))
+            var review = WeeklyReview.compute(week: current, previous: previous)
+            review.recommendations = await previewMoves(review.recommendations, inputs: current, services: services)
+            let figures = try encoder.encode(review)
             return (try await services.reports.save(tenantID: tenant.id, kind: .weekly, periodStart: week.start, periodEnd: week.end, trigger: trigger,
                                                     figures: figures, pdf: nil), figures)
         case .monthly:
             let month = month(containing: time)
             let current = try await Self.inputs(services, tenant: tenant, from: month.start, to: month.end)
-            let report = MonthlyReport.compute(current)
+            var report = MonthlyReport.compute(current)
+            report.recommendations = await previewMoves(report.recommendations, inputs: current, services: services)
             let document = ReportDocument.typst(report, daily: ReportDocument.DailySeries(current))
             let pdf = try await ReportDocument.render(source: document.source, files: document.files, workers: services.workers)
             let figures = try encoder.encode(report)

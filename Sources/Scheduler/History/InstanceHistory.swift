@@ -97,10 +97,10 @@ extension InstanceService {
         try await database.read { connection in
             let earlier = try connection.query(InstanceEvent.self, """
                 SELECT * FROM instance_events WHERE at < ? AND instance_id IN (
-                    SELECT instance_id FROM instance_events WHERE at < ? AND kind = 'placed'
-                    EXCEPT SELECT instance_id FROM instance_events WHERE at < ? AND kind = 'removed')
+                    SELECT instance_id FROM instance_events WHERE at < ? AND kind = ?
+                    EXCEPT SELECT instance_id FROM instance_events WHERE at < ? AND kind = ?)
                 ORDER BY seq
-                """, [.integer(from), .integer(from), .integer(from)])
+                """, [.integer(from), .integer(from), .text(InstanceEvent.Kind.placed.rawValue), .integer(from), .text(InstanceEvent.Kind.removed.rawValue)])
             let during = try connection.query(InstanceEvent.self, "SELECT * FROM instance_events WHERE at >= ? AND at < ? ORDER BY seq",
                                               [.integer(from), .integer(to)])
             guard let projectIDs else { return earlier + during }
