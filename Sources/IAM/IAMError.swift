@@ -8,6 +8,7 @@ public enum IAMError: DomainError, Equatable {
     case clientNotFound(String)
     case apiKeyNotFound(String)
     case bindingNotFound(String)
+    case sessionNotFound(String)
     case invalidCredentials
     case invalidToken(String)
     case realmSuspended(String)
@@ -30,7 +31,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var code: String {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: "not_found"
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .notVisible: "not_found"
         case .invalidCredentials: "invalid_credentials"
         case .invalidToken: "invalid_token"
         case .realmSuspended: "realm_suspended"
@@ -51,7 +52,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var kind: ErrorKind {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .notVisible: .notFound
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .notVisible: .notFound
         case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing: .unauthenticated
         case .forbidden, .roleEscalation, .apiKeyRequired: .forbidden
         case .throttled: .tooManyRequests
@@ -70,6 +71,7 @@ public enum IAMError: DomainError, Equatable {
         case .clientNotFound(let id): "client \(id) not found"
         case .apiKeyNotFound(let id): "API key \(id) not found"
         case .bindingNotFound(let id): "role binding \(id) not found"
+        case .sessionNotFound(let id): "session \(id) not found"
         case .notVisible: "resource not found"
         case .invalidCredentials: "invalid username or password"
         case .invalidToken(let why): "invalid or expired credentials: \(why)"

@@ -97,5 +97,11 @@ public enum IAMSchema {
             """,
             "CREATE INDEX authorization_codes_expiry ON authorization_codes (expires_at)",
         ]),
+        // Sessions a person can see and end: the address a session started from and when its refresh token was last used.
+        Migration(module: "iam", version: 6, statements: [
+            "ALTER TABLE sessions ADD COLUMN source TEXT",
+            "ALTER TABLE sessions ADD COLUMN last_used_at BIGINT",
+            "CREATE INDEX sessions_principal ON sessions (realm_id, principal_id, revoked_at)",
+        ]),
     ]
 }

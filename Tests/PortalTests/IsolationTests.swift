@@ -61,6 +61,7 @@ extension TestClientProtocol {
                 parameters["taskId"] = "task_of_the_platform"
                 parameters["placementId"] = "plc_of_b"
                 parameters["id:reports"] = "rpt_of_b"
+                parameters["session"] = "ses_of_b"
                 parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }

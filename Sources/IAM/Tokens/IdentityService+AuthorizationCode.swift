@@ -79,7 +79,7 @@ extension IdentityService {
     }
 
     /// The token endpoint's `authorization_code` grant.
-    func redeem(_ request: TokenRequest, client: OAuthClient, realm: Realm) async throws -> TokenGrant {
+    func redeem(_ request: TokenRequest, client: OAuthClient, realm: Realm, source: String? = nil) async throws -> TokenGrant {
         guard let code = request.code, !code.isEmpty else { throw IAMError.invalidGrant("code is required") }
         let now = clock.nowMillis()
         let hash = Digest.sha256Hex(code)
@@ -113,7 +113,7 @@ extension IdentityService {
             throw IAMError.invalidGrant("code was already used; the tokens it produced are revoked")
         case .valid(let userID, let nonce, let scope):
             let subject = try await subjectFor(kind: .user, id: userID, realm: realm)
-            let grant = try await startSession(for: subject, client: client, realm: realm, scope: scope, withRefresh: true, nonce: nonce)
+            let grant = try await startSession(for: subject, client: client, realm: realm, scope: scope, withRefresh: true, nonce: nonce, source: source)
             if let session = grant.sessionState {
                 try await database.write {
                     try $0.execute("UPDATE authorization_codes SET session_id = ? WHERE code_hash = ?", [.text(session), .text(hash)])

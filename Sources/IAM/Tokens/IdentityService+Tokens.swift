@@ -17,15 +17,15 @@ extension IdentityService {
             }
             let user = try await authenticatePassword(username: username, password: password, realm: realm, source: source)
             let subject = Subject(kind: .user, id: user.id, name: user.username, email: user.email)
-            return try await startSession(for: subject, client: client, realm: realm, scope: request.scope, withRefresh: true)
+            return try await startSession(for: subject, client: client, realm: realm, scope: request.scope, withRefresh: true, source: source)
         case "client_credentials":
             let client = try await authenticateClient(clientID, secret: request.clientSecret, in: realm)
             guard !client.isPublic else { throw IAMError.invalidClient("public clients cannot use client_credentials") }
             let subject = Subject(kind: .client, id: client.id, name: "service-account-\(client.clientID)", email: nil)
-            return try await startSession(for: subject, client: client, realm: realm, scope: request.scope, withRefresh: false)
+            return try await startSession(for: subject, client: client, realm: realm, scope: request.scope, withRefresh: false, source: source)
         case "authorization_code":
             let client = try await authenticateClient(clientID, secret: request.clientSecret, in: realm)
-            return try await redeem(request, client: client, realm: realm)
+            return try await redeem(request, client: client, realm: realm, source: source)
         case "refresh_token":
             let client = try await authenticateClient(clientID, secret: request.clientSecret, in: realm)
             guard let token = request.refreshToken else { throw IAMError.invalidGrant("refresh_token is required") }
@@ -49,16 +49,17 @@ extension IdentityService {
         return realm
     }
 
-    func startSession(for subject: Subject, client: OAuthClient, realm: Realm, scope: String?, withRefresh: Bool, nonce: String? = nil) async throws -> TokenGrant {
+    func startSession(for subject: Subject, client: OAuthClient, realm: Realm, scope: String?, withRefresh: Bool, nonce: String? = nil,
+                      source: String? = nil) async throws -> TokenGrant {
         let now = clock.nowMillis()
         let sessionID = Identifier.make("ses", at: now)
         let refresh: String? = withRefresh ? SecureRandom.token() : nil
         let expiresAt = now + Int64(configuration.refreshTokenSeconds) * 1000
         try await database.write { connection in
             try connection.execute(
-                "INSERT INTO sessions (id, realm_id, principal_kind, principal_id, client_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (id, realm_id, principal_kind, principal_id, client_id, created_at, expires_at, source, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [.text(sessionID), .text(realm.id), .text(subject.kind.rawValue), .text(subject.id), .text(client.clientID),
-                 .integer(now), .integer(expiresAt)])
+                 .integer(now), .integer(expiresAt), .text(source), .integer(now)])
             if let refresh {
                 try connection.execute("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?, ?, ?)",
                                        [.text(Digest.sha256Hex(refresh)), .text(sessionID), .integer(expiresAt)])
@@ -91,7 +92,7 @@ extension IdentityService {
             try connection.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", [.integer(now), .text(Digest.sha256Hex(token))])
             try connection.execute("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?, ?, ?)",
                                    [.text(Digest.sha256Hex(next)), .text(sessionID), .integer(expiresAt)])
-            try connection.execute("UPDATE sessions SET expires_at = ? WHERE id = ?", [.integer(expiresAt), .text(sessionID)])
+            try connection.execute("UPDATE sessions SET expires_at = ?, last_used_at = ? WHERE id = ?", [.integer(expiresAt), .integer(now), .text(sessionID)])
             guard let kind = Principal.Kind(rawValue: try row.string("principal_kind")) else { return .invalid("bad session") }
             return .rotated(sessionID: sessionID, kind: kind, principalID: try row.string("principal_id"))
         }

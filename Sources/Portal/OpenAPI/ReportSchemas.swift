@@ -1,6 +1,6 @@
 import Core
 
-/// Component schemas of the cost model and the reports.
+/// Component schemas of the cost model and the reports, and of sessions.
 enum ReportSchemas: SchemaVocabulary {
     private static func amount(_ max: Double = 1e12) -> JSONValue { .object(["type": "number", "minimum": 0, "maximum": .double(max)]) }
     private static let prices: JSONValue = .object(["type": "object", "additionalProperties": amount(), "propertyNames": .object(["minLength": 1])])
@@ -27,5 +27,9 @@ enum ReportSchemas: SchemaVocabulary {
         "StoredReportList": list("StoredReport"),
         "ReportFigures": object(["report": ref("StoredReport"), "figures": .object(["type": "object"])]),
         "PDFDocument": string,
+        "SessionInfo": object(["id": string, "clientId": string, "source": nullableString, "startedAt": integer, "lastUsedAt": nullableInteger,
+                               "expiresAt": integer]),
+        "SessionList": object(["items": array(ref("SessionInfo"))]),
+        "SessionsEnded": object(["ended": integer]),
     ]
 }

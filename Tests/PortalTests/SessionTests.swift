@@ -1,0 +1,46 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// A user sees their sessions (client, address, started, last used) and ends one; a realm admin ends a user's sessions or
+/// every session of the realm; an ended session's access token stops working at once, and nobody else sees or ends them.
+@Suite struct SessionTests {
+    @Test func sessionsAreListedAndEndedOneByOneOrAllAtOnce() async throws {
+        try await withController { _, client in
+            let admin = try await client.token()
+            #expect(try await client.call(.post, "/api/v1/realms/platform/users", bearer: admin,
+                                          json: #"{"username": "sam", "password": "sam-password-1"}"#).status == 201)
+            let first = try await client.token("sam", "sam-password-1")
+            let second = try await client.token("sam", "sam-password-1")
+            let mine = try await client.call(.get, "/api/v1/me/sessions", bearer: first)
+            let items = mine.body["items"] as? [[String: Any]] ?? []
+            #expect(mine.status == 200 && items.count == 2, "\(mine.body)")
+            #expect(items.allSatisfy { $0["clientId"] as? String == "metalplane-cli" && $0["startedAt"] is Int && $0["lastUsedAt"] is Int })
+
+            // Ending one: that session's token stops working, the other goes on.
+            let sessions = items.compactMap { $0["id"] as? String }
+            let samID = try #require((try await client.call(.get, "/api/v1/me", bearer: first).body["id"]) as? String)
+            #expect(try await client.call(.delete, "/api/v1/realms/platform/users/\(samID)/sessions/\(sessions[0])", bearer: admin).status == 204)
+            var working: [String] = []
+            for token in [first, second] where (try await client.call(.get, "/api/v1/me", bearer: token).status) == 200 { working.append(token) }
+            #expect(working.count == 1, "exactly one of the two tokens still works")
+            let left = try await client.call(.get, "/api/v1/me/sessions", bearer: working.first ?? first).body["items"] as? [[String: Any]] ?? []
+            #expect(left.count == 1 && left.first?["id"] as? String == sessions[1], "\(left)")
+            // A session id that is not the user's is not found, and changes nothing.
+            #expect(try await client.call(.delete, "/api/v1/realms/platform/users/\(samID)/sessions/ses_nobodys", bearer: admin).status == 404)
+
+            // The whole realm: every session ends, the admin's own included.
+            let third = try await client.token("sam", "sam-password-1")
+            let ended = try await client.call(.delete, "/api/v1/realms/platform/sessions", bearer: admin)
+            #expect(ended.status == 200 && (ended.body["ended"] as? Int ?? 0) >= 2, "\(ended.body)")
+            #expect(try await client.call(.get, "/api/v1/me", bearer: third).status == 401)
+            #expect(try await client.call(.get, "/api/v1/me", bearer: admin).status == 401)
+            // The audit log has the admin's actions.
+            let fresh = try await client.token()
+            let audit = try await client.call(.get, "/api/v1/audit?action=realms.endSessions", bearer: fresh)
+            #expect((audit.body["items"] as? [Any])?.count == 1)
+        }
+    }
+}
