@@ -81,7 +81,7 @@ struct ProjectCommand: AsyncParsableCommand {
 /// `metalplane user …`: invitations and user administration.
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Invite users, accept invitations, list and disable users.",
-                                                    subcommands: [Invite.self, Accept.self, List.self, Disable.self, Remove.self])
+                                                    subcommands: [Invite.self, Accept.self, List.self, Disable.self, Remove.self, Sessions.self, EndSessions.self])
 
     struct Invite: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Invite a user with a role; prints the one-time token.")
@@ -130,6 +130,37 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "Realm (the tenant's slug).") var realm: String
         @Argument(help: "User id.") var user: String
         func run() async throws { try await CLIClient.call(.DELETE, "/api/v1/realms/\(realm)/users/\(user)") }
+    }
+
+    struct Sessions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A user's sessions (client, address, started, last used); without a user, your own.")
+        @Option(help: "Realm (the tenant's slug), with a user.") var realm: String?
+        @Argument(help: "User id.") var user: String?
+        func run() async throws {
+            if let user, let realm {
+                try await CLIClient.call(.GET, "/api/v1/realms/\(realm)/users/\(user)/sessions")
+            } else {
+                try await CLIClient.call(.GET, "/api/v1/me/sessions")
+            }
+        }
+    }
+
+    struct EndSessions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "end-sessions",
+                                                        abstract: "End one session (--session), all of a user's, or (--all) every session of the realm.")
+        @Option(help: "Realm (the tenant's slug).") var realm: String
+        @Argument(help: "User id (not with --all).") var user: String?
+        @Option(help: "Only this session.") var session: String?
+        @Flag(help: "Every session of the realm: everyone signs in again.") var all = false
+        func run() async throws {
+            if all {
+                try await CLIClient.call(.DELETE, "/api/v1/realms/\(realm)/sessions")
+            } else if let user {
+                try await CLIClient.call(.DELETE, "/api/v1/realms/\(realm)/users/\(user)/sessions" + (session.map { "/" + $0 } ?? ""))
+            } else {
+                throw ValidationError("name a user, or --all")
+            }
+        }
     }
 }
 
