@@ -9,6 +9,8 @@ public enum IAMError: DomainError, Equatable {
     case apiKeyNotFound(String)
     case bindingNotFound(String)
     case sessionNotFound(String)
+    /// No failed sign-ins are counted for this account or address.
+    case lockoutNotFound(String)
     case invalidCredentials
     case invalidToken(String)
     case realmSuspended(String)
@@ -31,7 +33,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var code: String {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .notVisible: "not_found"
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: "not_found"
         case .invalidCredentials: "invalid_credentials"
         case .invalidToken: "invalid_token"
         case .realmSuspended: "realm_suspended"
@@ -52,7 +54,7 @@ public enum IAMError: DomainError, Equatable {
 
     public var kind: ErrorKind {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .notVisible: .notFound
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: .notFound
         case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing: .unauthenticated
         case .forbidden, .roleEscalation, .apiKeyRequired: .forbidden
         case .throttled: .tooManyRequests
@@ -72,6 +74,7 @@ public enum IAMError: DomainError, Equatable {
         case .apiKeyNotFound(let id): "API key \(id) not found"
         case .bindingNotFound(let id): "role binding \(id) not found"
         case .sessionNotFound(let id): "session \(id) not found"
+        case .lockoutNotFound(let subject): "no failed sign-ins are counted for \(subject)"
         case .notVisible: "resource not found"
         case .invalidCredentials: "invalid username or password"
         case .invalidToken(let why): "invalid or expired credentials: \(why)"

@@ -62,6 +62,8 @@ extension TestClientProtocol {
                 parameters["placementId"] = "plc_of_b"
                 parameters["id:reports"] = "rpt_of_b"
                 parameters["session"] = "ses_of_b"
+                parameters["username"] = "user_of_b"
+                parameters["address"] = "192.0.2.1"
                 parameters["model"] = "acme--model"
                 ids = [tenantID, org, project, keyID, group, users[0]["id"] as! String, "globex"]
             }

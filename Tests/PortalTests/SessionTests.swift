@@ -44,3 +44,29 @@ import Testing
         }
     }
 }
+
+/// Brute-force protection made visible: five wrong passwords lock the account (429 with Retry-After), the realm's admin
+/// sees the lock with its count and clears it, and the right password works again at once.
+@Suite struct LockoutTests {
+    @Test func aLockedAccountIsListedAndAnAdminClearsIt() async throws {
+        try await withController { _, client in
+            let admin = try await client.token()
+            #expect(try await client.call(.post, "/api/v1/realms/platform/users", bearer: admin,
+                                          json: #"{"username": "lee", "password": "lee-password-1"}"#).status == 201)
+            for _ in 0..<5 {
+                await #expect(throws: HarnessError.self) { try await client.token("lee", "wrong-password") }
+            }
+            var locked = false
+            do { _ = try await client.token("lee", "lee-password-1") } catch HarnessError.status(let status, _) { locked = status == 429 }
+            #expect(locked, "the right password is refused while the account is locked")
+            let list = try await client.call(.get, "/api/v1/realms/platform/lockouts", bearer: admin)
+            let entry = (list.body["items"] as? [[String: Any]] ?? []).first { $0["subject"] as? String == "lee" }
+            #expect(entry?["locked"] as? Bool == true && entry?["failures"] as? Int == 5, "\(list.body)")
+            #expect(try await client.call(.delete, "/api/v1/realms/platform/lockouts/lee", bearer: admin).status == 204)
+            #expect(try await client.call(.delete, "/api/v1/realms/platform/lockouts/lee", bearer: admin).status == 404)
+            _ = try await client.token("lee", "lee-password-1")
+            let audit = try await client.call(.get, "/api/v1/audit?action=realms.clearLockout", bearer: admin)
+            #expect((audit.body["items"] as? [Any])?.count == 2, "the clear and the refused second clear are both in the audit log")
+        }
+    }
+}

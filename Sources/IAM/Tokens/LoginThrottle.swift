@@ -70,6 +70,31 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// A subject that failed to sign in: an account (`realm/username`) or an address (`addr:<ip>`).
+    public struct Entry: Sendable, Equatable, Encodable {
+        public var subject: String
+        public var failures: Int
+        /// When the lock ends (ms); in the past: counted, not locked.
+        public var lockedUntil: Int64
+        public var locked: Bool
+    }
+
+    /// The accounts of a realm (`prefix` = `realm/`) or the addresses (`addr:`) with failures, locked ones first.
+    public func entries(prefix: String) -> [Entry] {
+        let now = clock.nowMillis()
+        return records.withLockedValue { records in
+            records.filter { $0.key.hasPrefix(prefix) }.map { key, record in
+                Entry(subject: String(key.dropFirst(prefix.count)), failures: record.failures, lockedUntil: record.lockedUntil, locked: record.lockedUntil > now)
+            }
+        }.sorted { ($0.locked ? 0 : 1, $0.subject) < ($1.locked ? 0 : 1, $1.subject) }
+    }
+
+    /// Lifts a lock and forgets the count (an admin's clear); answers whether there was one.
+    @discardableResult
+    public func clear(_ key: String) -> Bool {
+        records.withLockedValue { $0.removeValue(forKey: key) } != nil
+    }
+
     /// Clears the account's count after a successful sign-in.
     public func recordSuccess(account: String) {
         _ = records.withLockedValue { $0.removeValue(forKey: account) }

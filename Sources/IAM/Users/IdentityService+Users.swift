@@ -114,6 +114,20 @@ extension IdentityService {
         await endSessions(sessionIDs)
     }
 
+    /// The realm's accounts with failed sign-ins, locked ones first (this controller's count: each replica keeps its own).
+    public func lockouts(in realm: Realm) -> [LoginThrottle.Entry] { throttle.entries(prefix: realm.name + "/") }
+
+    /// The source addresses with failed sign-ins (platform-wide).
+    public func addressLockouts() -> [LoginThrottle.Entry] { throttle.entries(prefix: "addr:") }
+
+    /// Lifts a realm account's lock; answers whether there was one.
+    @discardableResult
+    public func clearLockout(username: String, in realm: Realm) -> Bool { throttle.clear("\(realm.name)/\(username)") }
+
+    /// Lifts an address's lock.
+    @discardableResult
+    public func clearAddressLockout(_ address: String) -> Bool { throttle.clear("addr:" + address) }
+
     /// Checks a username and password; throttled per account and per source address.
     func authenticatePassword(username: String, password: String, realm: Realm, source: String) async throws -> User {
         let account = "\(realm.name)/\(username)"

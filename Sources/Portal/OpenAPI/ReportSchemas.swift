@@ -31,5 +31,6 @@ enum ReportSchemas: SchemaVocabulary {
                                "expiresAt": integer]),
         "SessionList": object(["items": array(ref("SessionInfo"))]),
         "SessionsEnded": object(["ended": integer]),
+        "LockoutList": object(["items": array(object(["subject": string, "failures": integer, "lockedUntil": integer, "locked": boolean]))]),
     ]
 }

@@ -81,7 +81,7 @@ struct ProjectCommand: AsyncParsableCommand {
 /// `metalplane user …`: invitations and user administration.
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Invite users, accept invitations, list and disable users.",
-                                                    subcommands: [Invite.self, Accept.self, List.self, Disable.self, Remove.self, Sessions.self, EndSessions.self])
+                                                    subcommands: [Invite.self, Accept.self, List.self, Disable.self, Remove.self, Sessions.self, EndSessions.self, Lockouts.self, Unlock.self])
 
     struct Invite: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Invite a user with a role; prints the one-time token.")
@@ -141,6 +141,28 @@ struct UserCommand: AsyncParsableCommand {
                 try await CLIClient.call(.GET, "/api/v1/realms/\(realm)/users/\(user)/sessions")
             } else {
                 try await CLIClient.call(.GET, "/api/v1/me/sessions")
+            }
+        }
+    }
+
+    struct Lockouts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accounts of a realm with failed sign-ins (locked ones first); without a realm, the addresses.")
+        @Option(help: "Realm (the tenant's slug).") var realm: String?
+        func run() async throws { try await CLIClient.call(.GET, realm.map { "/api/v1/realms/\($0)/lockouts" } ?? "/api/v1/lockouts") }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift an account's lock (or, with --address, an address's).")
+        @Option(help: "Realm (the tenant's slug).") var realm: String?
+        @Argument(help: "Username.") var username: String?
+        @Option(help: "A source address instead of an account.") var address: String?
+        func run() async throws {
+            if let address {
+                try await CLIClient.call(.DELETE, "/api/v1/lockouts/\(address)")
+            } else if let realm, let username {
+                try await CLIClient.call(.DELETE, "/api/v1/realms/\(realm)/lockouts/\(username)")
+            } else {
+                throw ValidationError("name --realm and a username, or --address")
             }
         }
     }
