@@ -11,6 +11,8 @@ public enum IAMError: DomainError, Equatable {
     case sessionNotFound(String)
     /// No failed sign-ins are counted for this account or address.
     case lockoutNotFound(String)
+    /// The password is older than the realm's policy allows: it must be changed before the next sign-in.
+    case passwordExpired(username: String)
     case invalidCredentials
     case invalidToken(String)
     case realmSuspended(String)
@@ -35,6 +37,7 @@ public enum IAMError: DomainError, Equatable {
         switch self {
         case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: "not_found"
         case .invalidCredentials: "invalid_credentials"
+        case .passwordExpired: "password_expired"
         case .invalidToken: "invalid_token"
         case .realmSuspended: "realm_suspended"
         case .forbidden: "forbidden"
@@ -55,7 +58,7 @@ public enum IAMError: DomainError, Equatable {
     public var kind: ErrorKind {
         switch self {
         case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: .notFound
-        case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing: .unauthenticated
+        case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing, .passwordExpired: .unauthenticated
         case .forbidden, .roleEscalation, .apiKeyRequired: .forbidden
         case .throttled: .tooManyRequests
         case .invalidField, .unsupportedGrant, .invalidGrant: .invalidRequest
@@ -77,6 +80,7 @@ public enum IAMError: DomainError, Equatable {
         case .lockoutNotFound(let subject): "no failed sign-ins are counted for \(subject)"
         case .notVisible: "resource not found"
         case .invalidCredentials: "invalid username or password"
+        case .passwordExpired(let username): "the password of \(username) has expired: change it (POST /realms/{realm}/account/password with the old one) or ask an admin to set a new one"
         case .invalidToken(let why): "invalid or expired credentials: \(why)"
         case .realmSuspended(let name): "realm \(name) is suspended"
         case .forbidden(let permission): "this action needs the permission \(permission)"

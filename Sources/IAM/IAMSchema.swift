@@ -103,5 +103,16 @@ public enum IAMSchema {
             "ALTER TABLE sessions ADD COLUMN last_used_at BIGINT",
             "CREATE INDEX sessions_principal ON sessions (realm_id, principal_id, revoked_at)",
         ]),
+        // A realm's password policy for its local users (length, history, expiry) and what it needs: when each password
+        // was set, and the hashes of the last ones.
+        Migration(module: "iam", version: 7, statements: [
+            "ALTER TABLE realms ADD COLUMN password_policy TEXT",
+            "ALTER TABLE users ADD COLUMN password_changed_at BIGINT",
+            """
+            CREATE TABLE password_history (user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, password_hash TEXT NOT NULL,
+                                           changed_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX password_history_user ON password_history (user_id, changed_at)",
+        ]),
     ]
 }

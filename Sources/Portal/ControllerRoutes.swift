@@ -13,6 +13,6 @@ enum ControllerRoutes {
             + AgentRoutes.routes(services) + StoreRoutes.routes(services) + InstanceRoutes.routes(services)
             + InferenceRoutes.routes(services) + PlacementRoutes.routes(services) + TracingRoutes.routes(services)
             + BackupRoutes.routes(services) + FabricRoutes.routes(services) + LeaseRoutes.routes(services) + TelemetryRoutes.routes(services) + AlertRuleRoutes.routes(services)
-            + IncidentRoutes.routes(services) + NotificationRoutes.routes(services) + SummaryRoutes.routes(services) + ReportRoutes.routes(services) + SessionRoutes.routes(services) + LockoutRoutes.routes(services)
+            + IncidentRoutes.routes(services) + NotificationRoutes.routes(services) + SummaryRoutes.routes(services) + ReportRoutes.routes(services) + SessionRoutes.routes(services) + LockoutRoutes.routes(services) + PasswordRoutes.routes(services)
     }
 }

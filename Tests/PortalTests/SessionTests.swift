@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Portal
+import Storage
 import Testing
 
 /// A user sees their sessions (client, address, started, last used) and ends one; a realm admin ends a user's sessions or
@@ -67,6 +69,48 @@ import Testing
             _ = try await client.token("lee", "lee-password-1")
             let audit = try await client.call(.get, "/api/v1/audit?action=realms.clearLockout", bearer: admin)
             #expect((audit.body["items"] as? [Any])?.count == 2, "the clear and the refused second clear are both in the audit log")
+        }
+    }
+}
+
+/// A realm's password policy: length and history refuse a new password with 422 and change nothing; an expired password
+/// signs in no more (401 password_expired) until its owner changes it with the old one.
+@Suite struct PasswordPolicyTests {
+    @Test func lengthHistoryAndExpiryAreEnforced() async throws {
+        try await withController { runtime, client in
+            let admin = try await client.token()
+            let set = try await client.call(.put, "/api/v1/realms/platform/password-policy", bearer: admin,
+                                            json: #"{"minLength": 12, "history": 2, "expiryDays": 30}"#)
+            #expect(set.status == 200 && set.body["minLength"] as? Int == 12, "\(set.body)")
+            let short = try await client.call(.post, "/api/v1/realms/platform/users", bearer: admin, json: #"{"username": "ann", "password": "short-pass"}"#)
+            #expect(short.status == 422 && (errorOf(short.body)["message"] as? String ?? "").contains("at least 12"), "\(short.body)")
+            let created = try await client.call(.post, "/api/v1/realms/platform/users", bearer: admin,
+                                                json: #"{"username": "ann", "password": "first-long-password"}"#)
+            #expect(created.status == 201)
+            let id = try #require(created.body["id"] as? String)
+            // The last two passwords may not come back.
+            #expect(try await client.call(.patch, "/api/v1/realms/platform/users/\(id)", bearer: admin,
+                                          json: #"{"password": "second-long-password"}"#).status == 200)
+            let reused = try await client.call(.patch, "/api/v1/realms/platform/users/\(id)", bearer: admin, json: #"{"password": "first-long-password"}"#)
+            #expect(reused.status == 422 && (errorOf(reused.body)["message"] as? String ?? "").contains("last 2"), "\(reused.body)")
+            _ = try await client.token("ann", "second-long-password")
+
+            // Thirty-one days later the password has expired: sign-in is refused until ann changes it herself.
+            try await runtime.services.database.write {
+                try $0.execute("UPDATE users SET password_changed_at = password_changed_at - ? WHERE id = ?", [.integer(31 * 86_400_000), .text(id)])
+            }
+            var expired = false
+            do { _ = try await client.token("ann", "second-long-password") } catch HarnessError.status(let status, let body) {
+                expired = status == 401 && body.contains("password")
+            }
+            #expect(expired, "an expired password signs in no more")
+            let changed = try await client.call(.post, "/realms/platform/account/password",
+                                                json: #"{"username": "ann", "password": "second-long-password", "newPassword": "third-long-password"}"#)
+            #expect(changed.status == 204, "\(changed.body)")
+            _ = try await client.token("ann", "third-long-password")
+            let wrong = try await client.call(.post, "/realms/platform/account/password",
+                                              json: #"{"username": "ann", "password": "not-her-password", "newPassword": "fourth-long-password"}"#)
+            #expect(wrong.status == 401)
         }
     }
 }

@@ -7,7 +7,10 @@ extension IdentityService {
     public func createUser(_ input: NewUser, in realm: Realm) async throws -> User {
         try Validation.username(input.username)
         try Validation.email(input.email)
-        if let password = input.password { try Validation.password(password) }
+        if let password = input.password {
+            try Validation.password(password)
+            try await checkLength(password, realmID: realm.id)
+        }
         let hasher = configuration.passwordHasher
         let hash: String? = if let password = input.password { try await workers.run { try hasher.hash(password) } } else { nil }
         let now = clock.nowMillis()
@@ -24,6 +27,7 @@ extension IdentityService {
             } catch StoreError.uniqueViolation {
                 throw IAMError.duplicate(what: "user", value: input.username)
             }
+            if let hash { try Self.recordPassword(hash, userID: id, at: now, on: connection) }
             return try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!
         }
     }
@@ -67,7 +71,11 @@ extension IdentityService {
     /// Applies `patch` when the user is still at `expectedVersion` (if given); bumps the version.
     public func updateUser(_ id: String, in realm: Realm, patch: UserPatch, expectedVersion: Int64?) async throws -> User {
         try Validation.email(patch.email)
-        if let password = patch.password { try Validation.password(password) }
+        if let password = patch.password {
+            try Validation.password(password)
+            try await checkLength(password, realmID: realm.id)
+            try await checkHistory(password, userID: id, realmID: realm.id)
+        }
         let hasher = configuration.passwordHasher
         let hash: String? = if let password = patch.password { try await workers.run { try hasher.hash(password) } } else { nil }
         let now = clock.nowMillis()
@@ -82,6 +90,7 @@ extension IdentityService {
                 "UPDATE users SET email = ?, password_hash = ?, enabled = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                 [.text(patch.email ?? current.email), .text(hash ?? current.passwordHash), .bool(patch.enabled ?? current.enabled),
                  .integer(now), .text(id)])
+            if let hash { try Self.recordPassword(hash, userID: id, at: now, on: connection) }
             // Disabling a user, or changing its password, ends its sessions at once.
             var ended: [String] = []
             if patch.enabled == false || hash != nil {
@@ -129,7 +138,7 @@ extension IdentityService {
     public func clearAddressLockout(_ address: String) -> Bool { throttle.clear("addr:" + address) }
 
     /// Checks a username and password; throttled per account and per source address.
-    func authenticatePassword(username: String, password: String, realm: Realm, source: String) async throws -> User {
+    func authenticatePassword(username: String, password: String, realm: Realm, source: String, allowExpired: Bool = false) async throws -> User {
         let account = "\(realm.name)/\(username)"
         try throttle.check(account: account, address: source)
         let found = try await database.read {
@@ -144,6 +153,7 @@ extension IdentityService {
             throw IAMError.invalidCredentials
         }
         throttle.recordSuccess(account: account)
+        if !allowExpired, try await passwordExpired(userID: user.id, realmID: realm.id) { throw IAMError.passwordExpired(username: username) }
         return user
     }
 

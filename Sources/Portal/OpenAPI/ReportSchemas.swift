@@ -31,6 +31,11 @@ enum ReportSchemas: SchemaVocabulary {
                                "expiresAt": integer]),
         "SessionList": object(["items": array(ref("SessionInfo"))]),
         "SessionsEnded": object(["ended": integer]),
+        "PasswordPolicy": object(["minLength": integer(8, 256), "history": integer(0, 24),
+                                  "expiryDays": .object(["type": .array(["integer", "null"]), "minimum": 1, "maximum": 3650])],
+                                 required: ["minLength", "history"]),
+        "PasswordChange": object(["username": username, "password": text(1, 1024), "newPassword": text(8, 1024)],
+                                 required: ["username", "password", "newPassword"]),
         "LockoutList": object(["items": array(object(["subject": string, "failures": integer, "lockedUntil": integer, "locked": boolean]))]),
     ]
 }
