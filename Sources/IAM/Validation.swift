@@ -40,6 +40,6 @@ public enum Validation {
     }
 
     static func name(_ value: String, field: String) throws(IAMError) {
-        guard (1...100).contains(value.count) else { throw .invalidField(field: field, reason: "must be 1–100 characters") }
+        guard (1...100).contains(value.unicodeScalars.count) else { throw .invalidField(field: field, reason: "must be 1–100 characters") }
     }
 }

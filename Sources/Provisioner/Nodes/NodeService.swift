@@ -52,7 +52,7 @@ public final class NodeService: Sendable {
         }
         for (index, accelerator) in (input.accelerators ?? []).enumerated() {
             // The model becomes a quota key (accelerators/vendor/model), so it takes the same characters.
-            let modelOK = (1...64).contains(accelerator.model.count) && accelerator.model.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
+            let modelOK = (1...64).contains(accelerator.model.unicodeScalars.count) && accelerator.model.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
             guard ["nvidia", "amd", "intel"].contains(accelerator.vendor), modelOK, accelerator.count > 0, accelerator.memoryMiB >= 0 else {
                 throw ProvisionerError.invalidField(field: "accelerators[\(index)]",
                                                     reason: "needs vendor nvidia, amd or intel, a model name of letters, digits, '.', '_' or '-' (e.g. H100), and a positive count")

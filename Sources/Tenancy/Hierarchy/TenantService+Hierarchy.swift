@@ -91,7 +91,7 @@ extension TenantService {
 
     private func update<T: RowDecodable>(table: String, id: String, tenantID: String, patch: NodePatch, expectedVersion: Int64?,
                                          missing: TenancyError) async throws -> T {
-        if let name = patch.name, !(1...100).contains(name.count) { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
+        if let name = patch.name, !(1...100).contains(name.unicodeScalars.count) { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
         return try await database.write { connection in
             guard let row = try connection.query("SELECT version FROM \(table) WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)]).first else { throw missing }
             let version = try row.int64("version")
@@ -134,7 +134,7 @@ extension TenantService {
     }
 
     static func validate(_ input: NewNode) throws {
-        guard (1...100).contains(input.name.count) else { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
+        guard (1...100).contains(input.name.unicodeScalars.count) else { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
         let ok = input.slug.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
         guard (1...63).contains(input.slug.count), ok else {
             throw TenancyError.invalidField(field: "slug", reason: "must be 1–63 lowercase letters, digits or '-'")

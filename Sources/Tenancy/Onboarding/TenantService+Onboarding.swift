@@ -164,7 +164,7 @@ extension TenantService {
     }
 
     private func validate(_ request: NewTenant) throws {
-        guard (1...100).contains(request.name.count) else { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
+        guard (1...100).contains(request.name.unicodeScalars.count) else { throw TenancyError.invalidField(field: "name", reason: "must be 1–100 characters") }
         let slugOK = request.slug.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
         guard (2...63).contains(request.slug.count), slugOK, request.slug.first != "-", request.slug.last != "-" else {
             throw TenancyError.invalidField(field: "slug", reason: "must be 2–63 lowercase letters, digits or '-', not starting or ending with '-'")
