@@ -226,6 +226,10 @@ for path in ["/portal/t/globex", "/account/cluster/globex", "/portal/t/globex/us
     d.get(BASE + path)
     expect(heading() == "Not found", "another tenant's page %s answers 404" % path)
 step("ana signed in; globex's pages answer 404 to her")
+d.get(BASE + "/portal/me")
+expect(heading() == "Your account" and "(this browser)" in page_text(), "ana sees her sessions, this browser's marked")
+shot("account")
+step("ana's account page lists her sessions")
 
 # 6. Ana previews and places the model, makes a key, sends a request, watches the cluster page.
 d.get(project_url)

@@ -98,6 +98,7 @@ struct PortalPages: Sendable {
         AdminPages.register(on: self, router: router)
         TenantPages.register(on: self, router: router)
         ClusterPage.register(on: self, router: router)
+        AccountPage.register(on: self, router: router)
     }
 
     // MARK: Registering pages
@@ -237,11 +238,11 @@ struct PortalPages: Sendable {
         if session.principal.tenantID == nil {
             return [("Overview", "/portal/admin"), ("Tenants", "/portal/admin/tenants"), ("Nodes", "/portal/admin/nodes"),
                     ("Pools", "/portal/admin/pools"), ("Incidents", "/portal/admin/incidents"), ("Backups", "/portal/admin/backups"),
-                    ("Audit log", "/portal/admin/audit")]
+                    ("Audit log", "/portal/admin/audit"), ("Account", AccountPage.path)]
         }
         let slug = session.realm
         return [("Overview", "/portal/t/\(slug)"), ("Users", "/portal/t/\(slug)/users"), ("Nodes", "/portal/t/\(slug)/nodes"),
-                ("Usage", "/portal/t/\(slug)/usage"), ("Cluster", "/account/cluster/\(slug)")]
+                ("Usage", "/portal/t/\(slug)/usage"), ("Cluster", "/account/cluster/\(slug)"), ("Account", AccountPage.path)]
     }
 
     func redirect(_ location: String, cookies: [String] = []) -> Response {

@@ -28,7 +28,7 @@ import Testing
         #expect(result.status == 0, "\(result.output.suffix(6000))\ncontroller log: \((try? String(contentsOfFile: world.controller.stderrPath, encoding: .utf8))?.suffix(3000) ?? "")")
         try await Self.reportsComeFromTheRecordedHistory(world)
         for line in ["the platform admin signed in", "two tenants created", "signed in through acme's realm", "refused with its arithmetic",
-                     "got 403 and changed nothing", "answer 404 to her", "the openai client got answers", "the cluster page shows",
+                     "got 403 and changed nothing", "answer 404 to her", "lists her sessions", "the openai client got answers", "the cluster page shows",
                      "all portal steps passed"] {
             #expect(result.output.contains(line), "\(line): \(result.output.suffix(3000))")
         }
