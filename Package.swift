@@ -128,7 +128,7 @@ let package = Package(
         // Portal: the REST API, OIDC and the composition root; it hands the gateway's handler to
         // Hummingbird's HTTP/1.1 server (HummingbirdCore's server builder).
         // Server-side SVG charts: the portal's pages and the reports draw the same figures.
-        .target(name: "Charts", swiftSettings: strict),
+        .target(name: "Charts", dependencies: ["Core"], swiftSettings: strict),
         .target(name: "Reports", dependencies: ["Core", "Storage", "Provisioner", "Scheduler", "Telemetry", "Charts"], swiftSettings: strict),
         .target(name: "Portal", dependencies: [
             "Core", "Cryptography", "Storage", "IAM", "NetworkPools", "Quota", "Tenancy", "Provisioner", "Redfish", "Scheduler", "NodeContract", "Backup", "ObjectStore",

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A time-series line chart drawn as SVG on the server: the portal's cluster page and the reports' figures use the same
@@ -99,12 +100,9 @@ public struct LineChart: Sendable {
     }
 
     static func time(_ seconds: Double, span: Double) -> String {
-        let date = Date(timeIntervalSince1970: seconds)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
-        let clock = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        return span > 86_400 ? String(format: "%02d-%02d ", parts.month ?? 0, parts.day ?? 0) + clock : clock
+        let parts = RFC3339.fields(ofMillis: Int64((seconds * 1000).rounded()))
+        let clock = String(format: "%02d:%02d", parts.hour, parts.minute)
+        return span > 86_400 ? String(format: "%02d-%02d ", parts.month, parts.day) + clock : clock
     }
 
     static func shortened(_ text: String) -> String { text.count > 22 ? String(text.prefix(21)) + "…" : text }

@@ -58,3 +58,23 @@ public enum RFC3339 {
         return seconds * 1000 + Int64(fraction * 1000)
     }
 }
+
+extension RFC3339 {
+    /// The UTC calendar fields of a time in milliseconds since 1970, by arithmetic (days to civil date, as the proleptic
+    /// Gregorian calendar counts): pages and reports print many times, and a calendar per time costs more than the page.
+    public static func fields(ofMillis millis: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let inDay = Int(seconds - days * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+        return (year, month, day, inDay / 3600, inDay % 3600 / 60, inDay % 60)
+    }
+}

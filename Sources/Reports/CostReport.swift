@@ -56,7 +56,7 @@ public struct CostReport: Sendable, Codable, Equatable {
         // Measured power: the package's and the accelerators' (either may be missing on a node).
         let measured = inputs.mean("node_package_watts", by: "node").merging(inputs.mean("node_accelerator_watts", by: "node")) { $0 + $1 }
         let utilisation = inputs.mean("node_cpu_utilization", by: "node")
-        let tokensByNodeModel = inputs.total("model_tokens", by: "node", "model")
+        let tokensOnNode = Dictionary(grouping: inputs.total("model_tokens", by: "node", "model").filter { $0.value > 0 }, by: \.key.first)
         let requestsByModel = inputs.requestsByModel()
         var nodes: [NodeCost] = []
         var modelCost: [String: Double] = [:]
@@ -72,8 +72,8 @@ public struct CostReport: Sendable, Codable, Equatable {
             let hardware = settings.nodePurchasePrice / settings.serviceMonths * hours / CostSettings.hoursPerMonth
             let overhead = settings.monthlyOverhead * hours / CostSettings.hoursPerMonth
             let total = energy + hardware + overhead
-            let here = tokensByNodeModel.filter { $0.key.first == id && $0.value > 0 }
-            let nodeTokens = here.values.reduce(0, +)
+            let here = tokensOnNode[id] ?? []
+            let nodeTokens = here.map(\.value).reduce(0, +)
             if nodeTokens > 0 {
                 for (pair, tokens) in here {
                     let share = tokens / nodeTokens

@@ -163,12 +163,15 @@ public enum ReportDocument {
     /// Text placed in markup as a string (never read as markup).
     static func markup(_ text: String) -> String { "#" + literal(text) }
 
+    /// A whole number with thousands separators (1,234,567), without a formatter per call: a large report prints thousands.
     static func number(_ value: Double) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.maximumFractionDigits = 0
-        formatter.locale = Locale(identifier: "en_US")
-        return formatter.string(from: NSNumber(value: value)) ?? String(format: "%.0f", value)
+        let digits = String(format: "%.0f", value.magnitude)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return (value < 0 && digits != "0" ? "-" : "") + grouped
     }
 
     static func money(_ value: Double?) -> String {
@@ -182,11 +185,8 @@ public enum ReportDocument {
     }
 
     static func day(_ millis: Int64, time: Bool = false) -> String {
-        let date = Date(timeIntervalSince1970: Double(millis) / 1000)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        let dayText = String(format: "%04d-%02d-%02d", p.year ?? 0, p.month ?? 0, p.day ?? 0)
-        return time ? dayText + String(format: " %02d:%02d", p.hour ?? 0, p.minute ?? 0) : dayText
+        let p = RFC3339.fields(ofMillis: millis)
+        let dayText = String(format: "%04d-%02d-%02d", p.year, p.month, p.day)
+        return time ? dayText + String(format: " %02d:%02d", p.hour, p.minute) : dayText
     }
 }

@@ -171,8 +171,9 @@ public struct ReportInputs: Sendable {
     func nodeTimes() -> [String: (held: Int64, online: Int64)] {
         var result: [String: (held: Int64, online: Int64)] = [:]
         let heldStates: Set<String> = ["allocated", "deploying", "active"]
+        let eventsByNode = Dictionary(grouping: nodeEvents, by: \.nodeID)
         for node in nodeNames.keys {
-            let events = nodeEvents.filter { $0.nodeID == node }.sorted { $0.at < $1.at }
+            let events = (eventsByNode[node] ?? []).sorted { $0.at < $1.at }
             // The state at the period's start: the last events before it (or, without any, held and online from the first event).
             var held = events.last { $0.kind == .state && $0.at < periodStart }.map { heldStates.contains($0.state) && $0.tenantID == tenantID } ?? true
             var online = events.last { $0.kind == .agent && $0.at < periodStart }.map { $0.state == "online" } ?? false

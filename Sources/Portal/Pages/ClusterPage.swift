@@ -56,15 +56,21 @@ enum ClusterPage {
         // The whole tenant for those who may read it; one project (chosen, or the first) for a project's members.
         var project = call.query("project").flatMap { id in tree.projects.first { $0.project["id"].text == id }?.project["id"].text }
         let range: [(String, String)] = [("since", String(since)), ("until", String(now)), ("step", String(window.step))]
-        if project == nil, await call.mayRead("tenants.telemetry", ["tenant": slug], query: [("metric", "node_cpu_utilization")] + range) == false {
-            project = tree.projects.first?.project["id"].text
+        // The tenant's route answers the first query for those who may read the whole tenant; the others get the first project.
+        var tenantTokens: JSONValue?
+        if project == nil {
+            do {
+                tenantTokens = try await call.api("tenants.telemetry", ["tenant": slug], query: [("metric", "model_tokens_per_second")] + range)
+            } catch let error as any DomainError where error.kind == .forbidden {
+                project = tree.projects.first?.project["id"].text
+            }
         }
         let scope = project.map { ["tenant": slug, "project": $0] } ?? ["tenant": slug]
         let (telemetryRoute, latencyRoute) = project == nil ? ("tenants.telemetry", "tenants.latency") : ("projects.telemetry", "projects.latency")
         func telemetry(_ metric: String) async -> JSONValue {
             await call.optional(telemetryRoute, scope, query: [("metric", metric)] + range)
         }
-        let tokens = await telemetry("model_tokens_per_second")
+        let tokens = if let tenantTokens { tenantTokens } else { await telemetry("model_tokens_per_second") }
         let acceleratorWatts = await telemetry("node_accelerator_watts")
         let packageWatts = await telemetry("node_package_watts")
         let acceleratorCelsius = await telemetry("node_accelerator_celsius_max")

@@ -99,6 +99,11 @@ extension JSONValue {
         }
     }
 
+    var bool: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     var fields: [String: JSONValue] {
         if case .object(let fields) = self { return fields }
         return [:]

@@ -42,11 +42,6 @@ struct PageCall: Sendable {
         (try? await api(operationID, parameters, query: query)) ?? .null
     }
 
-    /// Whether the API lets the user read this (no refusal), without failing the page.
-    func mayRead(_ operationID: String, _ parameters: [String: String] = [:], query: [(String, String)] = []) async -> Bool {
-        (try? await api(operationID, parameters, query: query)) != nil
-    }
-
     /// Whether the user is the platform's (super-admin views) rather than a tenant's.
     var isPlatform: Bool { session.principal.tenantID == nil }
 }

@@ -357,10 +357,3 @@ enum TenantPages {
                             shownOnce: [.secret(label: "The key, shown only now: keep it in a secret store.", value: created["key"].text)])
     }
 }
-
-extension JSONValue {
-    var bool: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
-    }
-}

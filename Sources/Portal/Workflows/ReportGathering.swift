@@ -13,14 +13,16 @@ enum ReportGathering {
         // The nodes the tenant held at any time in the period (its history), and those it holds now (held since before history began).
         let allEvents = try await services.nodes.history(from: from, to: to)
         var held = Set(allEvents.filter { $0.tenantID == tenant.id }.map(\.nodeID))
+        var names: [String: String] = [:]
         var cursor: String?
         repeat {
             let page = try await services.nodes.nodes(NodeFilter(tenantID: tenant.id), page: PageRequest(limit: PageRequest.maxLimit, after: cursor))
-            held.formUnion(page.items.map(\.id))
+            for node in page.items { names[node.id] = node.name }
             cursor = page.nextCursor == nil ? nil : page.items.last?.id
         } while cursor != nil
-        var names: [String: String] = [:]
-        for id in held { names[id] = (try? await services.nodes.node(id))?.name ?? id }
+        held.formUnion(names.keys)
+        // Nodes the tenant held earlier in the period but no longer: looked up one by one (few).
+        for id in held where names[id] == nil { names[id] = (try? await services.nodes.node(id))?.name ?? id }
         var agentNodes: [String: String] = [:]
         cursor = nil
         repeat {
