@@ -210,7 +210,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "ArchitectureTests", swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Storage", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "ProvisionerTests", dependencies: ["Provisioner"], swiftSettings: strict),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Provisioner", "Scheduler", "Telemetry", "Core"], swiftSettings: strict),
         .target(name: "TestPeers", dependencies: ["Core", "Storage", .product(name: "Logging", package: "swift-log")], path: "Tests/TestPeers", swiftSettings: strict),

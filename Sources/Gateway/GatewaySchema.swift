@@ -16,5 +16,12 @@ public enum GatewaySchema {
             // An instance's latency over a telemetry interval.
             "CREATE INDEX IF NOT EXISTS usage_records_instance ON usage_records (instance_id, at)",
         ]),
+        // A row now sums the requests of one second that share project, key, model, instance and outcome
+        // (the router's rate made a row per request the store's busiest writer); each request's duration
+        // stays, as comma-separated microseconds, for exact latency quantiles. Older rows are one request each.
+        Migration(module: "gateway", version: 2, statements: [
+            "ALTER TABLE usage_records ADD COLUMN requests BIGINT NOT NULL DEFAULT 1",
+            "ALTER TABLE usage_records ADD COLUMN durations_us TEXT",
+        ]),
     ]
 }

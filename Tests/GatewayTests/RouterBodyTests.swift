@@ -83,4 +83,9 @@ import Testing
             #expect(String(decoding: bytes, as: UTF8.self).contains(#""taskId":"\#(trace.taskId)""#))
         }
     }
+
+    @Test func traceSegmentsAreNamedByTheUTCHour() {
+        #expect(TraceStore.hour(millis: 1_795_460_723_145) == "2026112319")
+        #expect(TraceStore.hour(millis: 0) == "1970010100")
+    }
 }

@@ -110,7 +110,9 @@ final class UpstreamPool {
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // No outbound header validation: every header value is the router's own (the engine key the
+                    // controller made, an accepted request id, the endpoint's host), and it cost 5% of the router's time.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler())
                 }
             }

@@ -1,3 +1,4 @@
+import Core
 import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
@@ -44,6 +45,9 @@ public final class TraceStore: Sendable {
     /// Finished traces not yet appended to their segment file.
     private let pending = NIOLockedValueBox([Trace]())
     private let queue = DispatchQueue(label: "metalplane.traces")
+    /// This hour's segment, kept open between batches (opening a file per batch cost more than the batch).
+    /// Used on the queue only.
+    private let segment = NIOLockedValueBox<(path: String, handle: FileHandle)?>(nil)
 
     public init(directory: String) {
         self.directory = directory
@@ -56,14 +60,15 @@ public final class TraceStore: Sendable {
         set { enabled.withLockedValue { $0 = newValue } }
     }
 
-    /// Queues a finished trace; the queue appends a batch every 200 ms, so a traced request costs
+    /// Queues a finished trace; the queue appends a batch every 50 ms (small batches, since a batch is
+    /// work on a core the router shares), so a traced request costs
     /// a lock and an array append, not a file write.
     func save(_ trace: Trace) {
         let first = pending.withLockedValue { queued -> Bool in
             queued.append(trace)
             return queued.count == 1
         }
-        if first { queue.asyncAfter(deadline: .now() + .milliseconds(200)) { self.flushNow() } }
+        if first { queue.asyncAfter(deadline: .now() + .milliseconds(50)) { self.flushNow() } }
     }
 
     /// Runs file work on the trace queue, off Swift's cooperative pool.
@@ -122,6 +127,7 @@ public final class TraceStore: Sendable {
         await onQueue {
             self.flushNow()
             let cutoff = Date().addingTimeInterval(-retentionSeconds)
+            self.closeSegment()
             var removed = 0
             for segment in self.segments() {
                 if let modified = (try? FileManager.default.attributesOfItem(atPath: segment))?[.modificationDate] as? Date, modified < cutoff {
@@ -143,13 +149,33 @@ public final class TraceStore: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.count * 320)
         for trace in batch { trace.appendJSONLine(to: &bytes) }
-        let data = Data(bytes)
-        let path = directory + "/traces-\(Self.hour(Date())).jsonl"
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: data)
+        let path = directory + "/traces-\(Self.hour(millis: Int64(Date().timeIntervalSince1970 * 1000))).jsonl"
+        segment.withLockedValue { open in
+            if open?.path != path {
+                try? open?.handle.close()
+                open = nil
+                if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+                guard let handle = FileHandle(forWritingAtPath: path) else { return }
+                open = (path, handle)
+            }
+            guard let handle = open?.handle else { return }
+            do {
+                _ = try handle.seekToEnd()
+                try handle.write(contentsOf: bytes)
+            } catch {
+                // Removed or unwritable: the next batch opens it afresh.
+                try? handle.close()
+                open = nil
+            }
+        }
+    }
+
+    /// Closes the open segment (it is about to be removed, or the store is done). On the queue only.
+    private func closeSegment() {
+        segment.withLockedValue { open in
+            try? open?.handle.close()
+            open = nil
+        }
     }
 
     /// Segment paths, newest first.
@@ -158,11 +184,14 @@ public final class TraceStore: Sendable {
             .filter { $0.hasPrefix("traces-") && $0.hasSuffix(".jsonl") }.sorted(by: >).map { directory + "/" + $0 }
     }
 
-    private static func hour(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour], from: date)
-        return String(format: "%04d%02d%02d%02d", parts.year!, parts.month!, parts.day!, parts.hour!)
+    /// `YYYYMMDDHH` in UTC, by arithmetic (no calendar per batch).
+    static func hour(millis: Int64) -> String {
+        let fields = RFC3339.fields(ofMillis: millis)
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return padded(fields.year, 4) + padded(fields.month, 2) + padded(fields.day, 2) + padded(fields.hour, 2)
     }
 }
 

@@ -5,8 +5,9 @@ import NIOConcurrencyHelpers
 import Storage
 
 /// Per-request token accounting (prompt and completion tokens per project, API key and model) for the
-/// reports. Records are buffered and written in one transaction a second: at router rates, a write
-/// per request would make the store the bottleneck. A crash loses at most the last second's records.
+/// reports. Records are buffered and written in one transaction a second, one row per second's group
+/// (`UsageBatch`): at router rates, a write or a row per request would make the store the bottleneck.
+/// A crash loses at most the last second's records.
 public final class UsageLedger: Sendable {
     public struct Record: Sendable, Equatable, Codable {
         public var projectID: String
@@ -82,13 +83,16 @@ public final class UsageLedger: Sendable {
             return buffered
         }
         guard !records.isEmpty else { return 0 }
+        let batches = UsageBatch.grouping(records)
         do {
             try await database.write { connection in
-                for record in records {
+                for batch in batches {
+                    let key = batch.key
                     try connection.execute(
-                        "INSERT INTO usage_records (project_id, api_key_id, model_id, instance_id, prompt_tokens, completion_tokens, outcome, at, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [.text(record.projectID), .text(record.apiKeyID), .text(record.modelID), .text(record.instanceID), .int(record.promptTokens),
-                         .int(record.completionTokens), .text(record.outcome), .integer(record.at), .real(record.durationMillis)])
+                        "INSERT INTO usage_records (project_id, api_key_id, model_id, instance_id, prompt_tokens, completion_tokens, outcome, at, duration_ms, requests, durations_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [.text(key.projectID), .text(key.apiKeyID), .text(key.modelID), .text(key.instanceID), .int(batch.promptTokens),
+                         .int(batch.completionTokens), .text(key.outcome), .integer(key.second), .real(batch.meanMillis), .int(batch.requests),
+                         .text(batch.encodedDurations)])
                 }
             }
         } catch {
@@ -99,14 +103,17 @@ public final class UsageLedger: Sendable {
         return records.count
     }
 
-    /// The router's own timing of an instance's answered requests that ended in `(from, to]` (ms):
-    /// their durations in seconds, shortest first. Engines that export no latency histogram (llama-server)
-    /// get their latency figures from here. Reads the store only: records still buffered (the last
-    /// second's) are not seen, so callers look at a window that ended at least `flushLagMillis` ago.
+    /// The router's own timing of an instance's answered requests that ended in `(from, to]` (ms, to the
+    /// second: a row holds one second's requests): their durations in seconds, shortest first. Engines that
+    /// export no latency histogram (llama-server) get their latency figures from here. Reads the store only:
+    /// records still buffered (the last second's) are not seen, so callers look at a window that ended at
+    /// least `flushLagMillis` ago.
     public func durations(instanceID: String, from: Int64, to: Int64) async throws -> [Double] {
         try await database.read {
-            try $0.query("SELECT duration_ms FROM usage_records WHERE instance_id = ? AND outcome = '\(UsageLedger.Outcome.ok.rawValue)' AND at > ? AND at <= ? ORDER BY duration_ms",
-                         [.text(instanceID), .integer(from), .integer(to)]).map { try $0.double("duration_ms") / 1000 }
+            try $0.query("SELECT duration_ms, durations_us FROM usage_records WHERE instance_id = ? AND outcome = ? AND at > ? AND at <= ?",
+                         [.text(instanceID), .text(UsageLedger.Outcome.ok.rawValue), .integer(from), .integer(to)])
+                .flatMap { UsageBatch.durationsSeconds(encoded: try $0.optionalString("durations_us"), durationMillis: try $0.double("duration_ms")) }
+                .sorted()
         }
     }
 
@@ -127,10 +134,10 @@ public final class UsageLedger: Sendable {
         await flush()
         return try await database.read {
             try $0.query(Total.self, """
-                SELECT project_id, api_key_id, model_id, COUNT(*) AS requests, SUM(CASE WHEN outcome = '\(UsageLedger.Outcome.ok.rawValue)' THEN 0 ELSE 1 END) AS failed,
+                SELECT project_id, api_key_id, model_id, SUM(requests) AS requests, SUM(CASE WHEN outcome = ? THEN 0 ELSE requests END) AS failed,
                        SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens
                 FROM usage_records WHERE project_id = ? AND at >= ? GROUP BY project_id, api_key_id, model_id ORDER BY model_id, api_key_id
-                """, [.text(projectID), .integer(since)])
+                """, [.text(UsageLedger.Outcome.ok.rawValue), .text(projectID), .integer(since)])
         }
     }
 }
