@@ -74,7 +74,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Domain modules.
-        .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage",
+        .target(name: "IAM", dependencies: ["Core", "Cryptography", "Storage", "CLDAP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strict),

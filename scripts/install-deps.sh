@@ -12,7 +12,8 @@ need_apt=()
 # patroni and etcd-server manage a primary and a synchronous standby for the failover test (scripts/patroni-cluster.sh).
 # chromium and chromium-driver (the same Debian version, pinned together): selenium drives the portal in a real browser.
 # poppler-utils: pdftotext and pdftoppm read the monthly report's PDF in its test.
-for pkg in libsqlite3-dev libssl-dev libldap-dev zlib1g-dev wrk curl prometheus prometheus-alertmanager iproute2 nftables socat openssl lldpd postgresql-15 haproxy \
+# slapd and ldap-utils: directory federation is tested against OpenLDAP (memberof, refint and syncprov overlays; Tests/TestPeers/SlapdServer.swift).
+for pkg in libsqlite3-dev libssl-dev libldap-dev slapd ldap-utils zlib1g-dev wrk curl prometheus prometheus-alertmanager iproute2 nftables socat openssl lldpd postgresql-15 haproxy \
            patroni etcd-server chromium chromium-driver poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
