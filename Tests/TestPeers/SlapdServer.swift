@@ -105,16 +105,6 @@ public final class SlapdServer: @unchecked Sendable {
     }
 
     private static func run(_ tool: String, _ arguments: [String]) throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: tool)
-        child.arguments = arguments
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = output
-        try child.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        guard ChildExit.waitBlocking(child, timeout: 60) == 0 else {
-            throw EmulatorError.notReady("\(tool) failed: \(String(decoding: printed, as: UTF8.self))")
-        }
+        _ = try runTool(tool, arguments, timeout: 60)
     }
 }

@@ -40,18 +40,6 @@ public enum TestPostgres {
     }
 
     private static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        // Never waitUntilExit: Foundation's reaping was seen to hang with both cooperative threads in it.
-        let status = ChildExit.waitBlocking(process, timeout: 120)
-        let text = String(decoding: data, as: UTF8.self)
-        guard status == 0 else { throw EmulatorError.notReady("\(executable): \(text)") }
-        return text
+        try runTool(executable, arguments)
     }
 }
