@@ -70,4 +70,11 @@ import TestPeers
         #expect(LDAPConnection.escapeFilterValue("a*b(c)\\d") == #"a\2ab\28c\29\5cd"#)
         #expect(LDAPConnection.escapeFilterValue("zoë") == "zoë")
     }
+
+    @Test func activeDirectoryGUIDsReadAsTheirCanonicalText() {
+        let wire: [UInt8] = [0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+        let text = wire.withUnsafeBytes { LDAPConnection.text($0, attribute: "objectguid") }
+        #expect(text == "00112233-4455-6677-8899-aabbccddeeff")
+        #expect(Array("uid".utf8).withUnsafeBytes { LDAPConnection.text($0, attribute: "uid") } == "uid")
+    }
 }

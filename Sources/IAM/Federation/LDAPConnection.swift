@@ -1,4 +1,5 @@
 import CLDAP
+import Cryptography
 import Foundation
 
 /// One connection to an LDAP or Active Directory server through OpenLDAP's libldap (the CLDAP shim).
@@ -167,14 +168,12 @@ final class LDAPConnection {
     }
 
     /// A value as text: Active Directory's binary `objectGUID` becomes its canonical GUID string.
-    private static func text(_ bytes: UnsafeRawBufferPointer, attribute: String) -> String {
+    static func text(_ bytes: UnsafeRawBufferPointer, attribute: String) -> String {
         if attribute == "objectguid", bytes.count == 16 {
             let b = Array(bytes)
             // The first three fields are little-endian on the wire.
-            let ordered = [b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6]] + b[8...]
-            let hex = ordered.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-            let characters = Array(hex)
-            return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+            let hex = Array(Digest.hex([b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6]] + b[8...]))
+            return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }.joined(separator: "-")
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -191,20 +190,17 @@ final class LDAPConnection {
 
     /// Escapes a value for a search filter (RFC 4515): `*`, `(`, `)`, `\` and NUL become `\XX`.
     static func escapeFilterValue(_ value: String) -> String {
-        String(decoding: escapedBytes(value), as: UTF8.self)
-    }
-
-    private static func escapedBytes(_ value: String) -> [UInt8] {
         var bytes: [UInt8] = []
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "*"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\\"), 0:
-                bytes.append(contentsOf: Array(("\\" + (byte < 16 ? "0" : "") + String(byte, radix: 16)).utf8))
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(contentsOf: Digest.hex([byte]).utf8)
             default:
                 bytes.append(byte)
             }
         }
-        return bytes
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
