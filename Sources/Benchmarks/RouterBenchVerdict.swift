@@ -36,11 +36,11 @@ struct RouterBenchVerdict {
         let firstChunk = (mean("metalplane", kind: "stream", conc: 1, "ttfc_p50_ms", added: true), mean("vllm-router", kind: "stream", conc: 1, "ttfc_p50_ms", added: true))
         let throughput = (mean("metalplane", kind: "nonstream", conc: 32, "rps", added: false), mean("vllm-router", kind: "nonstream", conc: 32, "rps", added: false))
         lines = [
-            Line(measure: "added latency, concurrency 1, p50 (ms)", metalplane: addedP50.0, vllmRouter: addedP50.1, target: "≤ +0.07 and ≤ vllm-router",
+            Line(measure: "added latency, concurrency 1, p50 (ms)", metalplane: addedP50.0, vllmRouter: addedP50.1, target: "≤ vllm-router (or ≤ +0.07)",
                  met: addedP50.0 <= max(0.07, addedP50.1)),
-            Line(measure: "added latency, concurrency 1, p99 (ms)", metalplane: addedP99.0, vllmRouter: addedP99.1, target: "≤ +0.13 and ≤ vllm-router",
+            Line(measure: "added latency, concurrency 1, p99 (ms)", metalplane: addedP99.0, vllmRouter: addedP99.1, target: "≤ vllm-router (or ≤ +0.13)",
                  met: addedP99.0 <= max(0.13, addedP99.1)),
-            Line(measure: "streaming first chunk added, p50 (ms)", metalplane: firstChunk.0, vllmRouter: firstChunk.1, target: "≤ +0.14 and ≤ vllm-router",
+            Line(measure: "streaming first chunk added, p50 (ms)", metalplane: firstChunk.0, vllmRouter: firstChunk.1, target: "≤ vllm-router (or ≤ +0.14)",
                  met: firstChunk.0 <= max(0.14, firstChunk.1)),
             Line(measure: "requests/s at concurrency 32", metalplane: throughput.0, vllmRouter: throughput.1, target: "≥ vllm-router",
                  met: throughput.0 >= throughput.1),

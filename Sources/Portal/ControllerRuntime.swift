@@ -162,7 +162,7 @@ public final class ControllerRuntime: Sendable {
     /// the configuration names a certificate and key.
     public func httpServer() throws -> HTTPServerBuilder {
         let gateway = services.gateway
-        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [gateway.channelHandler()]))
+        let http = HTTPServerBuilder.http1(routingAhead: { gateway.channelHandler() })
         let configuration = services.configuration
         guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }

@@ -7,14 +7,29 @@ import Testing
 @Suite struct RouterBodyTests {
     @Test func theModelValueIsSplicedInPlaceAndEverythingElseIsKept() {
         let body = #"{"messages":[{"role":"user","content":"say \"model\": \"stub\""}], "model" : "stub","max_tokens":4}"#
-        let renamed = String(buffer: InferenceRouter.renamed(ByteBuffer(string: body), from: "stub", to: "bench/stub"))
+        let renamed = String(buffer: InferenceRouter.renamed(ByteBuffer(string: body), to: "bench/stub"))
         #expect(renamed == #"{"messages":[{"role":"user","content":"say \"model\": \"stub\""}], "model" : "bench/stub","max_tokens":4}"#)
     }
 
     @Test func aModelWrittenWithEscapesIsRenamedByReEncoding() throws {
-        let renamed = InferenceRouter.renamed(ByteBuffer(string: #"{"model":"acme\/old","stream":true}"#), from: "acme/old", to: "acme/new")
+        let renamed = InferenceRouter.renamed(ByteBuffer(string: #"{"model":"acme\/old","stream":true}"#), to: "acme/new")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(renamed.readableBytesView)) as? [String: Any])
         #expect(object["model"] as? String == "acme/new" && object["stream"] as? Bool == true)
+    }
+
+    @Test func theScanFindsWhereTheModelIsWrittenSoARenameNeedsNoSearch() throws {
+        let body = ByteBuffer(string: #"{"tools":[{"model":"nested"}], "model" : "stub","stream":true}"#)
+        let scan = try #require(OpenAIRequestScan(body))
+        let range = try #require(scan.modelValue)
+        #expect(String(buffer: body.getSlice(at: range.lowerBound, length: range.count)!) == "stub")
+        // The usage option goes in after the opening brace: the value moves by the inserted length.
+        let amended = try #require(OpenAIRequestScan.addingUsageOption(to: body))
+        let shift = amended.readableBytes - body.readableBytes
+        let moved = (range.lowerBound + shift)..<(range.upperBound + shift)
+        let renamed = String(buffer: InferenceRouter.renamed(amended, valueAt: moved, to: "bench/stub"))
+        #expect(renamed == #"{"stream_options":{"include_usage":true},"tools":[{"model":"nested"}], "model" : "bench/stub","stream":true}"#)
+        // Written with escapes: no place to splice, so the body is re-encoded.
+        #expect(OpenAIRequestScan(ByteBuffer(string: #"{"model":"a\/b"}"#))?.modelValue == nil)
     }
 
     @Test func theLastUsageFiguresAreRead() {

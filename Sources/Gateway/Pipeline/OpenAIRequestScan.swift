@@ -13,6 +13,9 @@ struct OpenAIRequestScan: Equatable {
     var includesUsage = false
     /// `stream_options` is present (then the usage flag cannot be added by an insertion).
     var hasStreamOptions = false
+    /// Where the model's value is written (offsets from the body's first byte, quotes excluded),
+    /// when it is written without escapes: a rename splices there with no second search.
+    var modelValue: Range<Int>?
 
     /// Nil when the bytes are not one JSON object.
     init?(_ buffer: ByteBuffer) {
@@ -26,8 +29,9 @@ struct OpenAIRequestScan: Equatable {
 
     private init() {}
 
-    /// The body with `"stream_options":{"include_usage":true}` added, so a streamed request's tokens
-    /// can be counted; nil when `stream_options` is already there (the caller re-encodes then).
+    /// The body with `"stream_options":{"include_usage":true}` added (after the opening brace, so
+    /// everything after it moves by the inserted length), so a streamed request's tokens can be
+    /// counted; nil when `stream_options` is already there (the caller re-encodes then).
     static func addingUsageOption(to buffer: ByteBuffer) -> ByteBuffer? {
         let bytes = buffer.readableBytesView
         guard let brace = bytes.firstIndex(of: UInt8(ascii: "{")) else { return nil }
@@ -75,6 +79,17 @@ struct OpenAIRequestScan: Equatable {
             cursor = index + 1
             let raw = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             return escaped ? Self.unescaped(raw) : raw
+        }
+
+        /// The string at the cursor (on its opening quote) is written with a backslash escape.
+        func rawStringHasEscapes() -> Bool {
+            var index = cursor + 1
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: "\\") { return true }
+                if bytes[index] == UInt8(ascii: "\"") { return false }
+                index += 1
+            }
+            return false
         }
 
         static func unescaped(_ raw: String) -> String? {
@@ -136,8 +151,11 @@ struct OpenAIRequestScan: Equatable {
                         guard skipValue() else { return nil }
                         break
                     }
+                    let start = cursor + 1
+                    let escaped = rawStringHasEscapes()
                     scan.model = string()
                     if scan.model == nil { return nil }
+                    if !escaped { scan.modelValue = start..<(cursor - 1) }
                 case "stream":
                     scan.streaming = isTrue()
                 case "stream_options":

@@ -19,7 +19,7 @@ final class RouterExchange: UpstreamReceiver {
     private unowned let client: RouterChannelHandler
     private let eventLoop: any EventLoop
     private let path: String
-    private let headers: HTTPFields
+    private let headers: HTTPHeaders
     private var payload: ByteBuffer
     let requestID: String
     private let received = ContinuousClock.now
@@ -27,6 +27,8 @@ final class RouterExchange: UpstreamReceiver {
     private var model = ""
     private var projectID = ""
     private var streaming = false
+    /// Where `payload` writes the model's value (for a rename by splicing), if known.
+    private var modelValue: Range<Int>?
     private var replicas: [RouteTable.Replica] = []
     private var tried: Set<String> = []
     /// The replica counted as busy with this request (nil once counted off).
@@ -52,7 +54,7 @@ final class RouterExchange: UpstreamReceiver {
     static let maxBufferedAnswer = 64 << 20
 
     init(router: InferenceRouter, identity: IdentityService, pool: UpstreamPool, client: RouterChannelHandler, eventLoop: any EventLoop,
-         path: String, headers: HTTPFields, body: ByteBuffer, requestID: String) {
+         path: String, headers: HTTPHeaders, body: ByteBuffer, requestID: String) {
         self.router = router
         self.identity = identity
         self.pool = pool
@@ -69,7 +71,7 @@ final class RouterExchange: UpstreamReceiver {
     func start() {
         let credential: String
         do {
-            credential = try BearerCredential.parse(headers[.authorization])
+            credential = try BearerCredential.parse(headers.first(name: "Authorization"))
             if credential.hasPrefix(APIKey.marker), let principal = try identity.cachedAPIKeyPrincipal(credential) {
                 return authorized(principal)
             }
@@ -107,9 +109,18 @@ final class RouterExchange: UpstreamReceiver {
         self.model = model
         self.projectID = project
         self.streaming = scan.streaming
+        modelValue = scan.modelValue
         if scan.streaming, !scan.includesUsage {
             // Ask the engine for the usage chunk, so streamed requests are accounted too.
-            payload = OpenAIRequestScan.addingUsageOption(to: payload) ?? Self.reencodedWithUsage(payload)
+            if let amended = OpenAIRequestScan.addingUsageOption(to: payload) {
+                // The option goes in after the opening brace: the model's value moves by its length.
+                let shift = amended.readableBytes - payload.readableBytes
+                modelValue = modelValue.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+                payload = amended
+            } else {
+                payload = Self.reencodedWithUsage(payload)
+                modelValue = nil
+            }
         }
         account = Accounting(ledger: router.usage, projectID: project, apiKeyID: principal.id, modelID: model, started: received)
         // Tracing applies to requests that start while it is on.
@@ -130,8 +141,7 @@ final class RouterExchange: UpstreamReceiver {
                 guard !exchange.finished else { return }
                 exchange.replicas = router.replicas(project: project, model: model)
                 guard !exchange.replicas.isEmpty else {
-                    exchange.account?.finish(instance: nil, usageIn: ByteBuffer(), ok: false)
-                    exchange.trace?.finish(outcome: "not_found")
+                    exchange.settle(instance: nil, usage: ByteBuffer(), ok: false, outcome: "not_found")
                     return exchange.answerError(.notFound, type: "invalid_request_error", code: "model_not_found",
                                                 message: "No instance found for model \(model)")
                 }
@@ -152,13 +162,12 @@ final class RouterExchange: UpstreamReceiver {
     private func attempt() {
         guard !finished else { return }
         guard let chosen = router.choose(from: replicas.filter { !tried.contains($0.instanceID) }) else {
-            account?.finish(instance: nil, usageIn: ByteBuffer(), ok: false)
-            trace?.finish(outcome: "unavailable")
+            settle(instance: nil, usage: ByteBuffer(), ok: false, outcome: "unavailable")
             return answerError(.serviceUnavailable, type: "server_error", code: "instance_unavailable", retryable: true,
                                message: "no replica of \(model) answered; retry shortly")
         }
         tried.insert(chosen.instanceID)
-        guard let address = UpstreamAddress(endpoint: chosen.endpoint) else {
+        guard let address = chosen.upstream else {
             router.logger.warning("replica endpoint is not plain http://host:port", metadata: ["instance": .string(chosen.instanceID), "endpoint": .string(chosen.endpoint)])
             return attempt()
         }
@@ -167,7 +176,7 @@ final class RouterExchange: UpstreamReceiver {
         servedBy = chosen.instanceID
         trace?.routed = ContinuousClock.now
         trace?.instance = chosen.instanceID
-        let body = chosen.modelID == model ? payload : InferenceRouter.renamed(payload, from: model, to: chosen.modelID)
+        let body = chosen.modelID == model ? payload : InferenceRouter.renamed(payload, valueAt: modelValue, to: chosen.modelID)
         pool.acquire(address) { [self] result in
             switch result {
             case .success(let connection):
@@ -195,9 +204,9 @@ final class RouterExchange: UpstreamReceiver {
         if let type = head.headers.first(name: "Content-Type") { contentType = type }
         guard streaming, head.status == .ok else { return }
         relaying = true
-        var fields = responseFields()
-        fields[.cacheControl] = "no-cache"
-        client.writeHead(HTTPResponse(status: .ok, headerFields: fields))
+        var fields = responseHeaders()
+        fields.add(name: "Cache-Control", value: "no-cache")
+        client.writeHead(status: .ok, headers: fields)
     }
 
     func upstreamBody(_ body: ByteBuffer) {
@@ -222,21 +231,18 @@ final class RouterExchange: UpstreamReceiver {
         connection = nil
         let ok = status == .ok
         let instance = replica?.instanceID
-        countOff()
+        // The answer goes out first; the accounting after it is off the client's wait.
         if relaying {
-            account?.finish(instance: instance, usageIn: tail, ok: true)
-            trace?.finish(outcome: "ok")
             client.writeEnd()
         } else {
-            account?.finish(instance: instance, usageIn: buffered, ok: ok)
-            trace?.finish(outcome: ok ? "ok" : "engine_\(status.code)")
-            var fields = responseFields()
-            fields[.contentType] = contentType
-            fields[.contentLength] = String(buffered.readableBytes)
-            client.writeHead(HTTPResponse(status: HTTPResponse.Status(code: Int(status.code)), headerFields: fields), flush: false)
+            var fields = responseHeaders()
+            fields.add(name: "Content-Length", value: String(buffered.readableBytes))
+            client.writeHead(status: status, headers: fields, flush: false)
             client.writeBody(buffered, flush: false)
             client.writeEnd()
         }
+        countOff()
+        settle(instance: instance, usage: relaying ? tail : buffered, ok: relaying || ok, outcome: relaying || ok ? "ok" : "engine_\(status.code)")
         complete(status: Int(status.code))
     }
 
@@ -247,8 +253,7 @@ final class RouterExchange: UpstreamReceiver {
         connection = nil
         let instance = replica?.instanceID
         countOff()
-        account?.finish(instance: instance, usageIn: ByteBuffer(), ok: false)
-        trace?.finish(outcome: "failed")
+        settle(instance: instance, usage: ByteBuffer(), ok: false, outcome: "failed")
         router.logger.warning("instance lost during a request", metadata: ["instance": .string(instance ?? "?"), "request_id": .string(requestID),
                                                                            "error": .string("\(error)")])
         if relaying {
@@ -286,8 +291,7 @@ final class RouterExchange: UpstreamReceiver {
         connection = nil
         let instance = replica?.instanceID
         countOff()
-        account?.finish(instance: instance, usageIn: ByteBuffer(), ok: false)
-        trace?.finish(outcome: "client_closed")
+        settle(instance: instance, usage: ByteBuffer(), ok: false, outcome: "client_closed")
     }
 
     // MARK: Answers
@@ -299,27 +303,33 @@ final class RouterExchange: UpstreamReceiver {
         guard !finished else { return }
         let parts = router.renderError(error, path, requestID)
         if parts.status == .internalServerError { router.logger.error("router request failed: \(error)", metadata: ["request_id": .string(requestID)]) }
-        answer(parts.status, headers: parts.headers, body: parts.body)
+        // The REST API's renderer speaks HTTPTypes; a refusal is rare enough to convert.
+        let headers = HTTPHeaders(parts.headers.filter { $0.name != .requestID && $0.name != .contentLength }.map { ($0.name.rawName, $0.value) })
+        answer(HTTPResponseStatus(statusCode: parts.status.code), headers: headers, body: parts.body)
     }
 
-    private func answerError(_ status: HTTPResponse.Status, type: String, code: String, retryable: Bool = false, message: String) {
-        answer(status, headers: [.contentType: "application/json"], body: OpenAIError.body(type: type, code: code, retryable: retryable, message: message))
+    private func answerError(_ status: HTTPResponseStatus, type: String, code: String, retryable: Bool = false, message: String) {
+        answer(status, headers: ["Content-Type": "application/json"], body: OpenAIError.body(type: type, code: code, retryable: retryable, message: message))
     }
 
-    private func answer(_ status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+    private func answer(_ status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
         guard !finished else { return }
         var fields = headers
-        fields[.requestID] = requestID
-        fields[.contentLength] = String(body.readableBytes)
-        client.writeHead(HTTPResponse(status: status, headerFields: fields), flush: false)
+        fields.add(name: "X-Request-Id", value: requestID)
+        fields.add(name: "Content-Length", value: String(body.readableBytes))
+        client.writeHead(status: status, headers: fields, flush: false)
         client.writeBody(body, flush: false)
         client.writeEnd()
-        complete(status: status.code)
+        complete(status: Int(status.code))
     }
 
-    private func responseFields() -> HTTPFields {
-        var fields: HTTPFields = [.contentType: contentType, .requestID: requestID]
-        if let servedBy { fields[.metalplaneInstance] = servedBy }
+    /// The headers of a relayed answer: the engine's content type, the request id, the instance that served it.
+    private func responseHeaders() -> HTTPHeaders {
+        var fields = HTTPHeaders()
+        fields.reserveCapacity(5)
+        fields.add(name: "Content-Type", value: contentType)
+        fields.add(name: "X-Request-Id", value: requestID)
+        if let servedBy { fields.add(name: "X-Metalplane-Instance", value: servedBy) }
         return fields
     }
 
@@ -328,6 +338,14 @@ final class RouterExchange: UpstreamReceiver {
         let elapsed = ContinuousClock.now - received
         router.logger.debug("POST \(path) \(status) \(elapsed)", metadata: ["request_id": .string(requestID), "model": .string(model)])
         client.exchangeEnded()
+    }
+
+    /// Accounts and traces the request once, however many ways it ends (the client can go while its answer is written).
+    private func settle(instance: String?, usage: ByteBuffer, ok: Bool, outcome: String) {
+        account?.finish(instance: instance, usageIn: usage, ok: ok)
+        trace?.finish(outcome: outcome)
+        account = nil
+        trace = nil
     }
 
     private func countOff() {
@@ -355,9 +373,4 @@ final class RouterExchange: UpstreamReceiver {
         object["stream_options"] = options
         return (try? JSONSerialization.data(withJSONObject: object)).map { ByteBuffer(bytes: $0) } ?? payload
     }
-}
-
-extension HTTPField.Name {
-    /// Which instance served a routed request.
-    static let metalplaneInstance = HTTPField.Name("X-Metalplane-Instance")!
 }

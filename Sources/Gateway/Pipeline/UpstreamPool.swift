@@ -52,28 +52,41 @@ final class UpstreamConnection {
     let channel: any Channel
     let address: UpstreamAddress
     fileprivate let handler: UpstreamResponseHandler
+    /// The header lines every request to this engine carries, ending the head.
+    private let fixedHeaders: String
 
     fileprivate init(channel: any Channel, address: UpstreamAddress, handler: UpstreamResponseHandler) {
         self.channel = channel
         self.address = address
         self.handler = handler
+        self.fixedHeaders = "\r\nHost: \(address.host)\r\nContent-Type: application/json\r\n\r\n"
     }
 
-    /// Sends one request; the response goes to `receiver`.
+    /// Sends one request; the response goes to `receiver`. The head is written as bytes by the
+    /// router itself (its every value is the router's own: the engine key the controller made, an
+    /// accepted request id, the endpoint's host), which costs a fraction of NIO's encoder's header
+    /// framing; the decoder is still told the method, so it knows the answer has a body.
     func send(path: String, requestID: String, credential: String, body: ByteBuffer, to receiver: any UpstreamReceiver) {
         handler.receiver = receiver
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "Authorization", value: "Bearer " + credential)
-        headers.add(name: "Host", value: address.host)
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "X-Request-Id", value: requestID)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: address.pathPrefix + path, headers: headers)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        var head = channel.allocator.buffer(capacity: 160 + path.utf8.count + credential.utf8.count + requestID.utf8.count + fixedHeaders.utf8.count)
+        head.writeStaticString("POST ")
+        head.writeString(address.pathPrefix)
+        head.writeString(path)
+        head.writeStaticString(" HTTP/1.1\r\nAuthorization: Bearer ")
+        head.writeString(credential)
+        head.writeStaticString("\r\nX-Request-Id: ")
+        head.writeString(requestID)
+        head.writeStaticString("\r\nContent-Length: ")
+        head.writeString(String(body.readableBytes))
+        head.writeString(fixedHeaders)
+        channel.write(HTTPClientRequestPart.head(Self.methodForDecoder), promise: nil)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(head)), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
+
+    /// What the response decoder is told of each request (the method only; `RequestBytesWriter` drops it).
+    private static let methodForDecoder = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
 
     /// Stops the response reaching its receiver and closes the connection (client gone, or timeout).
     func abandon() {
@@ -110,10 +123,11 @@ final class UpstreamPool {
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // No outbound header validation: every header value is the router's own (the engine key the
-                    // controller made, an accepted request id, the endpoint's host), and it cost 5% of the router's time.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler())
+                    try channel.pipeline.syncOperations.addHandlers([
+                        RequestBytesWriter(),
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        UpstreamResponseHandler(),
+                    ])
                 }
             }
             .connect(host: address.host, port: address.port)
@@ -151,6 +165,22 @@ final class UpstreamPools: Sendable {
             let created = UpstreamPool(eventLoop: eventLoop)
             pools[ObjectIdentifier(eventLoop)] = NIOLoopBound(created, eventLoop: eventLoop)
             return created
+        }
+    }
+}
+
+/// Writes the request bytes `UpstreamConnection.send` encoded; the head part before them only told
+/// the response decoder (above this handler) the request's method.
+private final class RequestBytesWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .body(let bytes):
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .head, .end:
+            promise?.succeed(())
         }
     }
 }

@@ -56,36 +56,27 @@ public final class InferenceRouter: Sendable {
     }
 
     /// The body with `model` set to the engine's own model (a served name, or a hot-swapped replica
-    /// that serves the old name): the `"model": "<name>"` value is spliced in place, and the body is
-    /// re-encoded only when that value cannot be found as written.
-    static func renamed(_ payload: ByteBuffer, from name: String, to model: String) -> ByteBuffer {
-        let bytes = payload.readableBytesView
-        let key = Array(#""model""#.utf8)
-        let expected = Array(name.utf8)
-        var index = bytes.startIndex
-        while let found = bytes[index...].firstRange(of: key) {
-            var cursor = found.upperBound
-            func skipSpaces() { while cursor < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 } }
-            skipSpaces()
-            if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: ":") {
-                cursor += 1
-                skipSpaces()
-                let valueStart = cursor + 1
-                if cursor < bytes.endIndex, bytes[cursor] == UInt8(ascii: "\""), valueStart + expected.count < bytes.endIndex,
-                   bytes[valueStart..<(valueStart + expected.count)].elementsEqual(expected), bytes[valueStart + expected.count] == UInt8(ascii: "\"") {
-                    var spliced = ByteBuffer()
-                    spliced.reserveCapacity(payload.readableBytes + model.utf8.count)
-                    spliced.writeBytes(bytes[bytes.startIndex..<valueStart])
-                    spliced.writeString(model)
-                    spliced.writeBytes(bytes[(valueStart + expected.count)...])
-                    return spliced
-                }
-            }
-            index = found.upperBound
+    /// that serves the old name): the value is spliced in place where the request scan found it
+    /// written without escapes, and the body is re-encoded only otherwise.
+    static func renamed(_ payload: ByteBuffer, valueAt range: Range<Int>?, to model: String) -> ByteBuffer {
+        if let range, range.upperBound < payload.readableBytes,
+           let before = payload.getSlice(at: payload.readerIndex, length: range.lowerBound),
+           let after = payload.getSlice(at: payload.readerIndex + range.upperBound, length: payload.readableBytes - range.upperBound) {
+            var spliced = ByteBuffer()
+            spliced.reserveCapacity(payload.readableBytes + model.utf8.count)
+            spliced.writeImmutableBuffer(before)
+            spliced.writeString(model)
+            spliced.writeImmutableBuffer(after)
+            return spliced
         }
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return payload }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView))) as? [String: Any] else { return payload }
         object["model"] = model
         return (try? JSONSerialization.data(withJSONObject: object)).map { ByteBuffer(bytes: $0) } ?? payload
+    }
+
+    /// The same, for a body not scanned yet.
+    static func renamed(_ payload: ByteBuffer, to model: String) -> ByteBuffer {
+        renamed(payload, valueAt: OpenAIRequestScan(payload)?.modelValue, to: model)
     }
 
     /// Requests in flight on an instance (a swap waits for the old one's to drain).

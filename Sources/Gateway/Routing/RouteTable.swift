@@ -10,6 +10,16 @@ public struct RouteTable: Sendable, Equatable {
         public var modelID: String
         /// The engine's credential, sent as `Authorization: Bearer …`.
         public var apiKey: String
+        /// `endpoint` parsed once when the table is built, not per request (nil: not plain http://host:port).
+        let upstream: UpstreamAddress?
+
+        init(instanceID: String, endpoint: String, modelID: String, apiKey: String) {
+            self.instanceID = instanceID
+            self.endpoint = endpoint
+            self.modelID = modelID
+            self.apiKey = apiKey
+            self.upstream = UpstreamAddress(endpoint: endpoint)
+        }
     }
 
     /// project id → model id → replicas.
