@@ -5,7 +5,7 @@
 #
 #   fleet-net.sh up PREFIX [NODES] [HOST…]  make PREFIX-fab, PREFIX-ctl, PREFIX-op and PREFIX-n1..nNODES (default 3), and
 #                                    the control plane's other hosts named (management port only): cp2..cp9 (more
-#                                    controller replicas), db1..db9 (PostgreSQL members), dcs (etcd)
+#                                    controller replicas), db1..db9 (PostgreSQL members), dcs (etcd), dir (an LDAP directory)
 #   fleet-net.sh down PREFIX         remove them (and everything running in them is cut off)
 #   fleet-net.sh cut PREFIX HOST     drop every packet to and from HOST's ports at the fabric (a cut cable)
 #   fleet-net.sh mend PREFIX HOST    undo cut
@@ -14,7 +14,7 @@
 # Addresses (each host port is a routed point-to-point /24 on the fabric, k = host number):
 #   management  10.66.k.2 on the host's mgmt0, fabric side 10.66.k.1; a node's BMC answers on 10.66.k.3
 #   data        10.67.k.2 on the host's data0, fabric side 10.67.k.1 (the controller's router and the nodes' engines)
-#   hosts: ctl k=1, op k=2, cp2..cp9 k=3..10, n1.. k=11.., db1..db9 k=21..29, dcs k=30
+#   hosts: ctl k=1, op k=2, cp2..cp9 k=3..10, n1.. k=11.., db1..db9 k=21..29, dcs k=30, dir k=31
 # This machine's kernel has no bridge, 802.1Q or VRF devices, so the fabric routes between its ports
 # and its nftables forward chain decides what passes: management ports reach each other; the
 # controller's and the operator's ports reach node data ports; node data ports never reach each
@@ -34,6 +34,7 @@ host_number() {
     n*) echo $((10 + ${1#n})) ;;
     db[1-9]) echo $((20 + ${1#db})) ;;
     dcs) echo 30 ;;
+    dir) echo 31 ;;
     *) echo "unknown host $1" >&2; exit 2 ;;
   esac
 }

@@ -11,6 +11,9 @@ public enum IAMError: DomainError, Equatable {
     case sessionNotFound(String)
     /// No failed sign-ins are counted for this account or address.
     case lockoutNotFound(String)
+    case directoryNotFound(String)
+    /// A directory user's sign-in needs the directory, which cannot be reached now.
+    case directoryUnavailable(String)
     /// The password is older than the realm's policy allows: it must be changed before the next sign-in.
     case passwordExpired(username: String)
     case invalidCredentials
@@ -35,7 +38,8 @@ public enum IAMError: DomainError, Equatable {
 
     public var code: String {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: "not_found"
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .directoryNotFound, .notVisible: "not_found"
+        case .directoryUnavailable: "directory_unavailable"
         case .invalidCredentials: "invalid_credentials"
         case .passwordExpired: "password_expired"
         case .invalidToken: "invalid_token"
@@ -57,7 +61,8 @@ public enum IAMError: DomainError, Equatable {
 
     public var kind: ErrorKind {
         switch self {
-        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .notVisible: .notFound
+        case .realmNotFound, .userNotFound, .groupNotFound, .clientNotFound, .apiKeyNotFound, .bindingNotFound, .sessionNotFound, .lockoutNotFound, .directoryNotFound, .notVisible: .notFound
+        case .directoryUnavailable: .unavailable
         case .invalidCredentials, .invalidToken, .realmSuspended, .invalidClient, .credentialMissing, .passwordExpired: .unauthenticated
         case .forbidden, .roleEscalation, .apiKeyRequired: .forbidden
         case .throttled: .tooManyRequests
@@ -77,6 +82,8 @@ public enum IAMError: DomainError, Equatable {
         case .apiKeyNotFound(let id): "API key \(id) not found"
         case .bindingNotFound(let id): "role binding \(id) not found"
         case .sessionNotFound(let id): "session \(id) not found"
+        case .directoryNotFound(let id): "directory \(id) not found"
+        case .directoryUnavailable(let reason): "the realm's directory cannot be reached to check the password (\(reason)); try again shortly"
         case .lockoutNotFound(let subject): "no failed sign-ins are counted for \(subject)"
         case .notVisible: "resource not found"
         case .invalidCredentials: "invalid username or password"

@@ -114,5 +114,23 @@ public enum IAMSchema {
             """,
             "CREATE INDEX password_history_user ON password_history (user_id, changed_at)",
         ]),
+        // Directory federation: a realm's LDAP/AD servers (settings as JSON, the bind secret sealed); the users and groups a
+        // directory brings, known by the entry's lifelong id (entryUUID/objectGUID), not its DN; what a sync could not apply to a user.
+        Migration(module: "iam", version: 8, statements: [
+            """
+            CREATE TABLE directories (
+                id TEXT PRIMARY KEY, realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE, name TEXT NOT NULL,
+                settings TEXT NOT NULL, bind_secret TEXT, enabled BIGINT NOT NULL, last_sync TEXT, last_sync_at BIGINT,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, version BIGINT NOT NULL, UNIQUE (realm_id, name))
+            """,
+            "ALTER TABLE users ADD COLUMN directory_id TEXT",
+            "ALTER TABLE users ADD COLUMN external_id TEXT",
+            "ALTER TABLE users ADD COLUMN external_dn TEXT",
+            "ALTER TABLE users ADD COLUMN sync_problem TEXT",
+            "ALTER TABLE users ADD COLUMN disabled_by_sync BIGINT",
+            "CREATE UNIQUE INDEX users_external ON users (directory_id, external_id)",
+            "ALTER TABLE groups ADD COLUMN directory_id TEXT",
+            "ALTER TABLE groups ADD COLUMN external_dn TEXT",
+        ]),
     ]
 }

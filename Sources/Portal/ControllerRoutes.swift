@@ -7,7 +7,7 @@ enum ControllerRoutes {
     /// The routes; `openAPIDocument` is what `/openapi.json` serves (built from a first pass over these same specs).
     static func all(_ services: ControllerServices, openAPIDocument: [UInt8] = []) -> [RouteSpec] {
         HealthRoutes.routes(services, openAPIDocument: openAPIDocument) + OIDCRoutes.routes(services) + RealmRoutes.routes(services)
-            + UserRoutes.routes(services) + GroupRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
+            + UserRoutes.routes(services) + GroupRoutes.routes(services) + DirectoryRoutes.routes(services) + APIKeyRoutes.routes(services) + AuditRoutes.routes(services)
             + TenantRoutes.routes(services) + HierarchyRoutes.routes(services) + InvitationRoutes.routes(services) + PoolRoutes.routes(services)
             + NodeRoutes.routes(services) + ProjectNodeRoutes.routes(services)
             + AgentRoutes.routes(services) + StoreRoutes.routes(services) + InstanceRoutes.routes(services)

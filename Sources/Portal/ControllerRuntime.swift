@@ -194,6 +194,7 @@ public final class ControllerRuntime: Sendable {
                                                    interval: .seconds(1), logger: logger)),
             ("telemetry-compactor", TelemetryCompactor(store: services.telemetry, archive: services.telemetryArchive, hotDays: services.configuration.telemetryHotDays, logger: logger)),
             ("report-schedule", ReportSchedule(services: services, interval: .seconds(300), logger: logger)),
+            ("directory-sync", DirectorySyncLoop(identity: services.identity, clock: services.clock, interval: .seconds(30), logger: logger)),
             ("audit-archiver", AuditArchiver(archive: services.auditArchive, interval: .milliseconds(Int64(services.configuration.auditArchiveSeconds * 1000)),
                                              retentionMonths: services.configuration.auditArchiveMonths, logger: logger)),
         ]

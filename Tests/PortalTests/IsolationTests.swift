@@ -34,6 +34,10 @@ extension TestClientProtocol {
             let member = try await token("mia", "member-password", realm: slug)
             let key = try await call(.post, "/api/v1/api-keys", bearer: boss, json: #"{"name": "app", "projectId": "\#(project)"}"#).body
             let group = try await call(.post, "/api/v1/realms/\(slug)/groups", bearer: boss, json: #"{"name": "ops"}"#).body["id"] as! String
+            // A directory, disabled: nothing ever connects to its address.
+            let directory = try await call(.post, "/api/v1/realms/\(slug)/directories", bearer: boss, json: """
+                {"name": "corp", "url": "ldap://192.0.2.1:389", "bindDn": "cn=svc,dc=x", "bindSecret": "s", "userBase": "dc=x", "enabled": false}
+                """).body["id"] as! String
             let users = try await call(.get, "/api/v1/realms/\(slug)/users?username=mia", bearer: boss).body["items"] as! [[String: Any]]
             let bindings = try await call(.get, "/api/v1/realms/\(slug)/role-bindings", bearer: boss).body["items"] as! [[String: Any]]
             if slug == "acme" {
@@ -45,6 +49,7 @@ extension TestClientProtocol {
                               "kind": "vlan"]
                 parameters["id:users"] = users[0]["id"] as? String
                 parameters["id:groups"] = group
+                parameters["id:directories"] = directory
                 parameters["id:api-keys"] = keyID
                 parameters["id:role-bindings"] = bindings[0]["id"] as? String
                 parameters["id:{kind}"] = "default"

@@ -89,10 +89,10 @@ import Testing
         }
         #expect(status == 401, "a key revoked on one replica after the failover is refused by the other")
         #expect(ContinuousClock.now - revoked < .seconds(1))
-        // The leases of the eight singleton loops are renewed on the new primary.
+        // The leases of the ten singleton loops are renewed on the new primary.
         let leases = (try await other.call(.GET, "/api/v1/leases", bearer: token).json["items"] as? [[String: Any]] ?? [])
             .filter { ($0["name"] as? String)?.hasPrefix("replica:") == false }
-        #expect(leases.count == 9 && leases.allSatisfy { ($0["expiresAt"] as? Int ?? 0) > Int(Date().timeIntervalSince1970 * 1000) },
+        #expect(leases.count == 10 && leases.allSatisfy { ($0["expiresAt"] as? Int ?? 0) > Int(Date().timeIntervalSince1970 * 1000) },
                 "\(leases)")
         print("Patroni failover: \(killed) killed, \(promoted) promoted, first acknowledged write \(firstAcknowledged) after the kill, "
               + "\(refusals.count) writes refused with 503 store_unavailable, \(acknowledged.count) acknowledged, none lost")

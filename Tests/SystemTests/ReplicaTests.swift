@@ -24,7 +24,7 @@ import Testing
         defer { fleet.down() }
         let environment = Self.sharedSecretsKey()
         let first = try await ControllerProcess(fleet: fleet, arguments: ["--store", store], environment: environment)
-        let loops: Set = ["alert-evaluator", "audit-archiver", "backup-schedule", "fabric-reconciler", "incident-correlator", "incident-notifier",
+        let loops: Set = ["alert-evaluator", "audit-archiver", "backup-schedule", "fabric-reconciler", "incident-correlator", "incident-notifier", "directory-sync",
                           "node-operations", "report-schedule", "telemetry-compactor"]
         let token = try await first.token()
         func leases(on replica: ControllerProcess, _ bearer: String) async throws -> [String: (holder: String, epoch: Int)] {

@@ -18,7 +18,9 @@ import Testing
         let controller = try await ControllerProcess(environment: ["METALPLANE_BMC_TIMEOUT_SECONDS": "1", "METALPLANE_BMC_ATTEMPTS": "1"])
         defer { controller.kill(SIGTERM) }
         let admin = try await controller.token()
-        let result = try await Self.schemathesis(controller, bearer: admin, ["--exclude-path-regex", Self.runbookRoots])
+        // Directories are left out: a fuzzed one would be synced (and signed in through) at whatever address the fuzzer
+        // wrote, and the tests send nothing to addresses they did not make (DirectorySyncTests and DirectoryFleetTests cover them).
+        let result = try await Self.schemathesis(controller, bearer: admin, ["--exclude-path-regex", Self.runbookRoots + "|/directories"])
         #expect(result.status == 0 && result.output.contains(" passed"), "\(Self.failures(in: result.output))")
     }
 

@@ -11,12 +11,18 @@ public final class SlapdServer: @unchecked Sendable {
     public static let rootDN = "cn=admin,dc=example,dc=test"
     public static let rootPassword = "slapd-root-secret"
     private let process = Process()
-    public var url: String { "ldap://127.0.0.1:\(port)" }
+    /// The address slapd listens on.
+    public let host: String
+    /// What runs slapd and the LDAP tools on another host (`ip netns exec <ns>`); empty on this one.
+    private let launcher: [String]
+    public var url: String { "ldap://\(host):\(port)" }
 
     /// Starts slapd; `ldif` (entries under the suffix) is loaded with slapadd before it starts, the way a
-    /// large directory is loaded.
-    public init(ldif: String = "") async throws {
-        port = try freePort()
+    /// large directory is loaded. With a `launcher`, slapd runs on that fleet host and listens on `host`.
+    public init(ldif: String = "", host: String = "127.0.0.1", launcher: [String] = []) async throws {
+        self.host = host
+        self.launcher = launcher
+        port = launcher.isEmpty ? try freePort() : 3389
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("slapd-\(port)-\(UUID().uuidString.prefix(8))")
         let data = directory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -34,14 +40,17 @@ public final class SlapdServer: @unchecked Sendable {
         let seed = directory.appendingPathComponent("seed.ldif")
         try (base + "\n" + ldif).write(to: seed, atomically: true, encoding: .utf8)
         try Self.run("/usr/sbin/slapadd", ["-q", "-f", config.path, "-l", seed.path])
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
         // -d 0 keeps slapd in the foreground (a child the test owns) without debug output.
-        process.arguments = ["-f", config.path, "-h", url + "/", "-d", "0"]
+        let command = launcher + ["/usr/sbin/slapd", "-f", config.path, "-h", url + "/", "-d", "0"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        let pidFile = directory.appendingPathComponent("slapd.pid").path
         for _ in 0..<100 {
-            if accepts(port) { return }
+            // On this host: it accepts connections. On another: it wrote its pid file, which it does once listening.
+            if launcher.isEmpty ? accepts(port) : FileManager.default.fileExists(atPath: pidFile) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         stop()
@@ -52,7 +61,8 @@ public final class SlapdServer: @unchecked Sendable {
     public func modify(_ ldif: String) throws {
         let file = directory.appendingPathComponent("change-\(UUID().uuidString.prefix(8)).ldif")
         try ldif.write(to: file, atomically: true, encoding: .utf8)
-        try Self.run("/usr/bin/ldapmodify", ["-x", "-H", url, "-D", Self.rootDN, "-w", Self.rootPassword, "-f", file.path])
+        let command = launcher + ["/usr/bin/ldapmodify", "-x", "-H", url, "-D", Self.rootDN, "-w", Self.rootPassword, "-f", file.path]
+        try Self.run(command[0], Array(command.dropFirst()))
     }
 
     /// Stops slapd (the directory "cannot be reached") and keeps its data for `start()`.

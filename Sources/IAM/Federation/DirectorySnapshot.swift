@@ -58,6 +58,30 @@ struct DirectorySnapshot: Sendable, Equatable {
         return DirectorySnapshot(users: users)
     }
 
+    /// One user, found by username, with their groups (nested ones followed by asking for the groups
+    /// that list each group found, cycles cut): a sign-in reads this much, not the whole directory.
+    static func user(named username: String, _ connection: LDAPConnection, mapping: Mapping) throws(LDAPError) -> User? {
+        let filter = "(&\(mapping.userFilter)(\(mapping.usernameAttribute)=\(LDAPConnection.escapeFilterValue(username))))"
+        let found = try connection.search(base: mapping.userBase, filter: filter,
+                                          attributes: [mapping.usernameAttribute, mapping.emailAttribute, mapping.firstNameAttribute,
+                                                       mapping.lastNameAttribute, mapping.idAttribute], pageSize: 2)
+        // Two entries with one username: neither may sign in as it.
+        guard found.count == 1, let entry = found.first, let id = entry.first(mapping.idAttribute),
+              let name = entry.first(mapping.usernameAttribute) else { return nil }
+        var groups: Set<String> = []
+        if let groupBase = mapping.groupBase {
+            var pending = [entry.dn]
+            while let member = pending.popLast() {
+                let containing = "(&\(mapping.groupFilter)(\(mapping.memberAttribute)=\(LDAPConnection.escapeFilterValue(member))))"
+                for group in try connection.search(base: groupBase, filter: containing, attributes: ["1.1"]) where groups.insert(normalized(group.dn)).inserted {
+                    pending.append(group.dn)
+                }
+            }
+        }
+        return User(externalID: id, dn: entry.dn, username: name, email: entry.first(mapping.emailAttribute),
+                    firstName: entry.first(mapping.firstNameAttribute), lastName: entry.first(mapping.lastNameAttribute), groups: groups)
+    }
+
     /// For each member DN, every group that contains it directly or through groups that are members of
     /// other groups. `members` maps a group's DN to its member DNs (all normalized).
     static func expand(_ members: [String: [String]]) -> [String: Set<String>] {

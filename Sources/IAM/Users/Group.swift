@@ -61,9 +61,7 @@ extension IdentityService {
     /// Adds (`member: true`) or removes a user; both are idempotent.
     public func setMembership(group groupID: String, user userID: String, member: Bool, in realm: Realm) async throws {
         try await database.write { connection in
-            guard try connection.scalarInt("SELECT COUNT(*) FROM groups WHERE id = ? AND realm_id = ?", [.text(groupID), .text(realm.id)]) == 1 else {
-                throw IAMError.groupNotFound(groupID)
-            }
+            try Self.requireUnmanaged(groupID, realm: realm, on: connection)
             guard try connection.scalarInt("SELECT COUNT(*) FROM users WHERE id = ? AND realm_id = ?", [.text(userID), .text(realm.id)]) == 1 else {
                 throw IAMError.userNotFound(userID)
             }
@@ -78,11 +76,20 @@ extension IdentityService {
     /// Deletes a group, its memberships and its bindings.
     public func deleteGroup(_ id: String, in realm: Realm) async throws {
         try await database.write { connection in
-            guard try connection.execute("DELETE FROM groups WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)]) == 1 else {
-                throw IAMError.groupNotFound(id)
-            }
+            try Self.requireUnmanaged(id, realm: realm, on: connection)
+            try connection.execute("DELETE FROM groups WHERE id = ? AND realm_id = ?", [.text(id), .text(realm.id)])
             try connection.execute("DELETE FROM role_bindings WHERE principal_kind = '\(Principal.Kind.group.rawValue)' AND principal_id = ?", [.text(id)])
         }
         await invalidateAllBindings()
+    }
+
+    /// The group exists in `realm` and is not one a directory manages (its members are the directory's to say).
+    private static func requireUnmanaged(_ groupID: String, realm: Realm, on connection: any SQLConnection) throws {
+        guard let row = try connection.query("SELECT directory_id FROM groups WHERE id = ? AND realm_id = ?", [.text(groupID), .text(realm.id)]).first else {
+            throw IAMError.groupNotFound(groupID)
+        }
+        if let directory = try row.optionalString("directory_id") {
+            throw IAMError.unprocessable(field: "groupId", reason: "the group is managed by directory \(directory): change the directory's group mappings instead")
+        }
     }
 }

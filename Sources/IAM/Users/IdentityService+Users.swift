@@ -72,6 +72,9 @@ extension IdentityService {
     public func updateUser(_ id: String, in realm: Realm, patch: UserPatch, expectedVersion: Int64?) async throws -> User {
         try Validation.email(patch.email)
         if let password = patch.password {
+            if try await user(id, in: realm).directoryId != nil {
+                throw IAMError.unprocessable(field: "password", reason: "this user's password is the directory's; change it there")
+            }
             try Validation.password(password)
             try await checkLength(password, realmID: realm.id)
             try await checkHistory(password, userID: id, realmID: realm.id)
@@ -144,6 +147,15 @@ extension IdentityService {
         let found = try await database.read {
             try $0.queryFirst(User.self, "SELECT * FROM users WHERE realm_id = ? AND username = ?", [.text(realm.id), .text(username)])
         }
+        // A directory's user, or a name the realm does not know while it has directories: the directory decides.
+        if found?.directoryId != nil || found == nil, try await hasDirectories(realm) || found?.directoryId != nil {
+            guard let user = try await directorySignIn(username: username, password: password, known: found, realm: realm), user.enabled else {
+                throttle.recordFailure(account: account, address: source)
+                throw IAMError.invalidCredentials
+            }
+            throttle.recordSuccess(account: account)
+            return user
+        }
         let hasher = configuration.passwordHasher
         // Without a user, check against a throw-away hash so timing does not reveal which usernames exist.
         let stored = found?.passwordHash ?? Self.decoyHash
@@ -155,6 +167,10 @@ extension IdentityService {
         throttle.recordSuccess(account: account)
         if !allowExpired, try await passwordExpired(userID: user.id, realmID: realm.id) { throw IAMError.passwordExpired(username: username) }
         return user
+    }
+
+    private func hasDirectories(_ realm: Realm) async throws -> Bool {
+        try await database.read { try $0.scalarInt("SELECT COUNT(*) FROM directories WHERE realm_id = ? AND enabled = 1", [.text(realm.id)]) ?? 0 } > 0
     }
 
     private static let decoyHash = (try? PasswordHasher.standard.hash("decoy-password-never-used")) ?? ""

@@ -10,7 +10,16 @@ public struct User: Sendable, Equatable, Codable, RowDecodable {
     public var createdAt: Int64
     public var updatedAt: Int64
     public var version: Int64
+    /// The directory this user comes from (their password is the directory's), nil for a local user.
+    public var directoryId: String?
+    /// What the last sync could not apply to this user (an email another user holds, a username taken).
+    public var syncProblem: String?
     let passwordHash: String?
+    /// The directory entry's lifelong id (entryUUID/objectGUID) and current DN.
+    var externalID: String?
+    var externalDN: String?
+    /// Disabled because the entry left the directory (enabled again when it returns); an admin's disable is not.
+    var disabledBySync: Bool = false
 
     public init(row: Row) throws {
         id = try row.string("id")
@@ -22,10 +31,15 @@ public struct User: Sendable, Equatable, Codable, RowDecodable {
         updatedAt = try row.int64("updated_at")
         version = try row.int64("version")
         passwordHash = try row.optionalString("password_hash")
+        directoryId = try row.optionalString("directory_id")
+        syncProblem = try row.optionalString("sync_problem")
+        externalID = try row.optionalString("external_id")
+        externalDN = try row.optionalString("external_dn")
+        disabledBySync = (try row.optionalInt64("disabled_by_sync") ?? 0) != 0
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, realmID = "realmId", username, email, enabled, createdAt, updatedAt, version
+        case id, realmID = "realmId", username, email, enabled, createdAt, updatedAt, version, directoryId, syncProblem
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +52,8 @@ public struct User: Sendable, Equatable, Codable, RowDecodable {
         createdAt = try container.decode(Int64.self, forKey: .createdAt)
         updatedAt = try container.decode(Int64.self, forKey: .updatedAt)
         version = try container.decode(Int64.self, forKey: .version)
+        directoryId = try container.decodeIfPresent(String.self, forKey: .directoryId)
+        syncProblem = try container.decodeIfPresent(String.self, forKey: .syncProblem)
         passwordHash = nil
     }
 }

@@ -11,6 +11,20 @@ enum OpenAPISchemas: SchemaVocabulary {
     private static let severity: JSONValue = .object(["type": "string", "enum": ["critical", "high", "medium", "low"]])
     private static let incidentState: JSONValue = .object(["type": "string", "enum": ["detected", "acknowledged", "investigating", "resolved", "reviewed"]])
 
+    private static let groupMapping: JSONValue = object(["groupDn": matching("^[^=]+=.+$"), "role": role,
+                                                          "scope": matching("^(tenant|org|project):[A-Za-z0-9_-]{1,64}$")], required: ["groupDn", "role"])
+    private static let ldapFilter: JSONValue = matching("^\\(.*\\)$")
+    /// A directory's settings as shown (the secret never is).
+    private static let directorySettings: JSONValue = object(directoryFields.filter { !["name", "bindSecret", "enabled"].contains($0.key) })
+    /// The fields a directory is created or changed with.
+    private static let directoryFields: [String: JSONValue] = [
+        "name": text(1, 100), "url": matching("^ldaps?://[^ ]+$"), "startTls": boolean, "caFile": string, "bindDn": nonEmpty, "bindSecret": nonEmpty,
+        "userBase": nonEmpty, "userFilter": ldapFilter, "usernameAttribute": nonEmpty, "emailAttribute": nonEmpty, "firstNameAttribute": nonEmpty,
+        "lastNameAttribute": nonEmpty, "idAttribute": nonEmpty, "groupBase": string, "groupFilter": ldapFilter, "memberAttribute": nonEmpty,
+        "mode": .object(["type": "string", "enum": ["import", "on-demand"]]), "syncIntervalSeconds": integer(60, 604_800),
+        "timeoutSeconds": integer(1, 120), "groupMappings": array(groupMapping), "enabled": boolean,
+    ]
+
     static let all: [String: JSONValue] = [
         "Error": object(["error": object(["code": string, "message": string, "requestId": string, "details": .object(["type": "object"])],
                                          required: ["code", "message", "requestId"])], required: ["error"]),
@@ -124,7 +138,17 @@ enum OpenAPISchemas: SchemaVocabulary {
         "Me": object(["kind": string, "id": string, "name": string, "realm": string, "realmId": string, "tenantId": nullableString,
                       "roles": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/RoleBinding"])])]),
         "User": object(["id": string, "realmId": string, "username": string, "email": nullableString, "enabled": boolean,
-                        "createdAt": integer, "updatedAt": integer, "version": integer]),
+                        "createdAt": integer, "updatedAt": integer, "version": integer, "directoryId": nullableString, "syncProblem": nullableString]),
+        "Directory": object(["id": string, "realmId": string, "name": string, "settings": directorySettings, "enabled": boolean,
+                             "hasBindSecret": boolean, "lastSync": ref("DirectorySyncReport"), "createdAt": integer, "updatedAt": integer, "version": integer],
+                            required: ["id", "realmId", "name", "settings", "enabled", "hasBindSecret", "createdAt", "updatedAt", "version"]),
+        "DirectoryList": list("Directory"),
+        "NewDirectory": object(directoryFields, required: ["name", "url", "bindDn", "bindSecret", "userBase"]),
+        "DirectoryPatch": object(directoryFields),
+        "DirectorySyncReport": object(["outcome": .object(["type": "string", "enum": ["ok", "unreachable", "refused"]]), "message": string,
+                                       "startedAt": integer, "finishedAt": integer, "users": integer, "created": integer, "updated": integer,
+                                       "disabled": integer, "enabled": integer, "problems": integer],
+                                      required: ["outcome", "startedAt", "finishedAt"]),
         "UserList": list("User"),
         "NewUser": object(["username": username, "email": email, "password": password, "enabled": boolean], required: ["username"]),
         "Group": object(["id": string, "realmId": string, "name": string, "createdAt": integer,

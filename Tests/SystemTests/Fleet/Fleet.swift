@@ -37,7 +37,7 @@ final class Fleet: @unchecked Sendable {
     let extraHosts: [String: Host]
 
     /// Makes the namespaces (after removing any a crashed run left behind); `extra` names more control-plane
-    /// hosts (management port only): `cp2`…`cp9` (controller replicas), `db1`…`db9` (PostgreSQL), `dcs` (etcd).
+    /// hosts (management port only): `cp2`…`cp9` (controller replicas), `db1`…`db9` (PostgreSQL), `dcs` (etcd), `dir` (an LDAP directory).
     init(nodes count: Int = 3, extra: [String] = []) async throws {
         try #require(getuid() == 0, "the fleet's network namespaces need root (CI runs as root)")
         let serial = Self.counter.withLockedValue { value -> Int in value += 1; return value }
@@ -57,6 +57,7 @@ final class Fleet: @unchecked Sendable {
     /// A host's number, as `scripts/fleet-net.sh` gives it (its addresses are 10.66.<number>.2 and 10.67.<number>.2).
     static func number(of name: String) -> Int {
         if name == "dcs" { return 30 }
+        if name == "dir" { return 31 }
         if name.hasPrefix("cp"), let n = Int(name.dropFirst(2)) { return 1 + n }
         if name.hasPrefix("db"), let n = Int(name.dropFirst(2)) { return 20 + n }
         return 0
