@@ -61,6 +61,15 @@ import Testing
                                               form: "grant_type=password&client_id=metalplane-cli&username=user2&password=directory-password-1")
         #expect(wrong.status == 401)
 
+        // The browser flow (authlib from the operator host, the sign-in page and its form) for a directory user.
+        let redirect = "http://127.0.0.1:9/callback"
+        let client = try await controller.call(.POST, "/api/v1/realms/dirco/clients", bearer: tenant.admin,
+                                               json: #"{"clientId": "webapp", "public": true, "redirectUris": ["\#(redirect)"]}"#)
+        #expect(client.status == 201, "\(client.text)")
+        let browser = try await fleet.run(on: fleet.operatorHost, ["python3", ControllerProcess.root.appendingPathComponent("Tests/peers/authlib_code_flow.py").path,
+                                                                   "http://\(controller.listenAddress)", "dirco", "webapp", redirect, "user1", "directory-password-1"])
+        #expect(browser.status == 0 && browser.output.contains("signed in: sub=") && browser.output.contains("wrong password refused"), "\(browser.output)")
+
         // The directory's cable is cut: the sync says so and changes nobody; sign-ins get a retryable 503.
         try await fleet.cut(host)
         let cut = try await controller.call(.POST, directories + "/\(id)/sync", bearer: tenant.admin)
