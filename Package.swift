@@ -176,8 +176,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         // `metalplane bench …`: measurements against real processes and peers, kept out of the executable.
+        // TestPeers: the bench runs the same real peers the tests do (slapd, loaded with slapadd).
         .target(name: "Benchmarks", dependencies: [
-            "Core", "ControllerClient", "NodeContract", "Scheduler", "Storage", "Telemetry",
+            "Core", "ControllerClient", "NodeContract", "Scheduler", "Storage", "Telemetry", "TestPeers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -19,7 +19,7 @@ public final class SlapdServer: @unchecked Sendable {
 
     /// Starts slapd; `ldif` (entries under the suffix) is loaded with slapadd before it starts, the way a
     /// large directory is loaded. With a `launcher`, slapd runs on that fleet host and listens on `host`.
-    public init(ldif: String = "", host: String = "127.0.0.1", launcher: [String] = []) async throws {
+    public init(ldif: String = "", host: String = "127.0.0.1", launcher: [String] = [], loadTimeout: Double = 60) async throws {
         self.host = host
         self.launcher = launcher
         port = launcher.isEmpty ? try freePort() : 3389
@@ -39,7 +39,7 @@ public final class SlapdServer: @unchecked Sendable {
             """
         let seed = directory.appendingPathComponent("seed.ldif")
         try (base + "\n" + ldif).write(to: seed, atomically: true, encoding: .utf8)
-        try Self.run("/usr/sbin/slapadd", ["-q", "-f", config.path, "-l", seed.path])
+        _ = try runTool("/usr/sbin/slapadd", ["-q", "-f", config.path, "-l", seed.path], timeout: loadTimeout)
         // -d 0 keeps slapd in the foreground (a child the test owns) without debug output.
         let command = launcher + ["/usr/sbin/slapd", "-f", config.path, "-h", url + "/", "-d", "0"]
         process.executableURL = URL(fileURLWithPath: command[0])
