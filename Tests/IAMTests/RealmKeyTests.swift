@@ -1,7 +1,7 @@
 import Core
 import Cryptography
 import Foundation
-import IAM
+@testable import IAM
 import Logging
 import Storage
 import Testing
@@ -101,5 +101,22 @@ import Testing
         #expect(try await world.storedKeys()[oldKey] == nil)
         let fresh = try await later.issueToken(passwordRequest("admin", "admin-password"), realmName: "platform", source: "127.0.0.1")
         #expect(try await later.authenticate(bearer: fresh.accessToken).name == "admin")
+    }
+
+    @Test func aRealmMadeWithoutAReadyKeyGetsExactlyOneWhenFirstNeededOrFilled() async throws {
+        // No spare keys (the test identity keeps none): realms are made at once, keyless.
+        let identity = try await makeIdentity()
+        let first = try await identity.createRealm(name: "burst-a", displayName: "A", tenantID: "ten_a")
+        let second = try await identity.createRealm(name: "burst-b", displayName: "B", tenantID: "ten_b")
+        #expect(identity.keyRing.activeKey(realmID: first.id) == nil && identity.keyRing.activeKey(realmID: second.id) == nil)
+        // Two sign-ins racing for the first key: one key is stored, both sign with it.
+        async let one = identity.signingKey(for: first)
+        async let two = identity.signingKey(for: first)
+        let (a, b) = try await (one, two)
+        #expect(a.keyID == b.keyID)
+        #expect(identity.keyRing.keys(realmID: first.id).count == 1)
+        // The background filler gives the other realm its key.
+        #expect(try await identity.fillMissingSigningKeys() >= 1)
+        #expect(identity.keyRing.activeKey(realmID: second.id) != nil && identity.realmsWithoutSigningKeys == 0)
     }
 }

@@ -19,7 +19,11 @@ extension IdentityService {
         realms.withLockedValue { $0.all }.sorted { $0.name < $1.name }
     }
 
-    /// Creates a realm with a fresh signing key; idempotent on the name (returns the existing realm).
+    /// Creates a realm; idempotent on the name (returns the existing realm). It gets a signing key
+    /// generated ahead of need when one is ready; otherwise (a burst of new realms drained the pool)
+    /// it is made without one, and its key is made in the background (`fillMissingSigningKeys`) or,
+    /// if a token is asked for first, then (`signingKey(for:)`): a realm is ready without waiting for a
+    /// 2048-bit prime search.
     @discardableResult
     public func createRealm(name: String, displayName: String, tenantID: String?) async throws -> Realm {
         if let existing = realms.withLockedValue({ $0[name: name] }) { return existing }
@@ -27,19 +31,23 @@ extension IdentityService {
         let now = clock.nowMillis()
         let realm = Realm(id: Identifier.make("rlm", at: now), name: name, displayName: displayName,
                           tenantID: tenantID, status: .active, createdAt: now, version: 1)
-        // Key generation takes 50–400 ms of CPU: the pool has one ready, or makes it on its own thread.
-        let fresh = try await keyPool.take(fallback: workers)
-        let (key, pem) = try await workers.run { try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now) }
-        let stored = try sealing.seal(pem, keyID: key.keyID)
+        var key: (entry: SigningKeyRing.Entry, sealed: String)?
+        if let fresh = keyPool.takeReady() {
+            let (entry, pem) = try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now)
+            key = (entry, try sealing.seal(pem, keyID: entry.keyID))
+        }
+        let made = key
         try await database.write { connection in
             try connection.execute(
                 "INSERT INTO realms (id, name, display_name, tenant_id, status, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(realm.id), .text(name), .text(displayName), .text(tenantID), .text(realm.status.rawValue), .integer(now), 1])
-            try connection.execute(
-                "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                [.text(key.keyID), .text(realm.id), .text(stored), .integer(now)])
+            if let made {
+                try connection.execute(
+                    "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
+                    [.text(made.entry.keyID), .text(realm.id), .text(made.sealed), .integer(now)])
+            }
         }
-        keyRing.add(key)
+        if let made { keyRing.add(made.entry) }
         realms.withLockedValue { $0.upsert(realm) }
         await announceRealm(realm.id)
         return realm

@@ -16,6 +16,8 @@ public enum PlatformBootstrap {
     /// written once to `<dataDir>/bootstrap-admin-password`; it is never logged.
     public static func run(identity: IdentityService, dataDirectory: String, password: String?, logger: Logger) async throws {
         let realm = try await identity.createRealm(name: Realm.platformName, displayName: "Metalplane platform", tenantID: nil)
+        // The platform realm signs the operators' tokens from the first minute: its key is made now, once.
+        try await identity.ensureSigningKey(realm)
         let clients = try await identity.clients(in: realm, page: PageRequest(limit: PageRequest.maxLimit))
         if !clients.items.contains(where: { $0.clientID == cliClientID }) {
             _ = try await identity.createClient(clientID: cliClientID, isPublic: true, in: realm)

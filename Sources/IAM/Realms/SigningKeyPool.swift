@@ -33,6 +33,18 @@ public final class SigningKeyPool: Sendable {
         return try await fallback.run { try RSASigningKey.generate() }
     }
 
+    /// A spare key if one is ready now; never waits.
+    public func takeReady() -> RSASigningKey? {
+        let spare = state.withLockedValue { $0.spare.popLast() }
+        refill()
+        return spare
+    }
+
+    /// A key made on the pool's own thread, for background work that must not take the threads requests use.
+    public func generateInBackground() async throws -> RSASigningKey {
+        try await generator.run { try RSASigningKey.generate() }
+    }
+
     /// Keys ready right now.
     public var ready: Int { state.withLockedValue { $0.spare.count } }
 

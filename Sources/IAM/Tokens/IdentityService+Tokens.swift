@@ -123,7 +123,7 @@ extension IdentityService {
 
     private func grant(for subject: Subject, client: OAuthClient, realm: Realm, sessionID: String, scope: String?, refresh: String?,
                        nonce: String? = nil) async throws -> TokenGrant {
-        guard let key = keyRing.activeKey(realmID: realm.id) else { throw IAMError.realmNotFound(realm.name) }
+        let key = try await signingKey(for: realm)
         let roles = try await bindings(of: subject.kind, id: subject.id).map(\.role.rawValue)
         let now = clock.nowMillis() / 1000
         let scopes = Set((scope ?? "openid profile email").split(separator: " ").map(String.init)).sorted()

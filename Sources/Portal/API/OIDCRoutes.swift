@@ -25,6 +25,8 @@ enum OIDCRoutes {
             RouteSpec(.get, base + "/certs", "oidc.jwks", summary: "The realm's signing keys (JWKS).", tag: "oidc", access: .open,
                       response: "JWKS") { call in
                 try await oauth(call, identity) { realm in
+                    // A realm made in a burst may not have its key yet: it is made now, so a verifier never caches an empty set.
+                    try await identity.ensureSigningKey(realm)
                     let keys = try identity.keyRing.keys(realmID: realm.id).map { entry -> [String: String] in
                         let (n, e) = try entry.key.publicComponents()
                         return ["kty": "RSA", "kid": entry.keyID, "use": "sig", "alg": "RS256",
