@@ -1,7 +1,7 @@
 import Core
 import Foundation
 
-/// Compact-serialised JWTs signed with RS256 (RFC 7519 / RFC 7515).
+/// Compact-serialised JWTs signed with RS256 or ES256 (RFC 7519 / RFC 7515 / RFC 7518).
 public enum JSONWebToken {
     /// Why a token was not accepted; all are "invalid token" to a caller.
     public enum Rejection: Error, Equatable, Sendable {
@@ -15,6 +15,8 @@ public enum JSONWebToken {
     public struct Parsed: Sendable {
         /// The `kid` header: which key signed it.
         public var keyID: String
+        /// The `alg` header; a key verifies only tokens of its own algorithm (no algorithm confusion).
+        public var algorithm: JWSAlgorithm
         /// The claims object.
         public var claims: [String: JSONValue]
         fileprivate var signingInput: [UInt8]
@@ -22,10 +24,10 @@ public enum JSONWebToken {
     }
 
     /// Signs `claims` with `key`, naming it `keyID` in the header.
-    public static func sign(claims: [String: JSONValue], keyID: String, key: RSASigningKey) throws -> String {
+    public static func sign(claims: [String: JSONValue], keyID: String, key: any JWSKey) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let header: [String: JSONValue] = ["alg": "RS256", "typ": "JWT", "kid": .string(keyID)]
+        let header: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "typ": "JWT", "kid": .string(keyID)]
         let input = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(try encoder.encode(claims))
         let signature = try key.sign(Array(input.utf8))
         return input + "." + Base64URL.encode(signature)
@@ -40,13 +42,16 @@ public enum JSONWebToken {
               let header = try? JSONDecoder().decode([String: JSONValue].self, from: Data(headerBytes)),
               let claims = try? JSONDecoder().decode([String: JSONValue].self, from: Data(claimBytes))
         else { throw .malformed }
-        guard header["alg"] == "RS256" else { throw .unsupportedAlgorithm(header["alg"]?.stringValue ?? "none") }
+        guard let algorithm = header["alg"]?.stringValue.flatMap(JWSAlgorithm.init(rawValue:)) else {
+            throw .unsupportedAlgorithm(header["alg"]?.stringValue ?? "none")
+        }
         guard let kid = header["kid"]?.stringValue else { throw .unknownKey("") }
-        return Parsed(keyID: kid, claims: claims, signingInput: Array((parts[0] + "." + parts[1]).utf8), signature: signature)
+        return Parsed(keyID: kid, algorithm: algorithm, claims: claims, signingInput: Array((parts[0] + "." + parts[1]).utf8), signature: signature)
     }
 
     /// Checks the signature of a parsed token against `key`.
-    public static func verify(_ parsed: Parsed, with key: RSASigningKey) throws(Rejection) {
+    public static func verify(_ parsed: Parsed, with key: any JWSKey) throws(Rejection) {
+        guard parsed.algorithm == key.algorithm else { throw .unsupportedAlgorithm(parsed.algorithm.rawValue) }
         guard key.verify(signature: parsed.signature, message: parsed.signingInput) else { throw .badSignature }
     }
 }

@@ -1,14 +1,15 @@
 import COpenSSL
 import Foundation
 
-/// An RSA key pair for RS256 signatures (a realm's token-signing key).
+/// An RSA key pair for RS256 signatures (a realm's token-signing key, the default algorithm).
 ///
 /// Wraps an OpenSSL `EVP_PKEY`; signing and verifying create their own contexts, so one key
 /// can be used from many threads at once.
-public final class RSASigningKey: @unchecked Sendable {
+public final class RSASigningKey: JWSKey, @unchecked Sendable {
     private let pkey: OpaquePointer
     /// Whether this instance holds the private half.
     public let hasPrivateKey: Bool
+    public var algorithm: JWSAlgorithm { .rs256 }
 
     private init(pkey: OpaquePointer, hasPrivateKey: Bool) {
         self.pkey = pkey
@@ -30,17 +31,16 @@ public final class RSASigningKey: @unchecked Sendable {
 
     /// Reads a PKCS#8 private key in PEM.
     public convenience init(privateKeyPEM pem: String) throws {
-        // The BIO borrows the bytes without copying them, so it is read and freed while they are pinned;
-        // a BIO kept past the closure read freed memory (seen in release builds as a failed restart).
-        let bytes = Array(pem.utf8)
-        let key: OpaquePointer? = try bytes.withUnsafeBytes { buffer in
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { throw CryptoError.last("BIO_new_mem_buf") }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        let key = try PEMReading.privateKey(pem)
+        guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
+            EVP_PKEY_free(key)
+            throw CryptoError.invalidKey("not an RSA private key")
         }
-        guard let key else { throw CryptoError.invalidKey("not a PEM private key") }
         self.init(pkey: key, hasPrivateKey: true)
     }
+
+    /// Takes over an `EVP_PKEY` read from PEM (see `JWSKeys.privateKey(pem:)`).
+    convenience init(adopting pkey: OpaquePointer) { self.init(pkey: pkey, hasPrivateKey: true) }
 
     /// `EVP_PKEY_PUBLIC_KEY`, which Swift does not import (a macro made of macros): domain and other parameters, and the public key.
     private static let publicKeySelection = Int32(OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS | OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
@@ -69,20 +69,11 @@ public final class RSASigningKey: @unchecked Sendable {
     }
 
     /// The private key as PKCS#8 PEM, for the store and backups.
-    public func privateKeyPEM() throws -> String {
-        guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError.last("BIO_new") }
-        defer { BIO_free(bio) }
-        guard PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) == 1 else {
-            throw CryptoError.last("PEM_write_bio_PrivateKey")
-        }
-        var out = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let read = BIO_read(bio, &chunk, Int32(chunk.count))
-            if read <= 0 { break }
-            out.append(contentsOf: chunk[0..<Int(read)])
-        }
-        return String(decoding: out, as: UTF8.self)
+    public func privateKeyPEM() throws -> String { try PEMWriting.privateKey(pkey) }
+
+    public func publicJWK(keyID: String) throws -> [String: String] {
+        let (n, e) = try publicComponents()
+        return ["kty": "RSA", "kid": keyID, "use": "sig", "alg": "RS256", "n": Base64URL.encode(n), "e": Base64URL.encode(e)]
     }
 
     /// The public modulus and exponent, big-endian, as JWKS publishes them (`n`, `e`).

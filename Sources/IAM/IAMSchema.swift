@@ -132,5 +132,10 @@ public enum IAMSchema {
             "ALTER TABLE groups ADD COLUMN directory_id TEXT",
             "ALTER TABLE groups ADD COLUMN external_dn TEXT",
         ]),
+        // ES256 beside RS256: each realm key says its algorithm (none: RS256, as every key was before), and a client may ask for ES256 tokens.
+        Migration(module: "iam", version: 9, statements: [
+            "ALTER TABLE realm_keys ADD COLUMN algorithm TEXT",
+            "ALTER TABLE clients ADD COLUMN token_algorithm TEXT",
+        ]),
     ]
 }

@@ -28,6 +28,31 @@ import Testing
         #expect(throws: CryptoError.self) { try RSASigningKey(privateKeyPEM: "garbage") }
     }
 
+    @Test func es256KeysSignVerifyAndTravelAsPEMAndJWK() throws {
+        let key = try ECSigningKey.generate()
+        let token = try JSONWebToken.sign(claims: ["sub": "u1", "exp": 99], keyID: "e1", key: key)
+        let parsed = try JSONWebToken.parse(token)
+        #expect(parsed.algorithm == .es256)
+        try JSONWebToken.verify(parsed, with: key)
+        // Reloaded from PEM (the store) and from the public JWK (a verifier): both verify it.
+        let reloaded = try JWSKeys.privateKey(pem: try key.privateKeyPEM())
+        #expect(reloaded.algorithm == .es256)
+        try JSONWebToken.verify(parsed, with: reloaded)
+        let published = try JWSKeys.publicKey(jwk: try key.publicJWK(keyID: "e1"))
+        #expect(!published.hasPrivateKey)
+        try JSONWebToken.verify(parsed, with: published)
+        // Another EC key does not verify it, nor does a tampered signature; an RSA key refuses an ES256 token outright.
+        #expect(throws: JSONWebToken.Rejection.badSignature) { try JSONWebToken.verify(parsed, with: try ECSigningKey.generate()) }
+        let parts = token.split(separator: ".")
+        var signature = try #require(Base64URL.decode(parts[2]))
+        #expect(signature.count == 64)
+        signature[10] ^= 0x01
+        let tampered = try JSONWebToken.parse("\(parts[0]).\(parts[1]).\(Base64URL.encode(signature))")
+        #expect(throws: JSONWebToken.Rejection.badSignature) { try JSONWebToken.verify(tampered, with: key) }
+        #expect(throws: JSONWebToken.Rejection.unsupportedAlgorithm("ES256")) { try JSONWebToken.verify(parsed, with: try RSASigningKey.generate()) }
+        #expect(try JWSKeys.privateKey(pem: try RSASigningKey.generate().privateKeyPEM()).algorithm == .rs256)
+    }
+
     @Test func jwtsVerifyUnderTheirKeyOnly() throws {
         let key = try RSASigningKey.generate()
         let other = try RSASigningKey.generate()

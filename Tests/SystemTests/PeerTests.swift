@@ -21,6 +21,31 @@ import Testing
         controller.kill(SIGTERM)
     }
 
+    @Test func pyJWTVerifiesAnES256ClientsTokensFromTheSameJWKS() async throws {
+        let controller = try await ControllerProcess()
+        defer { controller.kill(SIGTERM) }
+        let admin = try await controller.token()
+        #expect(try await controller.call(.POST, "/api/v1/realms", bearer: admin, json: #"{"name": "curves"}"#).status == 201)
+        #expect(try await controller.call(.POST, "/api/v1/realms/curves/users", bearer: admin,
+                                          json: #"{"username": "ella", "password": "ella-password"}"#).status == 201)
+        let client = try await controller.call(.POST, "/api/v1/realms/curves/clients", bearer: admin,
+                                               json: #"{"clientId": "es-app", "public": true, "tokenSigningAlgorithm": "ES256"}"#)
+        #expect(client.status == 201 && client.text.contains("ES256"), "\(client.text)")
+        let grant = try await controller.call(.POST, "/realms/curves/protocol/openid-connect/token",
+                                              form: "grant_type=password&client_id=es-app&username=ella&password=ella-password")
+        let token = try #require(grant.json["access_token"] as? String, "\(grant.text)")
+        let header = try #require(Data(base64Encoded: String(token.split(separator: ".")[0]).padding(toLength: ((token.split(separator: ".")[0].count + 3) / 4) * 4, withPad: "=", startingAt: 0)))
+        #expect(String(decoding: header, as: UTF8.self).contains(#""alg":"ES256""#))
+        // The realm's JWKS has both keys; PyJWT picks the EC one by kid, checks it, and rejects tampered copies.
+        let jwks = try await controller.call(.GET, "/realms/curves/protocol/openid-connect/certs")
+        #expect(jwks.text.contains(#""kty":"EC""#) && jwks.text.contains(#""kty":"RSA""#), "\(jwks.text)")
+        let result = try await run("python3", [ControllerProcess.root.appendingPathComponent("Tests/peers/verify_jwt.py").path,
+                                               controller.baseURL, "curves", token])
+        #expect(result.status == 0 && result.output.contains("verified: sub=") && result.output.contains("tampered token rejected"), "\(result.output)")
+        // The controller accepts its own ES256 token as a bearer credential.
+        #expect(try await controller.call(.GET, "/api/v1/me", bearer: token).status == 200)
+    }
+
     @Test func aStandardValidatorAcceptsTheOpenAPIDocument() async throws {
         let document = ControllerProcess.root.appendingPathComponent("docs/openapi.json").path
         let result = try await run("python3", ["-c", "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", document])

@@ -22,7 +22,7 @@ def main() -> int:
 
     def verify(candidate: str) -> dict:
         key = jwks.get_signing_key_from_jwt(candidate)
-        return jwt.decode(candidate, key.key, algorithms=["RS256"], audience="metalplane", issuer=discovery["issuer"],
+        return jwt.decode(candidate, key.key, algorithms=["RS256", "ES256"], audience="metalplane", issuer=discovery["issuer"],
                           options={"require": ["exp", "iat", "iss", "sub", "aud", "jti"]})
 
     claims = verify(token)

@@ -17,21 +17,29 @@ extension IdentityService {
         public var retiredUntil: Int64
     }
 
-    /// Gives `realmName` a new signing key; its other keys are retired.
+    /// Gives `realmName` a new signing key of each algorithm; its other keys are retired. `activeKeyId` names the RS256 one.
     public func rotateSigningKey(realmName: String) async throws -> KeyRotation {
         let realm = try realm(named: realmName)
         let now = clock.nowMillis()
-        let fresh = try await keyPool.take(fallback: workers)
-        let (key, pem) = try await workers.run { try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now) }
-        let stored = try sealing.seal(pem, keyID: key.keyID)
+        let rsa = try await keyPool.take(fallback: workers)
+        let fresh: [any JWSKey] = [rsa, try ECSigningKey.generate()]
+        var made: [(entry: SigningKeyRing.Entry, sealed: String)] = []
+        for key in fresh {
+            let (entry, pem) = try SigningKeyRing.makeKey(key, realmID: realm.id, at: now)
+            made.append((entry, try sealing.seal(pem, keyID: entry.keyID)))
+        }
+        let keys = made
         let retired = try await database.write { connection -> [String] in
             let retired = try connection.query("SELECT kid FROM realm_keys WHERE realm_id = ? AND active = 1", [.text(realm.id)]).map { try $0.string("kid") }
             _ = try connection.execute("UPDATE realm_keys SET active = 0, retired_at = ? WHERE realm_id = ? AND active = 1", [.integer(now), .text(realm.id)])
-            _ = try connection.execute("INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                                       [.text(key.keyID), .text(realm.id), .text(stored), .integer(now)])
+            for key in keys {
+                _ = try connection.execute("INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at, algorithm) VALUES (?, ?, ?, 1, ?, ?)",
+                                           [.text(key.entry.keyID), .text(realm.id), .text(key.sealed), .integer(now), .text(key.entry.algorithm.rawValue)])
+            }
             return retired
         }
-        keyRing.activate(key)
+        for key in keys { keyRing.activate(key.entry) }
+        let key = keys[0].entry
         try await pruneRetiredKeys()
         await announceRealm(realm.id)
         let stillServed = keyRing.keys(realmID: realm.id).filter { !$0.active }.map(\.keyID)

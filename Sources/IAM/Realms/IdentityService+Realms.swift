@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Core
+import Cryptography
 import Storage
 
 extension IdentityService {
@@ -31,23 +32,26 @@ extension IdentityService {
         let now = clock.nowMillis()
         let realm = Realm(id: Identifier.make("rlm", at: now), name: name, displayName: displayName,
                           tenantID: tenantID, status: .active, createdAt: now, version: 1)
-        var key: (entry: SigningKeyRing.Entry, sealed: String)?
-        if let fresh = keyPool.takeReady() {
+        // The ES256 key takes well under a millisecond: always made with the realm.
+        var made: [(entry: SigningKeyRing.Entry, sealed: String)] = []
+        var fresh: [any JWSKey] = [try ECSigningKey.generate()]
+        if let rsa = keyPool.takeReady() { fresh.append(rsa) }
+        for fresh in fresh {
             let (entry, pem) = try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now)
-            key = (entry, try sealing.seal(pem, keyID: entry.keyID))
+            made.append((entry, try sealing.seal(pem, keyID: entry.keyID)))
         }
-        let made = key
+        let keys = made
         try await database.write { connection in
             try connection.execute(
                 "INSERT INTO realms (id, name, display_name, tenant_id, status, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(realm.id), .text(name), .text(displayName), .text(tenantID), .text(realm.status.rawValue), .integer(now), 1])
-            if let made {
+            for key in keys {
                 try connection.execute(
-                    "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                    [.text(made.entry.keyID), .text(realm.id), .text(made.sealed), .integer(now)])
+                    "INSERT INTO realm_keys (kid, realm_id, private_pem, active, created_at, algorithm) VALUES (?, ?, ?, 1, ?, ?)",
+                    [.text(key.entry.keyID), .text(realm.id), .text(key.sealed), .integer(now), .text(key.entry.algorithm.rawValue)])
             }
         }
-        if let made { keyRing.add(made.entry) }
+        for key in keys { keyRing.add(key.entry) }
         realms.withLockedValue { $0.upsert(realm) }
         await announceRealm(realm.id)
         return realm

@@ -3,15 +3,16 @@ import Cryptography
 import NIOConcurrencyHelpers
 import Storage
 
-/// The realms' RS256 keys, kept in memory after load: verification happens on every request. A realm
+/// The realms' signing keys (RS256 and ES256), kept in memory after load: verification happens on every request. A realm
 /// may have none for a moment after it is made (`IdentityService.signingKey(for:)` makes it then).
 public final class SigningKeyRing: Sendable {
     /// One realm key.
     public struct Entry: Sendable {
         public var keyID: String
         public var realmID: String
-        public var key: RSASigningKey
+        public var key: any JWSKey
         public var active: Bool
+        public var algorithm: JWSAlgorithm { key.algorithm }
     }
 
     /// The keys by id, and each realm's key ids (so a realm's keys are found without a scan: 10,000 realms have 10,000+ keys).
@@ -55,7 +56,7 @@ public final class SigningKeyRing: Sendable {
             let kid = try row.string("kid")
             let (pem, wasClear) = try sealing.open(try row.string("private_pem"), keyID: kid)
             if wasClear { clear.append((kid, pem)) }
-            loaded[kid] = Entry(keyID: kid, realmID: try row.string("realm_id"), key: try RSASigningKey(privateKeyPEM: pem),
+            loaded[kid] = Entry(keyID: kid, realmID: try row.string("realm_id"), key: try JWSKeys.privateKey(pem: pem),
                                 active: try row.bool("active"))
         }
         entries.withLockedValue { $0 = Keys(loaded) }
@@ -68,7 +69,7 @@ public final class SigningKeyRing: Sendable {
         var loaded: [String: Entry] = [:]
         for row in rows {
             let kid = try row.string("kid")
-            loaded[kid] = Entry(keyID: kid, realmID: realmID, key: try RSASigningKey(privateKeyPEM: try sealing.open(try row.string("private_pem"), keyID: kid).0),
+            loaded[kid] = Entry(keyID: kid, realmID: realmID, key: try JWSKeys.privateKey(pem: try sealing.open(try row.string("private_pem"), keyID: kid).0),
                                 active: try row.bool("active"))
         }
         entries.withLockedValue { entries in
@@ -77,10 +78,10 @@ public final class SigningKeyRing: Sendable {
         }
     }
 
-    /// Makes `entry` the realm's active key and the realm's other keys retired (still verifying).
+    /// Makes `entry` the realm's active key of its algorithm and the realm's other keys of that algorithm retired (still verifying).
     func activate(_ entry: Entry) {
         entries.withLockedValue { entries in
-            for var existing in entries.ofRealm(entry.realmID) {
+            for var existing in entries.ofRealm(entry.realmID) where existing.algorithm == entry.algorithm {
                 existing.active = false
                 entries.put(existing)
             }
@@ -92,7 +93,7 @@ public final class SigningKeyRing: Sendable {
     func remove(keyIDs: [String]) { entries.withLockedValue { for kid in keyIDs { $0.removeKey(kid) } } }
 
     /// Wraps a new key for `realmID`; the caller stores it in its own transaction.
-    static func makeKey(_ key: RSASigningKey, realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
+    static func makeKey(_ key: any JWSKey, realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
         let entry = Entry(keyID: Identifier.make("key", at: millis), realmID: realmID, key: key, active: true)
         return (entry, try key.privateKeyPEM())
     }
@@ -106,9 +107,9 @@ public final class SigningKeyRing: Sendable {
     /// The key with id `keyID`.
     public func key(_ keyID: String) -> Entry? { entries.withLockedValue { $0.byID[keyID] } }
 
-    /// The key a realm signs new tokens with.
-    public func activeKey(realmID: String) -> Entry? {
-        entries.withLockedValue { $0.ofRealm(realmID).first { $0.active } }
+    /// The key a realm signs new tokens of `algorithm` with.
+    public func activeKey(realmID: String, algorithm: JWSAlgorithm = .rs256) -> Entry? {
+        entries.withLockedValue { $0.ofRealm(realmID).first { $0.active && $0.algorithm == algorithm } }
     }
 
     /// Every key of a realm, for its JWKS document.

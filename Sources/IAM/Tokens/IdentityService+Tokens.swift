@@ -123,7 +123,7 @@ extension IdentityService {
 
     private func grant(for subject: Subject, client: OAuthClient, realm: Realm, sessionID: String, scope: String?, refresh: String?,
                        nonce: String? = nil) async throws -> TokenGrant {
-        let key = try await signingKey(for: realm)
+        let key = try await signingKey(for: realm, algorithm: client.tokenSigningAlgorithm)
         let roles = try await bindings(of: subject.kind, id: subject.id).map(\.role.rawValue)
         let now = clock.nowMillis() / 1000
         let scopes = Set((scope ?? "openid profile email").split(separator: " ").map(String.init)).sorted()

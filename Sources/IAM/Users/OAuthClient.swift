@@ -12,6 +12,8 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
     public var createdAt: Int64
     /// Where the authorization endpoint may send a browser back: exact matches only.
     public var redirectURIs: [String]
+    /// What the client's tokens are signed with: RS256 (the default, what every OIDC library takes) or ES256.
+    public var tokenSigningAlgorithm: JWSAlgorithm
     let secretHash: String?
 
     public init(row: Row) throws {
@@ -22,6 +24,7 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         createdAt = try row.int64("created_at")
         secretHash = try row.optionalString("secret_hash")
         redirectURIs = try row.optionalString("redirect_uris").flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        tokenSigningAlgorithm = try row.optionalString("token_algorithm").flatMap(JWSAlgorithm.init(rawValue:)) ?? .rs256
     }
 
     /// The controller's own portal in `realm`: a public client (PKCE required) that every realm has without registering it,
@@ -39,9 +42,12 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         self.createdAt = createdAt
         self.redirectURIs = redirectURIs
         self.secretHash = secretHash
+        self.tokenSigningAlgorithm = .rs256
     }
 
-    enum CodingKeys: String, CodingKey { case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt, redirectURIs = "redirectUris" }
+    enum CodingKeys: String, CodingKey {
+        case id, realmID = "realmId", clientID = "clientId", isPublic = "public", createdAt, redirectURIs = "redirectUris", tokenSigningAlgorithm
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +57,7 @@ public struct OAuthClient: Sendable, Equatable, Codable, RowDecodable {
         isPublic = try container.decode(Bool.self, forKey: .isPublic)
         createdAt = try container.decode(Int64.self, forKey: .createdAt)
         redirectURIs = try container.decodeIfPresent([String].self, forKey: .redirectURIs) ?? []
+        tokenSigningAlgorithm = try container.decodeIfPresent(JWSAlgorithm.self, forKey: .tokenSigningAlgorithm) ?? .rs256
         secretHash = nil
     }
 }
@@ -63,7 +70,8 @@ public struct CreatedClient: Sendable, Encodable {
 
 extension IdentityService {
     /// Registers a client; confidential ones get a random secret, stored as its SHA-256.
-    public func createClient(clientID: String, isPublic: Bool, redirectURIs: [String] = [], in realm: Realm) async throws -> CreatedClient {
+    public func createClient(clientID: String, isPublic: Bool, redirectURIs: [String] = [], tokenSigningAlgorithm: JWSAlgorithm = .rs256,
+                             in realm: Realm) async throws -> CreatedClient {
         try Validation.slug(clientID, field: "clientId")
         guard clientID != IdentityConfiguration.portalClientID else { throw IAMError.duplicate(what: "client", value: clientID) }
         for uri in redirectURIs {
@@ -79,8 +87,9 @@ extension IdentityService {
         let client = try await database.write { connection in
             do {
                 try connection.execute(
-                    "INSERT INTO clients (id, realm_id, client_id, secret_hash, public, created_at, redirect_uris) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(id), .text(realm.id), .text(clientID), .text(secret.map(Digest.sha256Hex)), .bool(isPublic), .integer(now), .text(uris)])
+                    "INSERT INTO clients (id, realm_id, client_id, secret_hash, public, created_at, redirect_uris, token_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [.text(id), .text(realm.id), .text(clientID), .text(secret.map(Digest.sha256Hex)), .bool(isPublic), .integer(now), .text(uris),
+                     .text(tokenSigningAlgorithm.rawValue)])
             } catch StoreError.uniqueViolation {
                 throw IAMError.duplicate(what: "client", value: clientID)
             }

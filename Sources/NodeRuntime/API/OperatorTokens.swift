@@ -28,7 +28,7 @@ final class OperatorTokens: Sendable {
 
     private struct Keys {
         var issuer: String?
-        var byID: [String: RSASigningKey] = [:]
+        var byID: [String: any JWSKey] = [:]
         var fetchedAt: ContinuousClock.Instant?
     }
 
@@ -62,17 +62,16 @@ final class OperatorTokens: Sendable {
     }
 
     /// The platform realm's key `id`, fetching the JWKS (and the issuer) when it is not known yet.
-    private func key(_ id: String) async -> RSASigningKey? {
+    private func key(_ id: String) async -> (any JWSKey)? {
         let (known, fetchedAt) = keys.withLockedValue { ($0.byID[id], $0.fetchedAt) }
         if let known { return known }
         if let fetchedAt, ContinuousClock.now - fetchedAt < .seconds(refetchSeconds) { return nil }
         keys.withLockedValue { $0.fetchedAt = .now }
         guard let (issuer, published) = try? await link.platformKeys() else { return nil }
-        var fresh: [String: RSASigningKey] = [:]
-        for entry in published where entry.kty == "RSA" {
-            if let n = Base64URL.decode(entry.n), let e = Base64URL.decode(entry.e), let key = try? RSASigningKey(modulus: n, exponent: e) {
-                fresh[entry.kid] = key
-            }
+        var fresh: [String: any JWSKey] = [:]
+        for entry in published {
+            // RS256 and ES256 keys; a key of a kind this agent does not know is skipped, not fatal.
+            if let kid = entry["kid"], let key = try? JWSKeys.publicKey(jwk: entry) { fresh[kid] = key }
         }
         return keys.withLockedValue { cached in
             cached.issuer = issuer

@@ -105,13 +105,8 @@ struct ControllerLink: Sendable {
         }
     }
 
-    /// A JWKS entry.
-    struct PublishedKey: Decodable {
-        var kid: String
-        var kty: String
-        var n: String
-        var e: String
-    }
+    /// A JWKS entry: RSA (`n`, `e`) or EC P-256 (`crv`, `x`, `y`), every member a string.
+    typealias PublishedKey = [String: String]
 
     private struct Discovery: Decodable { var issuer: String }
     private struct KeySet: Decodable { var keys: [PublishedKey] }

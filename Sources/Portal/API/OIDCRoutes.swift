@@ -27,11 +27,7 @@ enum OIDCRoutes {
                 try await oauth(call, identity) { realm in
                     // A realm made in a burst may not have its key yet: it is made now, so a verifier never caches an empty set.
                     try await identity.ensureSigningKey(realm)
-                    let keys = try identity.keyRing.keys(realmID: realm.id).map { entry -> [String: String] in
-                        let (n, e) = try entry.key.publicComponents()
-                        return ["kty": "RSA", "kid": entry.keyID, "use": "sig", "alg": "RS256",
-                                "n": Base64URL.encode(n), "e": Base64URL.encode(e)]
-                    }
+                    let keys = try identity.keyRing.keys(realmID: realm.id).map { try $0.key.publicJWK(keyID: $0.keyID) }
                     return try JSONBody.response(["keys": keys])
                 }
             },
@@ -213,7 +209,7 @@ enum OIDCRoutes {
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": ["openid", "profile", "email"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "preferred_username", "email", "realm_access"],

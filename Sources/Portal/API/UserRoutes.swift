@@ -2,6 +2,7 @@ import NIOCore
 import HTTPTypes
 import Core
 import Hummingbird
+import Cryptography
 import IAM
 
 /// A realm's users, clients and role bindings.
@@ -55,7 +56,8 @@ enum UserRoutes {
                       idempotent: true) { call in
                 let input = try await JSONBody.decode(NewClient.self, from: call.request, context: call.context)
                 let created = try await identity.createClient(clientID: input.clientId, isPublic: input.public ?? false,
-                                                           redirectURIs: input.redirectUris ?? [], in: call.realm!)
+                                                           redirectURIs: input.redirectUris ?? [], tokenSigningAlgorithm: input.tokenSigningAlgorithm ?? .rs256,
+                                                           in: call.realm!)
                 call.audit.target = created.client.id
                 return try JSONBody.response(created, status: .created)
             },
@@ -105,6 +107,8 @@ enum UserRoutes {
         var clientId: String
         var `public`: Bool?
         var redirectUris: [String]?
+        /// RS256 (default) or ES256.
+        var tokenSigningAlgorithm: JWSAlgorithm?
     }
 
     struct NewRoleBinding: Decodable {

@@ -11,6 +11,7 @@ enum OpenAPISchemas: SchemaVocabulary {
     private static let severity: JSONValue = .object(["type": "string", "enum": ["critical", "high", "medium", "low"]])
     private static let incidentState: JSONValue = .object(["type": "string", "enum": ["detected", "acknowledged", "investigating", "resolved", "reviewed"]])
 
+    private static let signingAlgorithm: JSONValue = .object(["type": "string", "enum": ["RS256", "ES256"]])
     private static let groupMapping: JSONValue = object(["groupDn": matching("^[^=]+=.+$"), "role": role,
                                                           "scope": matching("^(tenant|org|project):[A-Za-z0-9_-]{1,64}$")], required: ["groupDn", "role"])
     private static let ldapFilter: JSONValue = matching("^\\(.*\\)$")
@@ -109,7 +110,8 @@ enum OpenAPISchemas: SchemaVocabulary {
         "OpenAPIDocument": .object(["type": "object"]),
         "OIDCDiscovery": object(["issuer": string, "token_endpoint": string, "jwks_uri": string, "userinfo_endpoint": string,
                                  "end_session_endpoint": string, "revocation_endpoint": string], required: ["issuer", "jwks_uri"]),
-        "JWKS": object(["keys": .object(["type": "array", "items": object(["kty": string, "kid": string, "use": string, "alg": string, "n": string, "e": string])])]),
+        "JWKS": object(["keys": .object(["type": "array", "items": object(["kty": string, "kid": string, "use": string, "alg": string, "n": string, "e": string,
+                                                                            "crv": string, "x": string, "y": string])])]),
         "TokenRequest": .object(["oneOf": [
             object(["grant_type": .object(["type": "string", "enum": ["password"]]), "client_id": string, "client_secret": string,
                     "username": nonEmpty, "password": nonEmpty, "scope": string], required: ["grant_type", "client_id", "username", "password"]),
@@ -156,9 +158,10 @@ enum OpenAPISchemas: SchemaVocabulary {
         "GroupList": list("Group"),
         "NewGroup": object(["name": text(1, 100)], required: ["name"]),
         "UserPatch": object(["email": email, "password": password, "enabled": boolean]),
-        "Client": object(["id": string, "realmId": string, "clientId": string, "public": boolean, "createdAt": integer, "redirectUris": array(string)]),
+        "Client": object(["id": string, "realmId": string, "clientId": string, "public": boolean, "createdAt": integer, "redirectUris": array(string),
+                          "tokenSigningAlgorithm": signingAlgorithm]),
         "ClientList": list("Client"),
-        "NewClient": object(["clientId": slug, "public": boolean,
+        "NewClient": object(["clientId": slug, "public": boolean, "tokenSigningAlgorithm": signingAlgorithm,
                               "redirectUris": array(.object(["type": "string", "maxLength": 2000, "pattern": .string(IdentityService.redirectURIPattern)]))],
                              required: ["clientId"]),
         "CreatedClient": object(["client": .object(["$ref": "#/components/schemas/Client"]), "clientSecret": nullableString]),
