@@ -212,8 +212,9 @@ public final class ControllerRuntime: Sendable {
                         leaseSeconds: services.configuration.leaderLeaseSeconds,
                         renewEvery: .milliseconds(Int64(services.configuration.leaderRenewSeconds * 1000)), logger: logger)]
         } ?? []
-        return led + replicaOnly + [TelemetryFlusher(store: services.telemetry, logger: logger),
-                                    SigningKeyFiller(identity: services.identity, interval: .seconds(1), logger: logger), AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
+        let keyFiller: [any Service] = services.configuration.backgroundSigningKeys
+            ? [SigningKeyFiller(identity: services.identity, interval: .seconds(1), logger: logger)] : []
+        return led + replicaOnly + keyFiller + [TelemetryFlusher(store: services.telemetry, logger: logger), AgentWatch(agents: services.agents, instances: services.instances, router: services.gateway.router)] + services.gateway.services()
     }
 
     /// Closes the store (after queued writes) and the worker threads.

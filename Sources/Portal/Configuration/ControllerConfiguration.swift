@@ -39,6 +39,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
     public var passwordHashCost = 15
     /// RSA signing keys generated ahead of need, so onboarding a tenant does not wait for one.
     public var spareSigningKeys = 4
+    /// Make the RSA key of a realm created without one in the background (else only at its first RS256 token or JWKS request).
+    public var backgroundSigningKeys = true
     /// Per-call deadline for BMC (Redfish) requests, in seconds.
     public var bmcTimeoutSeconds = 10
     /// Tries per BMC call (transient failures are retried with backoff).
@@ -171,7 +173,8 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
         ("logFormat", "METALPLANE_LOG_FORMAT"), ("logLevel", "METALPLANE_LOG_LEVEL"), ("maxBodyBytes", "METALPLANE_MAX_BODY_BYTES"),
         ("accessTokenSeconds", "METALPLANE_ACCESS_TOKEN_SECONDS"), ("refreshTokenSeconds", "METALPLANE_REFRESH_TOKEN_SECONDS"),
         ("sqliteSynchronous", "METALPLANE_SQLITE_SYNCHRONOUS"), ("passwordHashCost", "METALPLANE_PASSWORD_HASH_COST"),
-        ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"), ("secretsKey", "METALPLANE_SECRETS_KEY"),
+        ("spareSigningKeys", "METALPLANE_SPARE_SIGNING_KEYS"), ("backgroundSigningKeys", "METALPLANE_BACKGROUND_SIGNING_KEYS"),
+        ("secretsKey", "METALPLANE_SECRETS_KEY"),
         ("bmcTimeoutSeconds", "METALPLANE_BMC_TIMEOUT_SECONDS"), ("bmcAttempts", "METALPLANE_BMC_ATTEMPTS"),
         ("nodeOperationAttempts", "METALPLANE_NODE_OPERATION_ATTEMPTS"), ("modelStorePath", "METALPLANE_MODEL_STORE_PATH"),
         ("agentHeartbeatSeconds", "METALPLANE_AGENT_HEARTBEAT_SECONDS"), ("agentTelemetrySeconds", "METALPLANE_AGENT_TELEMETRY_SECONDS"),
@@ -248,6 +251,9 @@ public struct ControllerConfiguration: LayeredSettings, Sendable, Equatable {
             sqliteSynchronous = value.uppercased()
         case "passwordHashCost": passwordHashCost = try integer(4...20)
         case "spareSigningKeys": spareSigningKeys = try integer(0...64)
+        case "backgroundSigningKeys":
+            guard let flag = Bool(value.lowercased()) else { throw .invalid(key: key, reason: "must be true or false") }
+            backgroundSigningKeys = flag
         case "bmcTimeoutSeconds": bmcTimeoutSeconds = try integer(1...300)
         case "bmcAttempts": bmcAttempts = try integer(1...10)
         case "nodeOperationAttempts": nodeOperationAttempts = try integer(1...20)
