@@ -76,16 +76,10 @@ public final class ECSigningKey: JWSKey, @unchecked Sendable {
 
     /// An ES256 signature of `message`: ECDSA over SHA-256, as `r‖s`.
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
-        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError.last("EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.last("EVP_DigestSignInit") }
-        var length = 0
-        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
-        var der = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(ctx, &der, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
+        let der = try EVPSignature.sign(pkey, message)
         let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_ECDSA_SIG(nil, &cursor, length)
+            return d2i_ECDSA_SIG(nil, &cursor, der.count)
         }
         guard let parsed else { throw CryptoError.last("d2i_ECDSA_SIG") }
         defer { ECDSA_SIG_free(parsed) }
@@ -109,11 +103,6 @@ public final class ECSigningKey: JWSKey, @unchecked Sendable {
         let derLength = i2d_ECDSA_SIG(sig, &derPointer)
         guard derLength > 0, let derPointer else { return false }
         defer { CRYPTO_free(derPointer, #file, #line) }
-        guard let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
-        let ok = EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
-        ERR_clear_error()
-        return ok
+        return EVPSignature.verify(pkey, signature: UnsafeBufferPointer(start: derPointer, count: Int(derLength)), message)
     }
 }

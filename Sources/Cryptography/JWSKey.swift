@@ -91,3 +91,27 @@ enum PEMWriting {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// SHA-256 digest signatures through OpenSSL's EVP interface, for either key type (RSA PKCS#1 v1.5,
+/// ECDSA in DER); each call makes its own context, so a key signs from many threads at once.
+enum EVPSignature {
+    static func sign(_ pkey: OpaquePointer, _ message: [UInt8]) throws -> [UInt8] {
+        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError.last("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.last("EVP_DigestSignInit") }
+        var length = 0
+        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
+        var signature = [UInt8](repeating: 0, count: length)
+        guard EVP_DigestSign(ctx, &signature, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
+        return Array(signature.prefix(length))
+    }
+
+    static func verify(_ pkey: OpaquePointer, signature: UnsafeBufferPointer<UInt8>, _ message: [UInt8]) -> Bool {
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
+        let ok = EVP_DigestVerify(ctx, signature.baseAddress, signature.count, message, message.count) == 1
+        ERR_clear_error()
+        return ok
+    }
+}

@@ -91,24 +91,10 @@ public final class RSASigningKey: JWSKey, @unchecked Sendable {
     }
 
     /// An RS256 (PKCS#1 v1.5, SHA-256) signature of `message`.
-    public func sign(_ message: [UInt8]) throws -> [UInt8] {
-        guard let ctx = EVP_MD_CTX_new() else { throw CryptoError.last("EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.last("EVP_DigestSignInit") }
-        var length = 0
-        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
-        var signature = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(ctx, &signature, &length, message, message.count) == 1 else { throw CryptoError.last("EVP_DigestSign") }
-        return Array(signature.prefix(length))
-    }
+    public func sign(_ message: [UInt8]) throws -> [UInt8] { try EVPSignature.sign(pkey, message) }
 
     /// Whether `signature` is a valid RS256 signature of `message` under this key.
     public func verify(signature: [UInt8], message: [UInt8]) -> Bool {
-        guard let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
-        let ok = EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
-        ERR_clear_error()
-        return ok
+        signature.withUnsafeBufferPointer { EVPSignature.verify(pkey, signature: $0, message) }
     }
 }
