@@ -72,7 +72,8 @@ import Testing
             #expect(discovery.body["issuer"] as? String == "http://controller.test/realms/platform")
             #expect(discovery.body["jwks_uri"] as? String == "http://controller.test/realms/platform/protocol/openid-connect/certs")
             let jwks = try await client.call(.get, "/realms/platform/protocol/openid-connect/certs")
-            #expect((jwks.body["keys"] as? [[String: Any]])?.first?["alg"] as? String == "RS256")
+            // Both of the realm's keys: RS256 (the default) and ES256.
+            #expect(Set((jwks.body["keys"] as? [[String: Any]] ?? []).compactMap { $0["alg"] as? String }) == ["RS256", "ES256"])
             let bad = try await client.execute(uri: "/realms/platform/protocol/openid-connect/token", method: .post,
                                                headers: [.contentType: "application/x-www-form-urlencoded"],
                                                body: ByteBuffer(string: "grant_type=password&client_id=metalplane-cli&username=admin&password=nope")) {
