@@ -137,5 +137,9 @@ public enum IAMSchema {
             "ALTER TABLE realm_keys ADD COLUMN algorithm TEXT",
             "ALTER TABLE clients ADD COLUMN token_algorithm TEXT",
         ]),
+        // Failed sign-ins counted in the store, so every replica sees one count and one lock per account and address.
+        Migration(module: "iam", version: 10, statements: [
+            "CREATE TABLE login_failures (subject TEXT PRIMARY KEY, failures BIGINT NOT NULL, locked_until BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 }

@@ -42,7 +42,7 @@ public final class IdentityService: Sendable {
         self.clock = clock
         self.workers = workers
         self.logger = logger
-        self.throttle = LoginThrottle(policy: configuration.throttle, clock: clock)
+        self.throttle = LoginThrottle(policy: configuration.throttle, clock: clock, database: database)
         self.keyPool = SigningKeyPool(target: configuration.spareSigningKeys)
         self.sealing = RealmKeySealing(secretsKey: configuration.secretsKey)
     }

@@ -99,6 +99,22 @@ import Testing
         #expect(status == 401)
         #expect(refusedAfter < .seconds(1), "the other replica refused the revoked key after \(refusedAfter)")
         print("replica caches: a revoked key was refused by the other replica after \(refusedAfter)")
+
+        // Guessing spread over both replicas counts once: five wrong passwords, alternating, lock the account on both.
+        let wrong = "grant_type=password&client_id=metalplane-cli&username=admin&password=not-the-password"
+        let otherToken = try await other.token()  // each replica is its own issuer (its own public URL)
+        for attempt in 0..<5 {
+            let reply = try await (attempt % 2 == 0 ? one : other).call(.POST, "/realms/platform/protocol/openid-connect/token", form: wrong)
+            #expect(reply.status == 401, "attempt \(attempt): \(reply.status)")
+        }
+        for replica in [one, other] {
+            #expect(try await replica.call(.POST, "/realms/platform/protocol/openid-connect/token", form: wrong).status == 429)
+        }
+        let lockouts = try await other.call(.GET, "/api/v1/realms/platform/lockouts", bearer: otherToken)
+        #expect((lockouts.json["items"] as? [[String: Any]])?.first { $0["subject"] as? String == "admin" }?["locked"] as? Bool == true, "\(lockouts.text)")
+        // Lifted on one replica, lifted on both.
+        #expect(try await other.call(.DELETE, "/api/v1/realms/platform/lockouts/admin", bearer: otherToken).status == 204)
+        _ = try await one.token()
         one.kill(SIGTERM)
         other.kill(SIGTERM)
     }

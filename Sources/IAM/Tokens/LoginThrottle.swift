@@ -1,8 +1,12 @@
 import Core
-import NIOConcurrencyHelpers
+import Storage
 
 /// Slows password guessing: after repeated failures for one account or one source address,
 /// further attempts are refused for a growing time (429 with Retry-After).
+///
+/// The counts live in the store (`login_failures`), so every controller replica sees the same
+/// count and the same lock (a guesser spreading attempts over replicas gains nothing), and a
+/// restart does not forgive anyone.
 public final class LoginThrottle: Sendable {
     /// When throttling starts and how long it lasts.
     public struct Policy: Sendable {
@@ -26,47 +30,48 @@ public final class LoginThrottle: Sendable {
         }
     }
 
-    private struct Record {
-        var failures = 0
-        var lockedUntil: Int64 = 0
-    }
-
-    /// Records kept at most; beyond it, records that lock nothing are forgotten (bounds memory under a flood of names).
-    static let maxRecords = 100_000
-
     private let policy: Policy
     private let clock: WallClock
-    private let records = NIOLockedValueBox<[String: Record]>([:])
+    private let database: any Database
 
-    public init(policy: Policy, clock: WallClock) {
+    public init(policy: Policy, clock: WallClock, database: any Database) {
         self.policy = policy
         self.clock = clock
+        self.database = database
     }
 
     /// Throws `throttled` when the account or the address is locked now.
-    public func check(account: String, address: String) throws(IAMError) {
+    public func check(account: String, address: String) async throws {
         let now = clock.nowMillis()
-        let wait = records.withLockedValue { records in
-            [account, "addr:" + address].compactMap { records[$0] }.map { $0.lockedUntil - now }.max() ?? 0
+        let until = try await database.read { connection in
+            try connection.query("SELECT locked_until FROM login_failures WHERE subject IN (?, ?)", [.text(account), .text("addr:" + address)])
+                .map { try $0.int64("locked_until") }.max() ?? 0
         }
-        if wait > 0 { throw .throttled(retryAfter: Int((wait + 999) / 1000), subject: account) }
+        let wait = until - now
+        if wait > 0 { throw IAMError.throttled(retryAfter: Int((wait + 999) / 1000), subject: account) }
     }
 
-    /// Counts a failed attempt and locks when a threshold is crossed.
-    public func recordFailure(account: String, address: String) {
+    /// Counts a failed attempt and locks when a threshold is crossed. The count is raised in the
+    /// store itself (an upsert), so two replicas counting at once lose neither attempt.
+    public func recordFailure(account: String, address: String) async throws {
         let now = clock.nowMillis()
-        records.withLockedValue { records in
-            if records.count >= Self.maxRecords { records = records.filter { $0.value.lockedUntil > now } }
+        let policy = self.policy
+        try await database.write { connection in
             for (key, threshold) in [(account, policy.accountFailures), ("addr:" + address, policy.addressFailures)] {
-                var record = records[key] ?? Record()
-                record.failures += 1
-                if record.failures >= threshold {
-                    let doublings = min(record.failures - threshold, 16)
+                try connection.execute(
+                    """
+                    INSERT INTO login_failures (subject, failures, locked_until, updated_at) VALUES (?, 1, 0, ?)
+                    ON CONFLICT (subject) DO UPDATE SET failures = login_failures.failures + 1, updated_at = excluded.updated_at
+                    """, [.text(key), .integer(now)])
+                let failures = Int(try connection.scalarInt("SELECT failures FROM login_failures WHERE subject = ?", [.text(key)]) ?? 1)
+                if failures >= threshold {
+                    let doublings = min(failures - threshold, 16)
                     let seconds = min(policy.baseLockSeconds << doublings, policy.maxLockSeconds)
-                    record.lockedUntil = now + Int64(seconds) * 1000
+                    try connection.execute("UPDATE login_failures SET locked_until = ? WHERE subject = ?", [.integer(now + Int64(seconds) * 1000), .text(key)])
                 }
-                records[key] = record
             }
+            // Counts that lock nothing and saw no failure for a day are forgotten (bounds the table under a flood of names).
+            try connection.execute("DELETE FROM login_failures WHERE locked_until < ? AND updated_at < ?", [.integer(now), .integer(now - 86_400_000)])
         }
     }
 
@@ -80,23 +85,27 @@ public final class LoginThrottle: Sendable {
     }
 
     /// The accounts of a realm (`prefix` = `realm/`) or the addresses (`addr:`) with failures, locked ones first.
-    public func entries(prefix: String) -> [Entry] {
+    public func entries(prefix: String) async throws -> [Entry] {
         let now = clock.nowMillis()
-        return records.withLockedValue { records in
-            records.filter { $0.key.hasPrefix(prefix) }.map { key, record in
-                Entry(subject: String(key.dropFirst(prefix.count)), failures: record.failures, lockedUntil: record.lockedUntil, locked: record.lockedUntil > now)
-            }
+        let rows = try await database.read { connection in
+            // A prefix by substring, not a range: PostgreSQL's collation does not sort U+10FFFF last.
+            try connection.query("SELECT subject, failures, locked_until FROM login_failures WHERE substr(subject, 1, CAST(? AS INTEGER)) = ?",
+                                 [.int(prefix.count), .text(prefix)])
+                .map { (try $0.string("subject"), Int(try $0.int64("failures")), try $0.int64("locked_until")) }
+        }
+        return rows.map { subject, failures, until in
+            Entry(subject: String(subject.dropFirst(prefix.count)), failures: failures, lockedUntil: until, locked: until > now)
         }.sorted { ($0.locked ? 0 : 1, $0.subject) < ($1.locked ? 0 : 1, $1.subject) }
     }
 
     /// Lifts a lock and forgets the count (an admin's clear); answers whether there was one.
     @discardableResult
-    public func clear(_ key: String) -> Bool {
-        records.withLockedValue { $0.removeValue(forKey: key) } != nil
+    public func clear(_ key: String) async throws -> Bool {
+        try await database.write { try $0.execute("DELETE FROM login_failures WHERE subject = ?", [.text(key)]) } > 0
     }
 
     /// Clears the account's count after a successful sign-in.
-    public func recordSuccess(account: String) {
-        _ = records.withLockedValue { $0.removeValue(forKey: account) }
+    public func recordSuccess(account: String) async throws {
+        try await database.write { _ = try $0.execute("DELETE FROM login_failures WHERE subject = ?", [.text(account)]) }
     }
 }

@@ -126,34 +126,34 @@ extension IdentityService {
         await endSessions(sessionIDs)
     }
 
-    /// The realm's accounts with failed sign-ins, locked ones first (this controller's count: each replica keeps its own).
-    public func lockouts(in realm: Realm) -> [LoginThrottle.Entry] { throttle.entries(prefix: realm.name + "/") }
+    /// The realm's accounts with failed sign-ins, locked ones first (one count for every replica: it is in the store).
+    public func lockouts(in realm: Realm) async throws -> [LoginThrottle.Entry] { try await throttle.entries(prefix: realm.name + "/") }
 
     /// The source addresses with failed sign-ins (platform-wide).
-    public func addressLockouts() -> [LoginThrottle.Entry] { throttle.entries(prefix: "addr:") }
+    public func addressLockouts() async throws -> [LoginThrottle.Entry] { try await throttle.entries(prefix: "addr:") }
 
     /// Lifts a realm account's lock; answers whether there was one.
     @discardableResult
-    public func clearLockout(username: String, in realm: Realm) -> Bool { throttle.clear("\(realm.name)/\(username)") }
+    public func clearLockout(username: String, in realm: Realm) async throws -> Bool { try await throttle.clear("\(realm.name)/\(username)") }
 
     /// Lifts an address's lock.
     @discardableResult
-    public func clearAddressLockout(_ address: String) -> Bool { throttle.clear("addr:" + address) }
+    public func clearAddressLockout(_ address: String) async throws -> Bool { try await throttle.clear("addr:" + address) }
 
     /// Checks a username and password; throttled per account and per source address.
     func authenticatePassword(username: String, password: String, realm: Realm, source: String, allowExpired: Bool = false) async throws -> User {
         let account = "\(realm.name)/\(username)"
-        try throttle.check(account: account, address: source)
+        try await throttle.check(account: account, address: source)
         let found = try await database.read {
             try $0.queryFirst(User.self, "SELECT * FROM users WHERE realm_id = ? AND username = ?", [.text(realm.id), .text(username)])
         }
         // A directory's user, or a name the realm does not know while it has directories: the directory decides.
         if found?.directoryId != nil || found == nil, try await hasDirectories(realm) || found?.directoryId != nil {
             guard let user = try await directorySignIn(username: username, password: password, known: found, realm: realm), user.enabled else {
-                throttle.recordFailure(account: account, address: source)
+                try await throttle.recordFailure(account: account, address: source)
                 throw IAMError.invalidCredentials
             }
-            throttle.recordSuccess(account: account)
+            try await throttle.recordSuccess(account: account)
             return user
         }
         let hasher = configuration.passwordHasher
@@ -161,10 +161,10 @@ extension IdentityService {
         let stored = found?.passwordHash ?? Self.decoyHash
         let matches = try await workers.run { try hasher.verify(password, against: stored) }
         guard let user = found, matches, user.passwordHash != nil, user.enabled else {
-            throttle.recordFailure(account: account, address: source)
+            try await throttle.recordFailure(account: account, address: source)
             throw IAMError.invalidCredentials
         }
-        throttle.recordSuccess(account: account)
+        try await throttle.recordSuccess(account: account)
         if !allowExpired, try await passwordExpired(userID: user.id, realmID: realm.id) { throw IAMError.passwordExpired(username: username) }
         return user
     }

@@ -12,23 +12,23 @@ enum LockoutRoutes {
             RouteSpec(.get, "/api/v1/realms/{realm}/lockouts", "realms.lockouts",
                       summary: "The realm's accounts with failed sign-ins, locked ones first, with their count and when the lock ends.",
                       tag: "users", access: .authenticated(.usersRead, .realmParameter), response: "LockoutList") { call in
-                try JSONBody.response(["items": identity.lockouts(in: call.realm!)])
+                try JSONBody.response(["items": try await identity.lockouts(in: call.realm!)])
             },
             RouteSpec(.delete, "/api/v1/realms/{realm}/lockouts/{username}", "realms.clearLockout",
                       summary: "Lift an account's lock and forget its failures.", tag: "users",
                       access: .authenticated(.usersWrite, .realmParameter), status: 204) { call in
                 let username = try call.context.parameters.require("username")
-                guard identity.clearLockout(username: username, in: call.realm!) else { throw IAMError.lockoutNotFound(username) }
+                guard try await identity.clearLockout(username: username, in: call.realm!) else { throw IAMError.lockoutNotFound(username) }
                 return JSONBody.noContent()
             },
             RouteSpec(.get, "/api/v1/lockouts", "lockouts.addresses", summary: "Source addresses with failed sign-ins, locked ones first.", tag: "users",
                       access: .authenticated(.platformManage, .platform), response: "LockoutList") { _ in
-                try JSONBody.response(["items": identity.addressLockouts()])
+                try JSONBody.response(["items": try await identity.addressLockouts()])
             },
             RouteSpec(.delete, "/api/v1/lockouts/{address}", "lockouts.clearAddress", summary: "Lift an address's lock.", tag: "users",
                       access: .authenticated(.platformManage, .platform), status: 204) { call in
                 let address = try call.context.parameters.require("address")
-                guard identity.clearAddressLockout(address) else { throw IAMError.lockoutNotFound(address) }
+                guard try await identity.clearAddressLockout(address) else { throw IAMError.lockoutNotFound(address) }
                 return JSONBody.noContent()
             },
         ]
