@@ -90,7 +90,7 @@ public final class LoginThrottle: Sendable {
         let rows = try await database.read { connection in
             // A prefix by substring, not a range: PostgreSQL's collation does not sort U+10FFFF last.
             try connection.query("SELECT subject, failures, locked_until FROM login_failures WHERE substr(subject, 1, CAST(? AS INTEGER)) = ?",
-                                 [.int(prefix.count), .text(prefix)])
+                                 [.int(prefix.unicodeScalars.count), .text(prefix)])
                 .map { (try $0.string("subject"), Int(try $0.int64("failures")), try $0.int64("locked_until")) }
         }
         return rows.map { subject, failures, until in

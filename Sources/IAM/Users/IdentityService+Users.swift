@@ -49,8 +49,9 @@ extension IdentityService {
         var sql = "SELECT * FROM users WHERE realm_id = ?"
         var parameters: [SQLValue] = [.text(realm.id)]
         if let usernamePrefix {
-            sql += " AND username >= ? AND username < ?"
-            parameters += [.text(usernamePrefix), .text(usernamePrefix + "\u{10FFFF}")]
+            // A prefix by substring, not a range ending in U+10FFFF: PostgreSQL's collations need not sort that last.
+            sql += " AND substr(username, 1, CAST(? AS INTEGER)) = ?"
+            parameters += [.int(usernamePrefix.unicodeScalars.count), .text(usernamePrefix)]  // both stores count code points
         }
         if let enabled {
             sql += " AND enabled = ?"
