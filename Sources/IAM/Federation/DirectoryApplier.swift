@@ -113,8 +113,7 @@ struct DirectoryApplier {
         for id in ids {
             try connection.execute("UPDATE users SET enabled = 0, disabled_by_sync = 1, updated_at = ?, version = version + 1 WHERE id = ?",
                                    [.integer(now), .text(id)])
-            ended += try connection.query("SELECT id FROM sessions WHERE principal_id = ? AND revoked_at IS NULL", [.text(id)]).map { try $0.string("id") }
-            try connection.execute("UPDATE sessions SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL", [.integer(now), .text(id)])
+            ended += try IdentityService.revokeSessions(ofUser: id, at: now, on: connection)
             try setMemberships(of: id, to: [])
         }
         return ended

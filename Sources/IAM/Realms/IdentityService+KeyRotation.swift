@@ -23,12 +23,7 @@ extension IdentityService {
         let now = clock.nowMillis()
         let rsa = try await keyPool.take(fallback: workers)
         let fresh: [any JWSKey] = [rsa, try ECSigningKey.generate()]
-        var made: [(entry: SigningKeyRing.Entry, sealed: String)] = []
-        for key in fresh {
-            let (entry, pem) = try SigningKeyRing.makeKey(key, realmID: realm.id, at: now)
-            made.append((entry, try sealing.seal(pem, keyID: entry.keyID)))
-        }
-        let keys = made
+        let keys = try fresh.map { try SigningKeyRing.makeKey($0, realmID: realm.id, at: now, sealing: sealing) }
         let retired = try await database.write { connection -> [String] in
             let retired = try connection.query("SELECT kid FROM realm_keys WHERE realm_id = ? AND active = 1", [.text(realm.id)]).map { try $0.string("kid") }
             _ = try connection.execute("UPDATE realm_keys SET active = 0, retired_at = ? WHERE realm_id = ? AND active = 1", [.integer(now), .text(realm.id)])

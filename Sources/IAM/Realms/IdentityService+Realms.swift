@@ -33,14 +33,9 @@ extension IdentityService {
         let realm = Realm(id: Identifier.make("rlm", at: now), name: name, displayName: displayName,
                           tenantID: tenantID, status: .active, createdAt: now, version: 1)
         // The ES256 key takes well under a millisecond: always made with the realm.
-        var made: [(entry: SigningKeyRing.Entry, sealed: String)] = []
         var fresh: [any JWSKey] = [try ECSigningKey.generate()]
         if let rsa = keyPool.takeReady() { fresh.append(rsa) }
-        for fresh in fresh {
-            let (entry, pem) = try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now)
-            made.append((entry, try sealing.seal(pem, keyID: entry.keyID)))
-        }
-        let keys = made
+        let keys = try fresh.map { try SigningKeyRing.makeKey($0, realmID: realm.id, at: now, sealing: sealing) }
         try await database.write { connection in
             try connection.execute(
                 "INSERT INTO realms (id, name, display_name, tenant_id, status, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,5 +1,6 @@
 import Core
 import Cryptography
+import NIOConcurrencyHelpers
 import Storage
 
 extension IdentityService {
@@ -25,7 +26,7 @@ extension IdentityService {
     /// A background loop calls it, so keys exist before anyone signs in to a realm created in a burst.
     @discardableResult
     public func fillMissingSigningKeys(limit: Int = 16) async throws -> Int {
-        let keyless = allRealms().filter { keyRing.activeKey(realmID: $0.id) == nil }.prefix(limit)
+        let keyless = realms.withLockedValue { $0.all }.filter { keyRing.activeKey(realmID: $0.id) == nil }.prefix(limit)
         for realm in keyless {
             try await storeFirstKey(try await keyPool.generateInBackground(), realm: realm)
         }
@@ -33,14 +34,13 @@ extension IdentityService {
     }
 
     /// Realms without a signing key yet.
-    public var realmsWithoutSigningKeys: Int { allRealms().filter { keyRing.activeKey(realmID: $0.id) == nil }.count }
+    public var realmsWithoutSigningKeys: Int { realms.withLockedValue { $0.all }.filter { keyRing.activeKey(realmID: $0.id) == nil }.count }
 
     /// Stores `fresh` as the realm's first key of its algorithm unless another request or replica stored one first (then
     /// that one is loaded): a realm never has two active keys.
     private func storeFirstKey(_ fresh: any JWSKey, realm: Realm) async throws {
         let now = clock.nowMillis()
-        let (entry, pem) = try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now)
-        let sealed = try sealing.seal(pem, keyID: entry.keyID)
+        let (entry, sealed) = try SigningKeyRing.makeKey(fresh, realmID: realm.id, at: now, sealing: sealing)
         let stored = try await database.write { connection -> Bool in
             guard try connection.scalarInt("SELECT COUNT(*) FROM realms WHERE id = ?", [.text(realm.id)]) == 1,
                   try connection.scalarInt("SELECT COUNT(*) FROM realm_keys WHERE realm_id = ? AND active = 1 AND COALESCE(algorithm, ?) = ?",

@@ -92,10 +92,10 @@ public final class SigningKeyRing: Sendable {
     /// Forgets keys that were pruned from the store.
     func remove(keyIDs: [String]) { entries.withLockedValue { for kid in keyIDs { $0.removeKey(kid) } } }
 
-    /// Wraps a new key for `realmID`; the caller stores it in its own transaction.
-    static func makeKey(_ key: any JWSKey, realmID: String, at millis: Int64) throws -> (Entry, pem: String) {
+    /// Wraps a new key for `realmID`, its PEM sealed for the store; the caller stores it in its own transaction.
+    static func makeKey(_ key: any JWSKey, realmID: String, at millis: Int64, sealing: RealmKeySealing) throws -> (entry: Entry, sealed: String) {
         let entry = Entry(keyID: Identifier.make("key", at: millis), realmID: realmID, key: key, active: true)
-        return (entry, try key.privateKeyPEM())
+        return (entry, try sealing.seal(try key.privateKeyPEM(), keyID: entry.keyID))
     }
 
     /// Adds a committed key to the ring.

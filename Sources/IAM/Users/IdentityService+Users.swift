@@ -96,12 +96,7 @@ extension IdentityService {
                  .integer(now), .text(id)])
             if let hash { try Self.recordPassword(hash, userID: id, at: now, on: connection) }
             // Disabling a user, or changing its password, ends its sessions at once.
-            var ended: [String] = []
-            if patch.enabled == false || hash != nil {
-                ended = try connection.query("SELECT id FROM sessions WHERE principal_id = ? AND revoked_at IS NULL", [.text(id)])
-                    .map { try $0.string("id") }
-                try connection.execute("UPDATE sessions SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL", [.integer(now), .text(id)])
-            }
+            let ended = patch.enabled == false || hash != nil ? try Self.revokeSessions(ofUser: id, at: now, on: connection) : []
             return (try connection.queryFirst(User.self, "SELECT * FROM users WHERE id = ?", [.text(id)])!, ended)
         }
         await endSessions(endedSessions)
@@ -168,6 +163,13 @@ extension IdentityService {
         try await throttle.recordSuccess(account: account)
         if !allowExpired, try await passwordExpired(userID: user.id, realmID: realm.id) { throw IAMError.passwordExpired(username: username) }
         return user
+    }
+
+    /// Revokes a user's open sessions inside the caller's write; returns their ids, for `endSessions` once it commits.
+    static func revokeSessions(ofUser userID: String, at now: Int64, on connection: any SQLConnection) throws -> [String] {
+        let open = try connection.query("SELECT id FROM sessions WHERE principal_id = ? AND revoked_at IS NULL", [.text(userID)]).map { try $0.string("id") }
+        try connection.execute("UPDATE sessions SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL", [.integer(now), .text(userID)])
+        return open
     }
 
     private func hasDirectories(_ realm: Realm) async throws -> Bool {

@@ -58,17 +58,10 @@ enum DirectoryRoutes {
         ]
     }
 
-    /// Each mapped role is one the caller could grant by a role binding over that scope, inside the realm's tenant.
+    /// Each mapped role is one the caller could grant by a role binding over that scope.
     private static func checkMappings(_ mappings: [Directory.GroupMapping], _ call: RouteSpec.Call) throws {
-        let realm = call.realm!
         for (index, mapping) in mappings.enumerated() {
-            guard let scope = Scope(mapping.scope ?? realm.wholeScope.description) else {
-                throw PortalError.invalidBody(field: "groupMappings[\(index)].scope", reason: "must be tenant:<id>, org:<id> or project:<id>")
-            }
-            let path = UserRoutes.scopePath(of: scope, in: realm)
-            guard Authorizer.mayGrant(call.principal!, role: mapping.role, at: path), path.tenantID == realm.tenantID else {
-                throw IAMError.roleEscalation(role: mapping.role.rawValue, scope: scope.description)
-            }
+            _ = try UserRoutes.requireGrantable(mapping.role, scope: mapping.scope, field: "groupMappings[\(index)].scope", call)
         }
     }
 }

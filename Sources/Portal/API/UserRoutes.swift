@@ -74,13 +74,7 @@ enum UserRoutes {
                       status: 201) { call in
                 let input = try await JSONBody.decode(NewRoleBinding.self, from: call.request, context: call.context)
                 let realm = call.realm!
-                guard let scope = Scope(input.scope ?? realm.wholeScope.description) else {
-                    throw PortalError.invalidBody(field: "scope", reason: "must be platform, tenant:<id>, org:<id> or project:<id>")
-                }
-                let path = scopePath(of: scope, in: realm)
-                guard Authorizer.mayGrant(call.principal!, role: input.role, at: path), path.tenantID == realm.tenantID else {
-                    throw IAMError.roleEscalation(role: input.role.rawValue, scope: scope.description)
-                }
+                let scope = try requireGrantable(input.role, scope: input.scope, field: "scope", call)
                 let binding = try await identity.bind(input.role, over: scope, to: input.principalKind, id: input.principalId, in: realm)
                 call.audit.target = binding.id
                 return try JSONBody.response(binding, status: .created)
@@ -91,6 +85,20 @@ enum UserRoutes {
                 return JSONBody.noContent()
             },
         ]
+    }
+
+    /// The scope (`text`, or the realm's whole scope) over which the caller may grant `role`: never above their own
+    /// roles, never outside the realm's tenant. Role bindings and directory group mappings both pass here.
+    static func requireGrantable(_ role: Role, scope text: String?, field: String, _ call: RouteSpec.Call) throws -> Scope {
+        let realm = call.realm!
+        guard let scope = Scope(text ?? realm.wholeScope.description) else {
+            throw PortalError.invalidBody(field: field, reason: "must be platform, tenant:<id>, org:<id> or project:<id>")
+        }
+        let path = scopePath(of: scope, in: realm)
+        guard Authorizer.mayGrant(call.principal!, role: role, at: path), path.tenantID == realm.tenantID else {
+            throw IAMError.roleEscalation(role: role.rawValue, scope: scope.description)
+        }
+        return scope
     }
 
     /// Where a scope sits, for the escalation check: bindings stay inside the realm's tenant.
